@@ -1,0 +1,205 @@
+//! Errors that end a command, and the one place that turns them into words and exit codes.
+//!
+//! Variants carry data, not sentences (as `just` does); [`Error::hint`] adds the advice, and
+//! [`report`] prints `error: …`, `  caused by: …` and `hint: …` in uv's style.
+//!
+//! Exit codes (also in README.md):
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success; for `plan --detailed-exitcode`, `drift` and `check`: nothing to report |
+//! | 1 | an error: invalid plan file, AWS failure, refusal, stale saved plan |
+//! | 2 | `plan --detailed-exitcode`: changes; `drift`: AWS differs; `check`: problems found |
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::aws::AwsError;
+use crate::plan_file::Report;
+
+/// What a command ends with when it does not fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Success,
+    /// Exit code 2: changes pending, drift found, or check problems.
+    Differs,
+}
+
+impl Exit {
+    pub fn code(self) -> ExitCode {
+        match self {
+            Exit::Success => ExitCode::SUCCESS,
+            Exit::Differs => ExitCode::from(2),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("could not read plan file `{}`", path.display())]
+    ReadPlan {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("plan file `{}` is not UTF-8 text", path.display())]
+    PlanNotUtf8 { path: PathBuf },
+
+    #[error("{}", invalid_plan_title(.0))]
+    InvalidPlan(Box<Report>),
+
+    /// An AWS call failed; `address` says which resource it was for.
+    #[error("{}", aws_title(address, source))]
+    Aws {
+        address: Option<String>,
+        #[source]
+        source: AwsError,
+    },
+
+    #[error("account `{key}` is {declared}, but the credentials are for account {ambient}")]
+    AmbientAccountMismatch {
+        key: String,
+        declared: String,
+        ambient: String,
+    },
+
+    #[error(
+        "assuming `{role}` for account `{key}` gave credentials for account {got}, not {declared}"
+    )]
+    AssumedWrongAccount {
+        key: String,
+        role: String,
+        declared: String,
+        got: String,
+    },
+
+    #[error("could not find AWS credentials")]
+    NoCredentials {
+        #[source]
+        source: AwsError,
+    },
+
+    #[error("{what}")]
+    Refused { what: String, hint: Option<String> },
+
+    #[error("could not write `{}`", path.display())]
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn invalid_plan_title(r: &Report) -> String {
+    let e = r.errors();
+    format!(
+        "plan file `{}` has {e} error{}",
+        crate::plan_file::diagnostic::display_path(&r.path),
+        if e == 1 { "" } else { "s" }
+    )
+}
+
+fn aws_title(address: &Option<String>, e: &AwsError) -> String {
+    match address {
+        Some(a) => format!("{a}: {} {} failed", e.service_name(), e.operation),
+        None => format!("{} {} failed", e.service_name(), e.operation),
+    }
+}
+
+impl Error {
+    pub fn aws(address: impl Into<Option<String>>, source: AwsError) -> Error {
+        Error::Aws {
+            address: address.into(),
+            source,
+        }
+    }
+
+    /// Advice for the person at the terminal, when there is any.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::ReadPlan { .. } => Some("check the path; plan files are TOML, like `plans/ml-models.toml`".into()),
+            Error::AmbientAccountMismatch { key, declared, .. } => Some(format!(
+                "run with credentials for account {declared}, or give `[accounts.{key}]` an `assume_role = \"arn:aws:iam::{declared}:role/NAME\"`"
+            )),
+            Error::NoCredentials { .. } => Some(
+                "s3ward uses the standard AWS chain: AWS_PROFILE or --profile, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO, web identity, or instance metadata".into(),
+            ),
+            Error::Aws { source, .. } => aws_hint(source),
+            Error::Refused { hint, .. } => hint.clone(),
+            _ => None,
+        }
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::FAILURE
+    }
+}
+
+fn aws_hint(e: &AwsError) -> Option<String> {
+    match e.code.as_deref() {
+        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => Some(format!(
+            "the identity s3ward runs as needs `{}:{}`",
+            e.service, e.operation
+        )),
+        Some("ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId") => Some(
+            "the credentials have expired or are not valid; refresh them (e.g. `aws sso login`)"
+                .into(),
+        ),
+        _ if e.no_response => {
+            Some("check the network, `--endpoint-url` / AWS_ENDPOINT_URL, and the region".into())
+        }
+        _ => None,
+    }
+}
+
+/// Prints an error in s3ward's style to `out` (stderr).
+pub fn report(err: &Error, out: &mut dyn Write, color: bool) {
+    if let Error::InvalidPlan(r) = err {
+        let _ = write!(out, "{}", r.render(color));
+    }
+    let (red, bold, reset) = if color {
+        ("\x1b[1;31m", "\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "", "")
+    };
+    let _ = writeln!(out, "{red}error{reset}{bold}:{reset} {err}");
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        let _ = writeln!(out, "  caused by: {s}");
+        source = s.source();
+    }
+    if let Some(h) = err.hint() {
+        let _ = writeln!(out, "\n{bold}hint{reset}: {h}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_has_error_caused_by_and_hint() {
+        let e = Error::aws(
+            Some("bucket.models.policy".to_string()),
+            AwsError {
+                service: "s3",
+                operation: "PutBucketPolicy",
+                code: Some("AccessDenied".into()),
+                message: "Access Denied".into(),
+                status: Some(403),
+                attempts: 1,
+                no_response: false,
+            },
+        );
+        let mut out = Vec::new();
+        report(&e, &mut out, false);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "error: bucket.models.policy: S3 PutBucketPolicy failed\n  caused by: AccessDenied: Access Denied\n\nhint: the identity s3ward runs as needs `s3:PutBucketPolicy`\n"
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! s3ward keeps S3 access for ML model storage exactly as a reviewed TOML plan file says.
+//!
+//! The pipeline:
+//!
+//! ```text
+//! plan file ──plan_file──▶ Desired ─┐
+//!                                   ├─ diff ─▶ ChangeSet ─┬─ render
+//! AWS ──live (concurrent)──▶ Live ──┘                     └─ apply ─▶ AWS
+//! ```
+//!
+//! Only `aws`, `live` and `apply` talk to AWS; everything else is pure.
+
+pub mod app;
+pub mod aws;
+pub mod cli;
+pub mod desired;
+pub mod error;
+pub mod logging;
+pub mod plan_file;
+pub mod policy;

@@ -1,0 +1,19 @@
+//! The `s3ward` binary: parse arguments, set up logging, run the command, map the outcome to
+//! an exit code. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = s3ward::cli::Cli::parse();
+    s3ward::logging::init(cli.global.verbose, cli.global.color);
+    let color = s3ward::app::use_color(cli.global.color, &std::io::stderr());
+    match s3ward::app::run(cli) {
+        Ok(exit) => exit.code(),
+        Err(err) => {
+            s3ward::error::report(&err, &mut std::io::stderr(), color);
+            err.exit_code()
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! Tests of the whole plan-file stage: the example plans, the generated documents, and the
+//! diagnostics for broken files.
+
+use std::path::{Path, PathBuf};
+
+use super::{Options, parse};
+use crate::desired::{Desired, GRANTS_POLICY_NAME, Mode, ObjectOwnership, PublicAccessBlock};
+use crate::error::Error;
+use crate::policy::PolicyDocument;
+
+fn example(name: &str) -> (PathBuf, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("plans")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    (path, text)
+}
+
+fn ok(text: &str) -> Desired {
+    match parse(Path::new("test.toml"), text, Options::default()) {
+        Ok(l) => l.desired,
+        Err(Error::InvalidPlan(r)) => panic!("{}", r.render(false)),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The rendered diagnostics of a plan that must fail.
+fn errors(text: &str) -> String {
+    match parse(Path::new("bad.toml"), text, Options::default()) {
+        Ok(_) => panic!("plan file unexpectedly valid"),
+        Err(Error::InvalidPlan(r)) => r.render(false),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn warnings(text: &str) -> String {
+    match parse(Path::new("test.toml"), text, Options::default()) {
+        Ok(l) => l.warnings.render(false),
+        Err(Error::InvalidPlan(r)) => panic!("{}", r.render(false)),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+const HEAD: &str = r#"version = 1
+[accounts.storage]
+id = "111111111111"
+[accounts.compute]
+id = "222222222222"
+assume_role = "arn:aws:iam::222222222222:role/s3ward"
+"#;
+
+#[test]
+fn example_plans_resolve() {
+    for name in ["ml-models.toml", "single-account.toml"] {
+        let (path, text) = example(name);
+        let loaded =
+            parse(&path, &text, Options::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(loaded.warnings.errors(), 0);
+    }
+}
+
+#[test]
+fn ml_models_documents() {
+    let (path, text) = example("ml-models.toml");
+    let d = parse(&path, &text, Options::default()).unwrap().desired;
+    let b = &d.buckets["models"];
+    assert_eq!(b.name, "acme-ml-models");
+    assert_eq!(b.ownership, Some(ObjectOwnership::BucketOwnerEnforced));
+    assert_eq!(b.public_access_block, Some(PublicAccessBlock::all(true)));
+    assert!(b.policy_statements.iter().all(|s| s.is_s3ward()));
+    insta::assert_snapshot!(
+        "ml_models_bucket_policy",
+        b.policy_document().unwrap().to_pretty()
+    );
+    let inference = &d.roles["inference"];
+    assert_eq!(inference.account_id, "222222222222");
+    assert_eq!(inference.managed_policies_mode, Mode::Exclusive);
+    insta::assert_snapshot!("ml_models_inference_trust", inference.trust.to_pretty());
+    insta::assert_snapshot!(
+        "ml_models_ray_grants",
+        d.roles["ray-cluster"]
+            .grants_policy
+            .as_ref()
+            .unwrap()
+            .to_pretty()
+    );
+}
+
+#[test]
+fn documents_are_byte_identical_across_runs() {
+    let (path, text) = example("ml-models.toml");
+    let a = parse(&path, &text, Options::default()).unwrap().desired;
+    let b = parse(&path, &text, Options::default()).unwrap().desired;
+    for (k, bucket) in &a.buckets {
+        assert_eq!(
+            bucket.policy_document().map(|d| d.to_json()),
+            b.buckets[k].policy_document().map(|d| d.to_json())
+        );
+    }
+    for (k, role) in &a.roles {
+        assert_eq!(role.trust.to_json(), b.roles[k].trust.to_json());
+        assert_eq!(
+            role.grants_policy.as_ref().map(PolicyDocument::to_json),
+            b.roles[k]
+                .grants_policy
+                .as_ref()
+                .map(PolicyDocument::to_json)
+        );
+    }
+    assert_eq!(a.source.sha256, b.source.sha256);
+    assert_eq!(a.source.sha256.len(), 64);
+}
+
+#[test]
+fn every_trust_kind() {
+    let d = ok(&format!(
+        r#"{HEAD}
+[roles.other]
+account = "compute"
+trust = [{{ service = "ec2.amazonaws.com" }}]
+
+[roles.r]
+account = "compute"
+path = "/ml/"
+trust = [
+  {{ service = "ec2.amazonaws.com" }},
+  {{ account = "storage" }},
+  {{ account = "444444444444", external_id = "xyz" }},
+  {{ arn = "arn:aws:iam::333333333333:role/x", external_id = "abc" }},
+  {{ role = "other" }},
+  {{ eks = {{ oidc_provider = "oidc.eks.us-east-1.amazonaws.com/id/ABC123", namespace = "ml", service_account = "inference" }} }},
+]
+"#
+    ));
+    insta::assert_snapshot!("every_trust_kind", d.roles["r"].trust.to_pretty());
+    assert_eq!(d.roles["r"].arn(), "arn:aws:iam::222222222222:role/ml/r");
+}
+
+#[test]
+fn raw_trust_policy_and_inline_policies() {
+    let d = ok(&format!(
+        r#"{HEAD}
+[roles.r]
+account = "compute"
+trust_policy = '{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"ecs-tasks.amazonaws.com"}},"Action":"sts:AssumeRole"}}]}}'
+managed_policies = ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]
+managed_policies_mode = "additive"
+
+[roles.r.inline_policies]
+extra = '{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}}]}}'
+inline_policies_mode = "additive"
+"#
+    ));
+    let r = &d.roles["r"];
+    assert_eq!(r.managed_policies_mode, Mode::Additive);
+    // SPEC's example puts `inline_policies_mode` under the inline_policies header; it is the mode.
+    assert_eq!(r.inline_policies_mode, Mode::Additive);
+    assert_eq!(r.inline_policies.as_ref().unwrap().len(), 1);
+    assert!(r.grants_policy.is_none());
+}
+
+#[test]
+fn cross_account_writer_on_unenforced_bucket_needs_owner_full_control() {
+    let d = ok(&format!(
+        r#"{HEAD}
+[roles.ray]
+account = "compute"
+trust = [{{ service = "ec2.amazonaws.com" }}]
+
+[buckets.ckpt]
+account = "storage"
+name = "acme-ckpt"
+object_ownership = "BucketOwnerPreferred"
+
+[[buckets.ckpt.grants]]
+to = "role.ray"
+access = "write"
+"#
+    ));
+    let doc = d.buckets["ckpt"].policy_document().unwrap().to_value();
+    let put = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "s3wardWriteRoleRayPut")
+        .unwrap();
+    assert_eq!(
+        put["Condition"]["StringEquals"]["s3:x-amz-acl"],
+        "bucket-owner-full-control"
+    );
+    // The role's own policy holds the same grant, without a principal.
+    let grants = d.roles["ray"].grants_policy.as_ref().unwrap();
+    assert!(grants.statements.iter().all(|s| s.principal.is_none()));
+    assert!(
+        grants
+            .statements
+            .iter()
+            .any(|s| s.sid.as_deref() == Some("s3wardCkptWritePut"))
+    );
+    assert!(d.roles["ray"].inline_policies.is_none());
+    let _ = GRANTS_POLICY_NAME;
+}
+
+#[test]
+fn three_mistakes_are_all_reported_with_line_and_column() {
+    let out = errors(
+        r#"version = 1
+[accounts.storage]
+id = "11111111111"
+[buckets.b]
+account = "storage"
+name = "acme-b"
+colour = "blue"
+[[buckets.b.grants]]
+to = "role.nobody"
+access = "read"
+"#,
+    );
+    insta::assert_snapshot!("three_mistakes", out);
+}
+
+#[test]
+fn invalid_toml_reports_line_and_column() {
+    let out = errors("version = 1\n[accounts.a]\nid = \"111111111111\n");
+    assert!(out.contains("bad.toml:3:"), "{out}");
+    assert!(out.contains("invalid TOML"), "{out}");
+}
+
+#[test]
+fn missing_and_wrong_version() {
+    assert!(errors("[accounts.a]\nid = \"111111111111\"\n").contains("missing `version`"));
+    assert!(errors("version = 2\n").contains("unsupported plan file version"));
+}
+
+#[test]
+fn unknown_keys_everywhere_are_errors() {
+    for (text, key) in [
+        ("version = 1\nregoin = \"x\"\n", "regoin"),
+        ("version = 1\n[settings]\nnmae = \"x\"\n", "nmae"),
+        (
+            &format!("{HEAD}[accounts.x]\nid = \"333333333333\"\nrole = \"x\"\n"),
+            "role",
+        ),
+        (
+            &format!("{HEAD}[buckets.b]\naccount = \"storage\"\nacl = \"private\"\n"),
+            "acl",
+        ),
+        (
+            &format!(
+                "{HEAD}[buckets.b]\naccount = \"storage\"\n[[buckets.b.grants]]\nto = \"*\"\naccess = \"read\"\nprefix = [\"a/\"]\n"
+            ),
+            "prefix",
+        ),
+        (
+            &format!(
+                "{HEAD}[roles.r]\naccount = \"storage\"\ntrust = [{{ service = \"ec2.amazonaws.com\", sevrice = 1 }}]\n"
+            ),
+            "sevrice",
+        ),
+        (
+            &format!(
+                "{HEAD}[buckets.b]\naccount = \"storage\"\nblock_public_access = {{ block_public_acls = true, ignore_public_acls = true, block_public_policy = true, restrict_public_bucket = true }}\n"
+            ),
+            "restrict_public_bucket",
+        ),
+    ] {
+        let out = errors(text);
+        assert!(out.contains(&format!("`{key}`")), "{key}: {out}");
+    }
+}
+
+#[test]
+fn public_grants_are_refused_unless_explicit() {
+    let base = format!("{HEAD}[buckets.b]\naccount = \"storage\"\nname = \"acme-b\"\n");
+    let grant = "[[buckets.b.grants]]\nto = \"*\"\naccess = \"read\"\n";
+    assert!(errors(&format!("{base}{grant}")).contains("needs `public = true`"));
+    assert!(errors(&format!("{base}{grant}public = true\n")).contains("blocks public policies"));
+    let d = ok(&format!(
+        "{HEAD}[buckets.b]\naccount = \"storage\"\nname = \"acme-b\"\nblock_public_access = false\n{grant}public = true\n"
+    ));
+    assert!(d.buckets["b"].policy_document().is_some());
+}
+
+#[test]
+fn self_lockout_is_refused_and_can_be_allowed() {
+    let text = format!(
+        r#"{HEAD}[buckets.b]
+account = "storage"
+name = "acme-b"
+extra_policy_statements = '[{{"Sid":"s3wardDenyAll","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::acme-b"}}]'
+"#
+    );
+    assert!(errors(&text).contains("denies `s3:PutBucketPolicy` to s3ward itself"));
+    let allowed = parse(
+        Path::new("t.toml"),
+        &text,
+        Options {
+            allow_self_lockout: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(allowed.warnings.warnings(), 1);
+    // The common TLS-only Deny is fine.
+    ok(&format!(
+        r#"{HEAD}[buckets.b]
+account = "storage"
+name = "acme-b"
+extra_policy_statements = '[{{"Sid":"s3wardTls","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::acme-b","arn:aws:s3:::acme-b/*"],"Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}}]'
+"#
+    ));
+}
+
+#[test]
+fn policy_size_limits() {
+    let mut text = format!("{HEAD}[buckets.b]\naccount = \"storage\"\nname = \"acme-b\"\n");
+    for i in 0..120 {
+        text.push_str(&format!(
+            "[[buckets.b.grants]]\nto = \"arn:aws:iam::333333333333:role/reader-{i:03}\"\naccess = \"read\"\nprefixes = [\"models/some-long-directory-name-{i:03}/\"]\n"
+        ));
+    }
+    assert!(errors(&text).contains("S3 allows 20480"));
+    let mut trust = String::from("trust = [\n");
+    for i in 0..40 {
+        trust.push_str(&format!(
+            "  {{ arn = \"arn:aws:iam::333333333333:role/caller-{i:03}\" }},\n"
+        ));
+    }
+    trust.push_str("]\n");
+    let out = errors(&format!("{HEAD}[roles.r]\naccount = \"compute\"\n{trust}"));
+    assert!(out.contains("IAM allows 2048"), "{out}");
+}
+
+#[test]
+fn merge_mode_extra_statements_must_be_s3ward_owned() {
+    let out = errors(&format!(
+        r#"{HEAD}[buckets.b]
+account = "storage"
+name = "acme-b"
+policy_mode = "merge"
+extra_policy_statements = '[{{"Sid":"Vendor","Effect":"Allow","Principal":{{"AWS":"333333333333"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-b/*"}}]'
+"#
+    ));
+    assert!(out.contains("needs a Sid starting with `s3ward`"), "{out}");
+}
+
+#[test]
+fn useful_warnings() {
+    let w = warnings(&format!(
+        r#"{HEAD}[buckets.b]
+account = "storage"
+name = "acme-b"
+[[buckets.b.grants]]
+to = "account.compute"
+access = "full"
+[[buckets.b.grants]]
+to = "account.compute"
+access = "full"
+[[buckets.b.grants]]
+to = "account.compute"
+access = "read"
+prefixes = ["models"]
+"#
+    ));
+    assert!(
+        w.contains("`full` access to the whole bucket `b` for another account"),
+        "{w}"
+    );
+    assert!(w.contains("this grant repeats an earlier one"), "{w}");
+    assert!(w.contains("prefix `models` does not end with `/`"), "{w}");
+}
+
+#[test]
+fn two_entries_for_one_bucket_are_refused() {
+    let out = errors(&format!(
+        "{HEAD}[buckets.a]\naccount = \"storage\"\nname = \"acme-same\"\n[buckets.b]\naccount = \"storage\"\nname = \"acme-same\"\n"
+    ));
+    assert!(out.contains("all name the bucket `acme-same`"), "{out}");
+}
+
+#[test]
+fn references_are_checked() {
+    let out = errors(&format!(
+        r#"{HEAD}[principals.vendor]
+account = "nowhere"
+[roles.r]
+account = "compute"
+trust = [{{ role = "ghost" }}, {{ account = "storag" }}]
+[buckets.b]
+account = "storage"
+name = "acme-b"
+[[buckets.b.grants]]
+to = "principal.vendr"
+access = "list"
+"#
+    ));
+    for needle in [
+        "`nowhere` is neither an `[accounts]` key",
+        "unknown role `ghost`",
+        "did you mean `storage`?",
+        "did you mean `principal.vendor`?",
+    ] {
+        assert!(out.contains(needle), "{needle}: {out}");
+    }
+}
+
+#[test]
+fn reserved_names() {
+    let out = errors(&format!(
+        r#"{HEAD}[roles.r]
+account = "compute"
+trust = [{{ service = "ec2.amazonaws.com" }}]
+tags = {{ "s3ward:applied" = "x", "aws:foo" = "y" }}
+[roles.r.inline_policies]
+s3ward-grants = '{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}]}}'
+"#
+    ));
+    assert!(out.contains("`s3ward-grants` is reserved"), "{out}");
+    assert!(
+        out.contains("tag key `s3ward:applied` is reserved"),
+        "{out}"
+    );
+    assert!(out.contains("tag key `aws:foo` is reserved"), "{out}");
+}

@@ -1,0 +1,10 @@
+//! s3ward's integration tests: one binary (so one build and one link), talking to a local
+//! moto server through the real AWS SDK clients. See `docs/testing.md`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod proxy;
+mod strict;
+mod validate;
+mod wiring;
