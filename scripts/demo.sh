@@ -33,3 +33,12 @@ unset AWS_PROFILE AWS_SESSION_TOKEN
 step() { printf '\n\033[1m$ s3ward %s\033[0m\n' "$*"; }
 step validate "$plan"
 "$s3ward" validate "$plan"
+
+step plan "$plan"
+"$s3ward" plan "$plan"
+
+step apply --auto-approve "$plan"
+"$s3ward" apply --auto-approve "$plan"
+
+step plan --detailed-exitcode "$plan" "  # after apply: nothing left to do, exit 0"
+"$s3ward" plan --detailed-exitcode "$plan"

@@ -286,9 +286,8 @@ pub struct RetryPolicy {
     /// Errors that this particular call expects to clear with time (for example a principal
     /// that IAM has not propagated yet). Empty for most calls.
     pub semantic_budget: Duration,
-    pub semantic_codes: &'static [&'static str],
-    /// When set, a semantic code only counts when the message contains this text.
-    pub semantic_message: Option<&'static str>,
+    /// `(error code, text the message must contain)`: the errors worth waiting out.
+    pub semantic: &'static [(&'static str, Option<&'static str>)],
     pub max_attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
@@ -299,36 +298,35 @@ impl RetryPolicy {
     pub const STANDARD: RetryPolicy = RetryPolicy {
         transient_budget: Duration::from_secs(40),
         semantic_budget: Duration::ZERO,
-        semantic_codes: &[],
-        semantic_message: None,
+        semantic: &[],
         max_attempts: 10,
         base_delay: Duration::from_millis(100),
         max_delay: Duration::from_secs(5),
     };
 
-    /// Retry `codes` (as well as transient faults) for up to `budget`.
+    /// Retry `errors` (as well as transient faults) for up to `budget`.
     pub const fn with_semantic(
-        codes: &'static [&'static str],
-        message: Option<&'static str>,
+        errors: &'static [(&'static str, Option<&'static str>)],
         budget: Duration,
     ) -> RetryPolicy {
         RetryPolicy {
             semantic_budget: budget,
-            semantic_codes: codes,
-            semantic_message: message,
+            semantic: errors,
             max_attempts: 60,
             ..RetryPolicy::STANDARD
         }
     }
 
     fn classify(&self, err: &AwsError) -> Retry {
-        if let Some(code) = &err.code
-            && self.semantic_codes.contains(&code.as_str())
-            && self
-                .semantic_message
-                .is_none_or(|m| err.message.to_ascii_lowercase().contains(m))
-        {
-            return Retry::Semantic;
+        if let Some(code) = &err.code {
+            let message = err.message.to_ascii_lowercase();
+            if self
+                .semantic
+                .iter()
+                .any(|(c, m)| c == code && m.is_none_or(|m| message.contains(m)))
+            {
+                return Retry::Semantic;
+            }
         }
         if err.is_transient() {
             Retry::Transient
@@ -357,6 +355,15 @@ pub struct AwsError {
     pub attempts: u32,
     /// No response at all: connection refused or dropped, timeout.
     pub no_response: bool,
+}
+
+/// Whether an error's text says the SDK found no usable credentials (never worth a retry).
+fn is_credentials_failure(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("loading credentials")
+        || m.contains("no credentials")
+        || m.contains("credentials provider")
+        || m.contains("failed to load credentials")
 }
 
 const THROTTLING_CODES: &[&str] = &[
@@ -431,6 +438,9 @@ impl AwsError {
 
     /// Whether the same request may succeed later without anything else changing.
     pub fn is_transient(&self) -> bool {
+        if self.is_credentials_failure() {
+            return false;
+        }
         if self.no_response {
             return true;
         }
@@ -444,6 +454,11 @@ impl AwsError {
             // A response we could not parse (a proxy cut it short) is worth another try.
             None => self.code.is_none(),
         }
+    }
+
+    /// The SDK could not find usable credentials.
+    pub fn is_credentials_failure(&self) -> bool {
+        self.code.is_none() && is_credentials_failure(&self.message)
     }
 
     pub fn code_is(&self, code: &str) -> bool {
@@ -548,8 +563,7 @@ mod tests {
     #[test]
     fn semantic_retry_needs_code_and_message() {
         let p = RetryPolicy::with_semantic(
-            &["MalformedPolicy"],
-            Some("invalid principal"),
+            &[("MalformedPolicy", Some("invalid principal"))],
             Duration::from_secs(120),
         );
         let mut e = err(Some("MalformedPolicy"), Some(400));

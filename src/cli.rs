@@ -55,6 +55,138 @@ pub enum ColorChoice {
 pub enum Command {
     /// Check plan files offline: syntax, references, limits, safety. No AWS call.
     Validate(ValidateArgs),
+    /// Read AWS and show what would change. Never writes to AWS.
+    Plan(PlanArgs),
+    /// Plan, ask for `yes`, then make AWS match the plan file (or apply a saved plan exactly).
+    Apply(ApplyArgs),
+    /// Read-only check for cron: exit 2 when AWS differs, telling drift from pending changes.
+    Drift(DriftArgs),
+    /// Check that every declared model directory is complete and owned by the bucket owner.
+    Check(CheckArgs),
+    /// Print a plan file that describes live buckets and roles (`plan` with it: no changes). Only reads AWS.
+    Import(ImportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `s3ward man > s3ward.1`.
+    Man,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The account the buckets and roles are in (12 digits).
+    #[arg(long, value_name = "ID")]
+    pub account: String,
+    /// That account's key in the plan file [default: the key s3ward's own statement ids name, else `main`].
+    #[arg(long, value_name = "KEY")]
+    pub account_key: Option<String>,
+    /// Assume this role in the account (else the credentials must be the account's); also written to the plan file.
+    #[arg(long, value_name = "ARN")]
+    pub assume_role: Option<String>,
+    /// External id for --assume-role.
+    #[arg(long, value_name = "ID", requires = "assume_role")]
+    pub external_id: Option<String>,
+    /// Buckets to import, by name. Repeatable.
+    #[arg(long = "bucket", value_name = "NAME", num_args = 1.., required_unless_present = "roles")]
+    pub buckets: Vec<String>,
+    /// Roles to import, by name (without the path). Repeatable.
+    #[arg(long = "role", value_name = "NAME", num_args = 1..)]
+    pub roles: Vec<String>,
+    /// `settings.name` of the plan file.
+    #[arg(long, value_name = "NAME", default_value = "imported")]
+    pub name: String,
+    /// Write the plan file here (never over an existing file) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Output format (stdout).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Output format (stdout).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    #[command(flatten)]
+    pub selection: Selection,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan file (not with --saved).
+    #[arg(
+        value_name = "PLAN",
+        required_unless_present = "saved",
+        conflicts_with = "saved"
+    )]
+    pub plan: Option<PathBuf>,
+    /// Apply exactly this saved plan (from `plan --out`), without asking; refused when stale.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["targets", "auto_approve"])]
+    pub saved: Option<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Remove the plan file's apply lock (`settings.lock`) first, whoever holds it. Only when
+    /// sure that no other apply is running.
+    #[arg(long)]
+    pub force_unlock: bool,
+    #[command(flatten)]
+    pub selection: Selection,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Output format (stdout).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write a saved plan for `s3ward apply --saved FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when there are changes (0 when none, 1 on error).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub selection: Selection,
+}
+
+/// Narrowing and safety flags shared by plan, apply and drift.
+#[derive(Debug, Args, Default)]
+pub struct Selection {
+    /// Only this address and what is under it (`bucket.KEY`, `role.KEY`, `bucket.KEY.policy`, ...). Repeatable.
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    /// Accept a Deny that would lock the applying identity out of a bucket policy.
+    #[arg(long)]
+    pub allow_self_lockout: bool,
 }
 
 #[derive(Debug, Args)]

@@ -89,6 +89,26 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("could not read saved plan `{}`: {reason}", path.display())]
+    ReadSaved { path: PathBuf, reason: String },
+
+    #[error("saved plan is stale: {}", reasons.join("; "))]
+    StalePlan { reasons: Vec<String> },
+
+    #[error("the plan has {count} problem{} (above); nothing can be applied until {} fixed", if *count == 1 { "" } else { "s" }, if *count == 1 { "it is" } else { "they are" })]
+    PlanProblems { count: usize },
+
+    #[error("apply failed: {failed} change{} failed, {not_attempted} not attempted (see the report above)", if *failed == 1 { "" } else { "s" })]
+    ApplyFailed { failed: usize, not_attempted: usize },
+
+    #[error("the apply lock `{location}` is held by {holder}{}{}; nothing was changed", if since.is_empty() { String::new() } else { format!(" since {since}") }, if host.is_empty() { String::new() } else { format!(" on {host}") })]
+    Locked {
+        location: String,
+        holder: String,
+        since: String,
+        host: String,
+    },
+
     #[error("{0}")]
     Usage(String),
 }
@@ -129,8 +149,22 @@ impl Error {
             ),
             Error::Aws { source, .. } => aws_hint(source),
             Error::Refused { hint, .. } => hint.clone(),
+            Error::ApplyFailed { .. } => Some(
+                "fix the cause, then run `s3ward apply` again: it plans afresh and does only what is still missing".into(),
+            ),
+            Error::Locked { .. } => Some(
+                "another apply of this plan file is running; wait for it. If it died (killed, crashed), run `s3ward apply --force-unlock ...` to remove its lock".into(),
+            ),
+            Error::StalePlan { .. } => Some(
+                "AWS or the plan file changed after the plan was saved; run `s3ward plan --out FILE` again and review it".into(),
+            ),
             _ => None,
         }
+    }
+
+    /// A write to stdout failed because the reader went away.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::WriteFile { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
     pub fn exit_code(&self) -> ExitCode {

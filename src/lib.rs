@@ -11,10 +11,18 @@
 //! Only `aws`, `live` and `apply` talk to AWS; everything else is pure.
 
 pub mod app;
+pub mod apply;
 pub mod aws;
+pub mod change;
+pub mod check;
 pub mod cli;
 pub mod desired;
+pub mod diff;
 pub mod error;
+pub mod import;
+pub mod live;
 pub mod logging;
 pub mod plan_file;
 pub mod policy;
+pub mod render;
+pub mod saved;

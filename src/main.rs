@@ -11,6 +11,8 @@ fn main() -> ExitCode {
     let color = s3ward::app::use_color(cli.global.color, &std::io::stderr());
     match s3ward::app::run(cli) {
         Ok(exit) => exit.code(),
+        // Whoever reads stdout stopped (`s3ward plan | head`): nothing left to say.
+        Err(err) if err.is_broken_pipe() => std::process::ExitCode::SUCCESS,
         Err(err) => {
             s3ward::error::report(&err, &mut std::io::stderr(), color);
             err.exit_code()

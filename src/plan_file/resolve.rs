@@ -170,12 +170,13 @@ impl Resolver {
                 out.sort_by_key(|e| e.key_span.start);
                 for e in &out {
                     if !valid_key(&e.key) {
-                        let msg = format!("`{}` is not a usable key in `[{section}]`", e.key);
+                        let msg =
+                            format!("`{}` is not a usable key in `[{section}]`", shorten(&e.key));
                         let d = self.error(msg, Some(e.key_span.clone()));
                         Self::set_label_hint(
                             d,
                             None,
-                            Some("keys are letters, digits, `-` and `_`".into()),
+                            Some("keys are 1 to 64 letters, digits, `-` and `_`".into()),
                         );
                     }
                 }
@@ -1123,7 +1124,7 @@ impl Resolver {
             grants: Vec::new(),
             models: Vec::new(),
         };
-        let mut sids: BTreeMap<String, usize> = BTreeMap::new();
+        let mut sids: BTreeSet<String> = BTreeSet::new();
         let mut seen: Vec<(Grantee, String, Access, Vec<String>)> = Vec::new();
         for g in &raw.grants {
             let Some(grant) = self.grant(g, &bucket, ctx, &mut sids) else {
@@ -1190,7 +1191,7 @@ impl Resolver {
         g: &Spanned<RawGrant>,
         bucket: &Bucket,
         ctx: &Ctx<'_>,
-        sids: &mut BTreeMap<String, usize>,
+        sids: &mut BTreeSet<String>,
     ) -> Option<Grant> {
         let r = g.get_ref();
         let access = match Access::parse(r.access.get_ref()) {
@@ -1346,10 +1347,17 @@ impl Resolver {
             )
             .hint = Some("`full` includes deleting every object; consider `read-write`, or limit it with `prefixes`".into());
         }
+        // Unique within the bucket: a second grant of the same access to the same grantee is
+        // numbered, and so is one whose name would read the same (`role.model`'s second
+        // read grant and `role.model2`'s first are both `...RoleModel2` otherwise).
         let stem = format!("s3ward{}{}", access_word(access), word);
-        let n = sids.entry(stem.clone()).or_insert(0);
-        *n += 1;
-        let sid = if *n == 1 { stem } else { format!("{stem}{n}") };
+        let mut sid = stem.clone();
+        let mut n = 1;
+        while sids.contains(&sid) {
+            n += 1;
+            sid = format!("{stem}{n}");
+        }
+        sids.insert(sid.clone());
         Some(Grant {
             grantee,
             principal,
@@ -1467,20 +1475,28 @@ impl Resolver {
                     ));
                 }
             }
-            if lint::is_public_statement(st)
-                && !bucket
-                    .public_access_block
-                    .is_some_and(|b| b.allows_public_policy())
-            {
-                let d = self.error(
-                    format!("extra statement {i} makes bucket `{}` public", bucket.key),
-                    sp(text),
-                );
-                Self::set_label_hint(
-                    d,
-                    Some("public statement"),
-                    Some("it allows `*` with no condition that narrows it; if this is meant, set `block_public_access = false` on the bucket".into()),
-                );
+            if lint::is_public_statement(st) {
+                match bucket.public_access_block {
+                    Some(b) if b.allows_public_policy() => {}
+                    Some(_) => {
+                        let d = self.error(
+                            format!("extra statement {i} makes bucket `{}` public, but its `block_public_access` blocks public policies", bucket.key),
+                            sp(text),
+                        );
+                        Self::set_label_hint(
+                            d,
+                            Some("public statement"),
+                            Some("it allows `*` with no condition that narrows it, and AWS rejects such a policy while BlockPublicPolicy is on; if this is meant, set `block_public_access = false`".into()),
+                        );
+                    }
+                    None => {
+                        self.warn(
+                            format!("extra statement {i} makes bucket `{}` public", bucket.key),
+                            sp(text),
+                        )
+                        .hint = Some("it allows `*` with no condition that narrows it; AWS rejects it while the bucket's public access block is on (the default for new buckets). Declare `block_public_access = false` if this is meant".into());
+                    }
+                }
             }
         }
         let offline = Identity {
@@ -1665,6 +1681,15 @@ fn remove_at(value: &mut Spanned<DeValue<'_>>, span: &Span) -> bool {
     }
 }
 
+/// At most 40 characters of `s`, for messages about values that may be huge.
+fn shorten(s: &str) -> String {
+    if s.chars().count() <= 40 {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(39).collect::<String>())
+    }
+}
+
 /// Stands in for an unknown account so that the rest of an entry is still checked.
 fn placeholder_account(key: &Spanned<String>) -> Account {
     Account {
@@ -1708,6 +1733,7 @@ pub fn suggest<'a>(v: &str, candidates: impl Iterator<Item = &'a str>) -> Option
 
 fn valid_key(k: &str) -> bool {
     !k.is_empty()
+        && k.len() <= 64
         && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }

@@ -421,3 +421,227 @@ s3ward-grants = '{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Actio
     );
     assert!(out.contains("tag key `aws:foo` is reserved"), "{out}");
 }
+
+/// Broken plan files of every kind: each gives an error at a place in the file, never a panic.
+#[test]
+fn broken_plan_files_give_clear_errors() {
+    let huge_key = "k".repeat(100_000);
+    let many_buckets: String = (0..3000)
+        .map(|i| format!("[buckets.b{i}]\naccount = \"storage\"\nname = \"acme-{i}\"\nobject_ownership = \"Nope\"\n"))
+        .collect();
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "unterminated string",
+            "version = 1\nx = \"abc\n".into(),
+            "invalid TOML",
+        ),
+        (
+            "duplicate key",
+            "version = 1\nversion = 1\n".into(),
+            "invalid TOML",
+        ),
+        (
+            "duplicate table",
+            format!("{HEAD}[accounts.storage]\nid = \"333333333333\"\n"),
+            "invalid TOML",
+        ),
+        (
+            "bad table header",
+            "version = 1\n[buckets.\n".into(),
+            "invalid TOML",
+        ),
+        (
+            "version as string",
+            "version = \"1\"\n".into(),
+            "unsupported plan file version",
+        ),
+        (
+            "accounts not a table",
+            "version = 1\naccounts = 3\n".into(),
+            "must be a table",
+        ),
+        (
+            "id as integer",
+            "version = 1\n[accounts.a]\nid = 111111111111\n".into(),
+            "invalid type",
+        ),
+        (
+            "grants as table",
+            format!("{HEAD}[buckets.b]\naccount = \"storage\"\ngrants = 3\n"),
+            "invalid type",
+        ),
+        (
+            "prefixes with a number",
+            format!(
+                "{HEAD}[buckets.bkt]\naccount = \"storage\"\n[[buckets.bkt.grants]]\nto = \"account.compute\"\naccess = \"read\"\nprefixes = [\"a/\", 3]\n"
+            ),
+            "invalid type",
+        ),
+        (
+            "negative session",
+            format!(
+                "{HEAD}[roles.r]\naccount = \"storage\"\nmax_session_duration = -5\ntrust = [{{ service = \"ec2.amazonaws.com\" }}]\n"
+            ),
+            "out of range",
+        ),
+        (
+            "unknown reference",
+            format!(
+                "{HEAD}[roles.r]\naccount = \"nowhere\"\ntrust = [{{ service = \"ec2.amazonaws.com\" }}]\n"
+            ),
+            "unknown account",
+        ),
+        (
+            "trust entry with two kinds",
+            format!(
+                "{HEAD}[roles.r]\naccount = \"storage\"\ntrust = [{{ service = \"ec2.amazonaws.com\", account = \"storage\" }}]\n"
+            ),
+            "exactly one kind",
+        ),
+        (
+            "empty trust",
+            format!("{HEAD}[roles.r]\naccount = \"storage\"\ntrust = []\n"),
+            "at least one entry",
+        ),
+        (
+            "both trusts",
+            format!(
+                "{HEAD}[roles.r]\naccount = \"storage\"\ntrust = [{{ service = \"ec2.amazonaws.com\" }}]\ntrust_policy = '{{}}'\n"
+            ),
+            "not both",
+        ),
+        (
+            "trust policy not JSON",
+            format!("{HEAD}[roles.r]\naccount = \"storage\"\ntrust_policy = 'nope'\n"),
+            "invalid policy document",
+        ),
+        (
+            "extra statements not JSON",
+            format!(
+                "{HEAD}[buckets.bkt]\naccount = \"storage\"\nextra_policy_statements = '[{{'\n"
+            ),
+            "invalid `extra_policy_statements`",
+        ),
+        (
+            "unicode bucket name",
+            format!("{HEAD}[buckets.bkt]\naccount = \"storage\"\nname = \"modèles\"\n"),
+            "not a valid S3 bucket name",
+        ),
+        (
+            "unicode key",
+            format!("{HEAD}[buckets.\"modèles\"]\naccount = \"storage\"\nname = \"acme-x\"\n"),
+            "not a usable key",
+        ),
+        (
+            "emoji tag",
+            format!("{HEAD}[buckets.bkt]\naccount = \"storage\"\ntags = {{ team = \"ml 🚀\" }}\n"),
+            "not a valid tag value",
+        ),
+        (
+            "right-to-left override",
+            format!(
+                "{HEAD}[roles.\"r\u{202e}x\"]\naccount = \"storage\"\ntrust = [{{ service = \"ec2.amazonaws.com\" }}]\n"
+            ),
+            "not a usable key",
+        ),
+        (
+            "nul byte",
+            "version = 1\n[accounts.a]\nid = \"1111\u{0}11111111\"\n".into(),
+            "invalid TOML",
+        ),
+        (
+            "huge key",
+            format!("version = 1\n[accounts.{huge_key}]\nid = \"111111111111\"\n"),
+            "",
+        ),
+        (
+            "huge file",
+            format!("{HEAD}{many_buckets}"),
+            "unknown object ownership",
+        ),
+        ("empty file", String::new(), "missing `version`"),
+        (
+            "only comments",
+            "# nothing here\n".into(),
+            "missing `version`",
+        ),
+        ("BOM", "\u{feff}version = 1\nx = 1\n".into(), ""),
+    ];
+    for (name, text, want) in cases {
+        let r =
+            std::panic::catch_unwind(|| parse(Path::new("bad.toml"), &text, Options::default()));
+        let r = r.unwrap_or_else(|_| panic!("{name}: panicked"));
+        match r {
+            Ok(_) => panic!("{name}: accepted"),
+            Err(Error::InvalidPlan(report)) => {
+                assert!(report.errors() > 0, "{name}");
+                let out = report.render(false);
+                assert!(out.contains(want), "{name}: wanted `{want}` in\n{out}");
+                // Every error points into the file (a line and column), except whole-file ones.
+                assert!(
+                    report.diagnostics.iter().all(|d| d.span.is_some()),
+                    "{name}: an error without a place"
+                );
+            }
+            Err(e) => panic!("{name}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn sids_never_collide() {
+    let d = ok(&format!(
+        r#"{HEAD}
+[roles.model]
+account = "compute"
+trust = [{{ service = "ec2.amazonaws.com" }}]
+[roles.model2]
+account = "compute"
+trust = [{{ service = "ec2.amazonaws.com" }}]
+[buckets.models]
+account = "storage"
+name = "acme-models"
+[buckets.models-read]
+account = "storage"
+name = "acme-models-read"
+[[buckets.models.grants]]
+to = "role.model"
+access = "read"
+prefixes = ["a/"]
+[[buckets.models.grants]]
+to = "role.model"
+access = "read"
+prefixes = ["b/"]
+[[buckets.models.grants]]
+to = "role.model2"
+access = "read"
+[[buckets.models.grants]]
+to = "role.model"
+access = "read-write"
+[[buckets.models-read.grants]]
+to = "role.model"
+access = "write"
+"#
+    ));
+    let sids: Vec<String> = d.buckets["models"]
+        .policy_statements
+        .iter()
+        .filter_map(|s| s.sid.clone())
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = sids.iter().collect();
+    assert_eq!(unique.len(), sids.len(), "{sids:?}");
+    assert!(sids.contains(&"s3wardReadRoleModel2List".to_string()));
+    assert!(
+        sids.contains(&"s3wardReadRoleModel22List".to_string()),
+        "{sids:?}"
+    );
+    for r in d.roles.values() {
+        let sids: Vec<String> = r
+            .grants_policy
+            .iter()
+            .flat_map(|g| g.statements.iter().filter_map(|s| s.sid.clone()))
+            .collect();
+        let unique: std::collections::BTreeSet<&String> = sids.iter().collect();
+        assert_eq!(unique.len(), sids.len(), "{sids:?}");
+    }
+}

@@ -4,6 +4,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod apply;
+mod drift;
+mod import;
+mod plan;
 mod proxy;
 mod strict;
 mod validate;

@@ -16,7 +16,8 @@ use std::fmt;
 use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{hermetic_env, moto};
@@ -100,6 +101,20 @@ impl Cmd {
     /// Runs the binary to completion. Blocks: in an async test prefer [`Cmd::run_async`]
     /// when the test also serves something on its own runtime.
     pub fn run(self) -> Run {
+        self.spawn().wait()
+    }
+
+    /// [`Cmd::run`] on a blocking thread, so that the test's runtime keeps serving.
+    pub async fn run_async(self) -> Run {
+        tokio::task::spawn_blocking(move || self.run())
+            .await
+            .expect("runner thread")
+    }
+
+    /// Starts the binary and returns at once: for tests that act on the process while it
+    /// runs (kill it at a chosen point with [`Spawned::killer`]). [`Spawned::wait`] then
+    /// gives the [`Run`], as [`Cmd::run`] would.
+    pub fn spawn(self) -> Spawned {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args);
         hermetic_env(&mut cmd, &moto().endpoint);
@@ -133,13 +148,63 @@ impl Cmd {
         }
         let stdout = drain(child.stdout.take().expect("piped stdout"));
         let stderr = drain(child.stderr.take().expect("piped stderr"));
+        Spawned {
+            pid: child.id(),
+            child: Arc::new(Mutex::new(child)),
+            program: self.program,
+            args: self.args,
+            deadline: Instant::now() + self.timeout,
+            timeout: self.timeout,
+            stdout,
+            stderr,
+            filters: self.filters,
+        }
+    }
+}
 
-        let deadline = Instant::now() + self.timeout;
+/// A run of the binary that has started ([`Cmd::spawn`]).
+pub struct Spawned {
+    pid: u32,
+    child: Arc<Mutex<Child>>,
+    program: OsString,
+    args: Vec<OsString>,
+    deadline: Instant,
+    timeout: Duration,
+    stdout: std::thread::JoinHandle<String>,
+    stderr: std::thread::JoinHandle<String>,
+    filters: Vec<(String, String)>,
+}
+
+/// Kills one spawned process (SIGKILL); usable from any thread, any number of times.
+#[derive(Clone)]
+pub struct Killer(Arc<Mutex<Child>>);
+
+impl Killer {
+    /// Sends SIGKILL, unless the process has already been waited for (so never another
+    /// process that reused its pid).
+    pub fn kill(&self) {
+        let _ = self.0.lock().expect("child lock").kill();
+    }
+}
+
+impl Spawned {
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    pub fn killer(&self) -> Killer {
+        Killer(self.child.clone())
+    }
+
+    /// Waits for the process to end (failing the test after the [`Cmd::timeout`]).
+    /// A process killed by a signal has code `128 + signal` (137 for SIGKILL).
+    pub fn wait(self) -> Run {
         let status = loop {
+            let mut child = self.child.lock().expect("child lock");
             if let Some(status) = child.try_wait().expect("wait for s3ward") {
                 break status;
             }
-            if Instant::now() >= deadline {
+            if Instant::now() >= self.deadline {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
@@ -149,6 +214,7 @@ impl Cmd {
                     self.timeout
                 );
             }
+            drop(child);
             std::thread::sleep(Duration::from_millis(5));
         };
         let code = status
@@ -158,15 +224,15 @@ impl Cmd {
             program: self.program,
             args: self.args,
             code,
-            stdout: stdout.join().expect("stdout reader"),
-            stderr: stderr.join().expect("stderr reader"),
+            stdout: self.stdout.join().expect("stdout reader"),
+            stderr: self.stderr.join().expect("stderr reader"),
             filters: self.filters,
         }
     }
 
-    /// [`Cmd::run`] on a blocking thread, so that the test's runtime keeps serving.
-    pub async fn run_async(self) -> Run {
-        tokio::task::spawn_blocking(move || self.run())
+    /// [`Spawned::wait`] on a blocking thread.
+    pub async fn wait_async(self) -> Run {
+        tokio::task::spawn_blocking(move || self.wait())
             .await
             .expect("runner thread")
     }

@@ -20,9 +20,22 @@
 //!
 //! The proxy runs on its own thread and runtime, so it serves both async tests and
 //! blocking ones (the binary runner). It stops when dropped.
+//!
+//! It also counts the requests it holds at once ([`Proxy::max_in_flight`]): from the moment
+//! a request's head arrives until its response (or dropped connection) is decided. That
+//! proves reads ran concurrently, or stayed under a bound, without measuring time.
+//!
+//! And it counts the writes that took effect (any operation not [`is_read`] that upstream
+//! answered with 2xx), which lets a test stop a client at an exact point of its work:
+//! [`Proxy::stop_after_writes`] runs a callback (which SIGKILLs the binary, say) right after
+//! the k-th write took effect and before the client hears of it, then forwards nothing
+//! more; [`Proxy::hold_after_writes`] makes later writes wait until the test opens a
+//! [`Gate`]. While either is set, writes pass the proxy one at a time, so "the k-th write"
+//! is exact even when the client sends writes concurrently.
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -36,7 +49,7 @@ use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 /// One fault the proxy can inject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,8 +60,17 @@ pub enum Fault {
     InternalError,
     /// S3: 409 `OperationAborted`; IAM/STS: 409 `ConcurrentModification`.
     Conflict,
+    /// S3: 403 `AccessDenied`; IAM/STS: 403 `AccessDenied`. Unlike the others, a client
+    /// must not retry it: it is how a test makes one write fail for good.
+    AccessDenied,
     /// The connection is closed without a response (after the request was read).
     DropConnection,
+    /// The request is forwarded and takes effect upstream, then the connection is closed
+    /// without passing the answer on: the client cannot tell whether its write happened
+    /// (a response lost in the network). Recorded with the upstream status. Only a 2xx
+    /// answer is lost; an error answer (nothing happened) is passed on, recorded without a
+    /// fault, and does not count towards [`Rule::first`].
+    DropResponse,
     /// The request is held this long, then handled as usual (not an error; not counted
     /// by [`Proxy::faults_injected`]).
     Latency(Duration),
@@ -62,6 +84,8 @@ pub struct Rule {
     operation: Option<String>,
     probability: f64,
     fault: Fault,
+    /// Fires on at most this many requests (`None`: no limit).
+    limit: Option<usize>,
 }
 
 impl Rule {
@@ -72,7 +96,15 @@ impl Rule {
             operation: None,
             probability: 1.0,
             fault,
+            limit: None,
         }
+    }
+
+    /// Fires on at most the first `n` requests it would fire on: `.first(1)` loses one
+    /// answer, and the retry goes through.
+    pub fn first(mut self, n: usize) -> Rule {
+        self.limit = Some(n);
+        self
     }
 
     /// Only requests to `service`: `"s3"`, `"iam"` or `"sts"`.
@@ -141,6 +173,11 @@ pub struct Recorded {
     pub status: Option<u16>,
     /// The fault injected instead of forwarding, if any (latency is not recorded here).
     pub fault: Option<Fault>,
+    /// The SigV4 access key id that signed the request (test credentials only), which
+    /// tells the account it acted in: ask moto's STS `GetCallerIdentity` with that key.
+    pub access_key: Option<String>,
+    /// What the request names: the S3 bucket (path-style), or the IAM `RoleName`.
+    pub resource: Option<String>,
 }
 
 impl Recorded {
@@ -187,6 +224,113 @@ struct State {
     rules: Vec<Rule>,
     rng: Mutex<fastrand::Rng>,
     log: Mutex<Vec<Recorded>>,
+    /// Requests being handled now, and the most there have been at once.
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    writes: Writes,
+    /// How many times each rule has fired (for [`Rule::first`]).
+    fired: Mutex<Vec<usize>>,
+    /// The bodies of STS answers passed on (they carry the credentials that AssumeRole
+    /// issues, which a test then looks for in the client's output).
+    sts_answers: Mutex<Vec<String>>,
+}
+
+/// Counting writes that took effect, and stopping or holding the client at the k-th.
+#[derive(Default)]
+struct Writes {
+    /// Writes (not [`is_read`]) that upstream answered with 2xx.
+    applied: AtomicUsize,
+    /// Held while a write is handled, when `serialise` is set.
+    one_at_a_time: tokio::sync::Mutex<()>,
+    serialise: AtomicBool,
+    /// After `stop` ran: nothing more is forwarded.
+    cut: AtomicBool,
+    stop: Mutex<Option<Stop>>,
+    hold: Mutex<Option<Hold>>,
+}
+
+type StopFn = Box<dyn FnOnce() + Send>;
+
+struct Stop {
+    after: usize,
+    then: StopFn,
+}
+
+#[derive(Clone)]
+struct Hold {
+    after: usize,
+    open: watch::Receiver<bool>,
+    held: Arc<AtomicUsize>,
+}
+
+/// Holds writes back until opened (see [`Proxy::hold_after_writes`]). Dropping it opens it.
+pub struct Gate {
+    open: watch::Sender<bool>,
+    held: Arc<AtomicUsize>,
+}
+
+impl Gate {
+    /// How many writes have been held so far (they stay counted after the gate opens).
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::SeqCst)
+    }
+
+    /// Waits (polling; no timing is asserted) until at least one write is held, or
+    /// `timeout` passes; returns whether one is.
+    pub async fn wait_held(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.held() == 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    /// Lets every held write (and every later one) through.
+    pub fn open(&self) {
+        let _ = self.open.send(true);
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.open();
+    }
+}
+
+impl State {
+    fn new(upstream: String, rules: ProxyRules) -> State {
+        State {
+            upstream,
+            fired: Mutex::new(vec![0; rules.rules.len()]),
+            rules: rules.rules,
+            rng: Mutex::new(fastrand::Rng::with_seed(rules.seed)),
+            log: Mutex::new(Vec::new()),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+            writes: Writes::default(),
+            sts_answers: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+/// Counts one request in flight for as long as it lives.
+struct InFlight<'a>(&'a State);
+
+impl<'a> InFlight<'a> {
+    fn enter(state: &'a State) -> InFlight<'a> {
+        let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(state)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Proxy {
@@ -199,12 +343,10 @@ impl Proxy {
             .set_nonblocking(true)
             .expect("non-blocking listener");
         let port = listener.local_addr().expect("proxy address").port();
-        let state = Arc::new(State {
-            upstream: upstream.trim_end_matches('/').to_string(),
-            rules: rules.rules,
-            rng: Mutex::new(fastrand::Rng::with_seed(rules.seed)),
-            log: Mutex::new(Vec::new()),
-        });
+        let state = Arc::new(State::new(
+            upstream.trim_end_matches('/').to_string(),
+            rules,
+        ));
         let (shutdown, stop) = oneshot::channel();
         let serving = state.clone();
         let thread = std::thread::Builder::new()
@@ -238,9 +380,66 @@ impl Proxy {
             .count()
     }
 
-    /// Forgets what was recorded so far (after a test's setup, say).
+    /// The most requests the proxy has held at once (since it started, or since
+    /// [`Proxy::clear`]): more than 1 means the client had requests in flight concurrently.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Forgets what was recorded so far (after a test's setup, say), and restarts the
+    /// [`Proxy::max_in_flight`] count from the requests in flight now.
     pub fn clear(&self) {
         self.state.log.lock().expect("proxy log").clear();
+        let now = self.state.in_flight.load(Ordering::SeqCst);
+        self.state.max_in_flight.store(now, Ordering::SeqCst);
+    }
+
+    /// Writes that took effect so far: requests for an operation that is not [`is_read`]
+    /// which upstream answered with 2xx (injected faults never reach upstream and do not
+    /// count; a [`Fault::DropResponse`] does, when upstream accepted it). Not reset by
+    /// [`Proxy::clear`].
+    pub fn writes_applied(&self) -> usize {
+        self.state.writes.applied.load(Ordering::SeqCst)
+    }
+
+    /// Right after the `k`-th write (counted as by [`Proxy::writes_applied`], from the
+    /// start) takes effect upstream, and before its answer goes back, calls `then` — which
+    /// typically SIGKILLs the client — and from then on forwards nothing: that answer and
+    /// every later request get a dropped connection. So exactly `k` writes happen, as if
+    /// the client had died right after the k-th. From this call on, writes pass one at a
+    /// time (reads stay concurrent), which makes "the k-th" exact.
+    pub fn stop_after_writes(&self, k: usize, then: impl FnOnce() + Send + 'static) {
+        assert!(k > 0, "stop after at least one write");
+        *self.state.writes.stop.lock().expect("proxy stop") = Some(Stop {
+            after: k,
+            then: Box::new(then),
+        });
+        self.state.writes.serialise.store(true, Ordering::SeqCst);
+    }
+
+    /// Once `k` writes have taken effect, every later write waits (before it is forwarded)
+    /// until the returned [`Gate`] opens. Writes pass one at a time from this call on.
+    pub fn hold_after_writes(&self, k: usize) -> Gate {
+        let (open, receiver) = watch::channel(false);
+        let held = Arc::new(AtomicUsize::new(0));
+        *self.state.writes.hold.lock().expect("proxy hold") = Some(Hold {
+            after: k,
+            open: receiver,
+            held: held.clone(),
+        });
+        self.state.writes.serialise.store(true, Ordering::SeqCst);
+        Gate { open, held }
+    }
+
+    /// The body of every STS answer passed on so far, in order (not reset by
+    /// [`Proxy::clear`]).
+    pub fn sts_answers(&self) -> Vec<String> {
+        self.state.sts_answers.lock().expect("sts answers").clone()
+    }
+
+    /// Whether [`Proxy::stop_after_writes`] has fired.
+    pub fn stopped(&self) -> bool {
+        self.state.writes.cut.load(Ordering::SeqCst)
     }
 }
 
@@ -305,30 +504,59 @@ async fn handle(
     client: Client<HttpConnector, Full<Bytes>>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, DropConnection> {
+    let _in_flight = InFlight::enter(&state);
     let (mut parts, body) = req.into_parts();
     let body = body.collect().await.map_err(|_| DropConnection)?.to_bytes();
-    let service = service_of(&parts.headers, parts.uri.query().unwrap_or(""));
+    let query = parts.uri.query().unwrap_or("");
+    let service = service_of(&parts.headers, query);
     let operation = operation_of(service, &parts.method, &parts.uri, &parts.headers, &body);
+    let access_key = access_key_of(&parts.headers, query);
+    let resource = resource_of(service, &parts.uri, &body);
 
-    let (delay, fault) = state.decide(service, &operation);
+    let (delay, fault, rule) = state.decide_rule(service, &operation);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let record = |status: Option<u16>| {
+    let record_as = |status: Option<u16>, fault: Option<Fault>| {
         state.log.lock().expect("proxy log").push(Recorded {
             service,
             operation: operation.clone(),
             status,
             fault,
+            access_key: access_key.clone(),
+            resource: resource.clone(),
         });
     };
+    let record = |status: Option<u16>| record_as(status, fault);
     let response = match fault {
         Some(Fault::DropConnection) => {
             record(None);
             return Err(DropConnection);
         }
-        Some(fault) => fault_response(service, fault),
-        None => {
+        Some(fault) if fault != Fault::DropResponse => fault_response(service, fault),
+        None | Some(_) => {
+            let write = !is_read(&operation);
+            // Writes pass one at a time while a test stops or holds them at the k-th.
+            let _one_at_a_time = if write && state.writes.serialise.load(Ordering::SeqCst) {
+                Some(state.writes.one_at_a_time.lock().await)
+            } else {
+                None
+            };
+            if state.writes.cut.load(Ordering::SeqCst) {
+                record(None);
+                return Err(DropConnection);
+            }
+            if write {
+                let hold = state.writes.hold.lock().expect("proxy hold").clone();
+                if let Some(mut hold) = hold
+                    && state.writes.applied.load(Ordering::SeqCst) >= hold.after
+                    && !*hold.open.borrow()
+                {
+                    hold.held.fetch_add(1, Ordering::SeqCst);
+                    // A dropped gate (sender gone) counts as open.
+                    let _ = hold.open.wait_for(|open| *open).await;
+                }
+            }
             let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
             parts.uri = format!("{}{path}", state.upstream)
                 .parse()
@@ -349,6 +577,43 @@ async fn handle(
                     for hop in ["connection", "keep-alive", "transfer-encoding"] {
                         parts.headers.remove(hop);
                     }
+                    let status = parts.status;
+                    if write && status.is_success() {
+                        let n = state.writes.applied.fetch_add(1, Ordering::SeqCst) + 1;
+                        let stop = {
+                            let mut stop = state.writes.stop.lock().expect("proxy stop");
+                            match stop.as_ref() {
+                                Some(s) if s.after == n => stop.take(),
+                                _ => None,
+                            }
+                        };
+                        if let Some(stop) = stop {
+                            state.writes.cut.store(true, Ordering::SeqCst);
+                            (stop.then)();
+                            record(Some(status.as_u16()));
+                            return Err(DropConnection);
+                        }
+                    }
+                    if service == "sts" {
+                        state
+                            .sts_answers
+                            .lock()
+                            .expect("sts answers")
+                            .push(String::from_utf8_lossy(&body).into_owned());
+                    }
+                    if fault == Some(Fault::DropResponse) {
+                        if status.is_success() {
+                            record(Some(status.as_u16()));
+                            return Err(DropConnection);
+                        }
+                        // A refusal changed nothing: no answer worth losing. Pass it on, and
+                        // the rule has not fired.
+                        if let Some(i) = rule {
+                            state.fired.lock().expect("proxy rule counts")[i] -= 1;
+                        }
+                        record_as(Some(status.as_u16()), None);
+                        return Ok(Response::from_parts(parts, Full::new(body)));
+                    }
                     Response::from_parts(parts, Full::new(body))
                 }
                 Err(e) => text_response(StatusCode::BAD_GATEWAY, format!("test proxy: {e}")),
@@ -362,38 +627,93 @@ async fn handle(
 impl State {
     /// The added delay and the fault (if any) for one request.
     fn decide(&self, service: &str, operation: &str) -> (Duration, Option<Fault>) {
+        let (delay, fault, _) = self.decide_rule(service, operation);
+        (delay, fault)
+    }
+
+    /// [`State::decide`], and the index of the rule that decided the fault.
+    fn decide_rule(
+        &self,
+        service: &str,
+        operation: &str,
+    ) -> (Duration, Option<Fault>, Option<usize>) {
+        let mut rule_index = None;
         let mut rng = self.rng.lock().expect("proxy rng");
         let mut delay = Duration::ZERO;
         let mut fault = None;
-        for rule in self.rules.iter().filter(|r| r.matches(service, operation)) {
+        let mut fired = self.fired.lock().expect("proxy rule counts");
+        for (i, rule) in self.rules.iter().enumerate() {
+            if !rule.matches(service, operation) {
+                continue;
+            }
             let fires = rule.probability >= 1.0 || rng.f64() < rule.probability;
+            let fires = fires && rule.limit.is_none_or(|n| fired[i] < n);
             match rule.fault {
                 Fault::Latency(d) if fires => delay += d,
-                f if fires && fault.is_none() => fault = Some(f),
-                _ => {}
+                f if fires && fault.is_none() => {
+                    fault = Some(f);
+                    rule_index = Some(i);
+                }
+                _ => continue,
             }
+            // Only a rule that took effect counts towards its limit.
+            fired[i] += 1;
         }
-        (delay, fault)
+        (delay, fault, rule_index)
     }
 }
 
 // --- Recognising operations -----------------------------------------------------------
 
-/// The service from the SigV4 credential scope (`AKID/DATE/REGION/SERVICE/aws4_request`),
-/// in the Authorization header or, for presigned URLs, the query.
-fn service_of(headers: &HeaderMap, query: &str) -> &'static str {
+/// The SigV4 credential scope (`AKID/DATE/REGION/SERVICE/aws4_request`), from the
+/// Authorization header or, for presigned URLs, the query.
+fn credential_scope(headers: &HeaderMap, query: &str) -> Option<String> {
     let from_auth = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|auth| auth.split("Credential=").nth(1))
-        .map(str::to_string);
+        .map(|s| s.split([',', ' ']).next().unwrap_or_default().to_string());
     let from_query = || {
         form_pairs(query)
             .into_iter()
             .find(|(k, _)| k == "X-Amz-Credential")
             .map(|(_, v)| v)
     };
-    let scope = from_auth.or_else(from_query).unwrap_or_default();
+    from_auth.or_else(from_query)
+}
+
+/// The access key id of the credential scope.
+fn access_key_of(headers: &HeaderMap, query: &str) -> Option<String> {
+    credential_scope(headers, query)
+        .and_then(|scope| scope.split('/').next().map(str::to_string))
+        .filter(|k| !k.is_empty())
+}
+
+/// The bucket of a path-style S3 request, or the `RoleName` of an IAM request.
+fn resource_of(service: &str, uri: &http::Uri, body: &[u8]) -> Option<String> {
+    match service {
+        "s3" => uri
+            .path()
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .filter(|b| !b.is_empty())
+            .map(str::to_string),
+        "iam" => {
+            let mut pairs = form_pairs(uri.query().unwrap_or(""));
+            pairs.extend(form_pairs(&String::from_utf8_lossy(body)));
+            pairs
+                .into_iter()
+                .find(|(k, _)| k == "RoleName")
+                .map(|(_, v)| v)
+        }
+        _ => None,
+    }
+}
+
+/// The service from the SigV4 credential scope.
+fn service_of(headers: &HeaderMap, query: &str) -> &'static str {
+    let scope = credential_scope(headers, query).unwrap_or_default();
     match scope.split('/').nth(3) {
         Some("s3") => "s3",
         Some("iam") => "iam",
@@ -644,7 +964,13 @@ fn fault_response(service: &str, fault: Fault) -> Response<Full<Bytes>> {
             "The request was rejected because multiple requests to change this object were \
              submitted simultaneously. Wait a few minutes and submit your request again.",
         ),
-        (_, Fault::DropConnection | Fault::Latency(_)) => {
+        ("s3" | "unknown", Fault::AccessDenied) => (403, "AccessDenied", "Access Denied"),
+        (_, Fault::AccessDenied) => (
+            403,
+            "AccessDenied",
+            "User is not authorized to perform this operation (denied by the s3ward test proxy)",
+        ),
+        (_, Fault::DropConnection | Fault::DropResponse | Fault::Latency(_)) => {
             unreachable!("not an error response")
         }
     };
@@ -780,6 +1106,48 @@ mod tests {
     }
 
     #[test]
+    fn names_the_access_key_and_the_bucket_or_role() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::AUTHORIZATION,
+            "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20260101/us-east-1/iam/aws4_request, \
+             SignedHeaders=host, Signature=abc"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(access_key_of(&headers, ""), Some("ASIAEXAMPLE".into()));
+        assert_eq!(service_of(&headers, ""), "iam");
+        assert_eq!(access_key_of(&HeaderMap::new(), ""), None);
+        let uri = |s: &str| s.parse::<http::Uri>().unwrap();
+        assert_eq!(
+            resource_of(
+                "iam",
+                &uri("/"),
+                b"Action=GetRole&RoleName=r%2Dx&Version=2010-05-08"
+            ),
+            Some("r-x".into())
+        );
+        assert_eq!(
+            resource_of("s3", &uri("/bkt/k/j?acl"), b""),
+            Some("bkt".into())
+        );
+        assert_eq!(resource_of("s3", &uri("/"), b""), None);
+        assert_eq!(resource_of("sts", &uri("/"), b"Action=AssumeRole"), None);
+    }
+
+    #[test]
+    fn counts_requests_in_flight() {
+        let state = State::new(String::new(), ProxyRules::none());
+        {
+            let _a = InFlight::enter(&state);
+            let _b = InFlight::enter(&state);
+        }
+        let _c = InFlight::enter(&state);
+        assert_eq!(state.in_flight.load(Ordering::SeqCst), 1);
+        assert_eq!(state.max_in_flight.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
     fn same_seed_same_decisions() {
         let rules = || {
             ProxyRules::seeded(9)
@@ -787,12 +1155,7 @@ mod tests {
                 .with(Rule::new(Fault::Latency(Duration::from_millis(1))).probability(0.5))
         };
         let decide = |rules: ProxyRules| {
-            let state = State {
-                upstream: String::new(),
-                rules: rules.rules,
-                rng: Mutex::new(fastrand::Rng::with_seed(rules.seed)),
-                log: Mutex::new(Vec::new()),
-            };
+            let state = State::new(String::new(), rules);
             (0..64)
                 .map(|i| state.decide(if i % 3 == 0 { "iam" } else { "s3" }, "X"))
                 .collect::<Vec<_>>()

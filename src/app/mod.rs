@@ -5,6 +5,12 @@
 
 use std::io::Write;
 
+pub mod apply;
+pub mod check;
+pub mod drift;
+pub mod import;
+pub mod plan;
+
 use crate::cli::{Cli, ColorChoice, Command, ValidateArgs};
 use crate::error::{Error, Exit};
 use crate::plan_file::{self, diagnostic::display_path};
@@ -21,9 +27,47 @@ pub fn use_color(choice: ColorChoice, stream: &impl std::io::IsTerminal) -> bool
 }
 
 pub fn run(cli: Cli) -> Result<Exit, Error> {
-    match cli.command {
-        Command::Validate(args) => validate(&args, cli.global.color),
+    match &cli.command {
+        Command::Validate(args) => validate(args, cli.global.color),
+        Command::Plan(args) => runtime().block_on(plan::run(&cli.global, args)),
+        Command::Apply(args) => runtime().block_on(apply::run(&cli.global, args)),
+        Command::Drift(args) => runtime().block_on(drift::run(&cli.global, args)),
+        Command::Check(args) => runtime().block_on(check::run(&cli.global, args)),
+        Command::Import(args) => runtime().block_on(import::run(&cli.global, args)),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "s3ward", &mut buf);
+            write_stdout(&buf)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut buf)
+                .expect("writing to memory cannot fail");
+            write_stdout(&buf)
+        }
     }
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<Exit, Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::WriteFile {
+            path: "<stdout>".into(),
+            source: e,
+        })?;
+    Ok(Exit::Success)
+}
+
+/// The async runtime, for commands that talk to AWS (validate never builds one).
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
 }
 
 fn validate(args: &ValidateArgs, color: ColorChoice) -> Result<Exit, Error> {

@@ -1,0 +1,66 @@
+//! `s3ward drift`: a read-only plan for cron. Every difference is classified as `drift`
+//! (AWS changed since s3ward's last apply) or `pending` (the plan file asks for something
+//! never applied); exit 0 in sync, 2 differs, 1 error.
+
+use std::io::Write;
+
+use super::plan::{load, log_stats, plan};
+use crate::change::DriftKind;
+use crate::cli::{DriftArgs, Global, ReportFormat};
+use crate::error::{Error, Exit};
+use crate::plan_file::diagnostic::display_path;
+use crate::render;
+
+pub async fn run(global: &Global, args: &DriftArgs) -> Result<Exit, Error> {
+    let color_err = super::use_color(global.color, &std::io::stderr());
+    let color_out = super::use_color(global.color, &std::io::stdout());
+    let desired = load(&args.plan, args.selection.allow_self_lockout, color_err)?;
+    let mut planned = plan(global, desired, &args.selection).await?;
+    log_stats(&planned.session.aws);
+    let cs = &mut planned.change_set;
+    // A change with no record to compare with (a missing resource) was never applied.
+    for c in &mut cs.changes {
+        c.kind.get_or_insert(DriftKind::Pending);
+    }
+    let mut out = std::io::stdout().lock();
+    let written = match args.format {
+        ReportFormat::Text => {
+            render::text::write_drift(&mut out, cs, &render::text::Options { color: color_out })
+        }
+        ReportFormat::Json => render::json::write_drift(
+            &mut out,
+            cs,
+            render::json::DriftContext {
+                plan_file: render::json::PlanFileRef {
+                    path: display_path(&planned.desired.source.path),
+                    name: &planned.desired.name,
+                    sha256: &planned.desired.source.sha256,
+                },
+                accounts: planned
+                    .session
+                    .accounts
+                    .values()
+                    .map(|a| (a.key.clone(), a.id.clone()))
+                    .collect(),
+                generated_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                    .to_string(),
+            },
+        ),
+    };
+    written
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::WriteFile {
+            path: "<stdout>".into(),
+            source: e,
+        })?;
+    if !cs.problems.is_empty() {
+        return Err(Error::PlanProblems {
+            count: cs.problems.len(),
+        });
+    }
+    Ok(if cs.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Differs
+    })
+}

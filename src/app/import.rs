@@ -1,0 +1,286 @@
+//! `s3ward import`: read live buckets and roles of one account and write a plan file that
+//! describes them (see `import` and docs/import.md). Only reads: GetCallerIdentity (and
+//! AssumeRole with `--assume-role`), then Get*/List* calls through `live`.
+//!
+//! Exit 0 when the plan file was written (notes about what it cannot reproduce are warnings
+//! on stderr), 1 on an error: a bucket or role that does not exist, an AWS failure, or a plan
+//! file that does not validate (it is still written, so the problem can be seen in place).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::plan::{aws_options, log_stats};
+use crate::aws::Aws;
+use crate::cli::{Global, ImportArgs};
+use crate::desired::Account;
+use crate::error::{Error, Exit};
+use crate::import::{self, AccountIn, BucketIn, Imported, Input, RoleIn};
+use crate::live::{Session, iam, s3};
+use crate::plan_file::diagnostic::display_path;
+use crate::plan_file::resolve::{is_account_id, parse_iam_arn, valid_bucket_name, valid_role_name};
+
+/// The account's key inside this run's session (not the plan file's key, chosen later).
+const SESSION_KEY: &str = "import";
+
+pub async fn run(global: &Global, args: &ImportArgs) -> Result<Exit, Error> {
+    let color = super::use_color(global.color, &std::io::stderr());
+    check_args(args)?;
+    let buckets = dedup(&args.buckets);
+    let roles = dedup(&args.roles);
+
+    let aws = Aws::connect(&aws_options(global)).await;
+    let account = Account {
+        key: SESSION_KEY.into(),
+        id: args.account.clone(),
+        assume_role: args.assume_role.clone(),
+        external_id: args.external_id.clone(),
+    };
+    let session = Session::connect_accounts(aws, &[&account], &args.name).await?;
+    let (buckets, roles) = futures::join!(
+        futures::future::join_all(buckets.iter().map(|n| read_bucket(&session, n))),
+        futures::future::join_all(roles.iter().map(|n| read_role(&session, n))),
+    );
+    log_stats(&session.aws);
+    let mut missing = Vec::new();
+    let mut bucket_ins = Vec::new();
+    for b in buckets {
+        match b? {
+            Ok(b) => bucket_ins.push(b),
+            Err(name) => missing.push(format!("bucket `{name}`")),
+        }
+    }
+    let mut role_ins = Vec::new();
+    for r in roles {
+        match r? {
+            Ok(r) => role_ins.push(r),
+            Err(name) => missing.push(format!("role `{name}`")),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::Refused {
+            what: format!(
+                "{} not found in account {}",
+                missing.join(", "),
+                args.account
+            ),
+            hint: Some(
+                "check the names, and that the credentials (or `--assume-role`) are for that account; roles are named without their path".into(),
+            ),
+        });
+    }
+    let input = Input {
+        plan_name: args.name.clone(),
+        account: AccountIn {
+            key: args.account_key.clone(),
+            id: args.account.clone(),
+            assume_role: args.assume_role.clone(),
+            external_id: args.external_id.clone(),
+        },
+        buckets: bucket_ins,
+        roles: role_ins,
+        identity: Some(session.account(SESSION_KEY).identity()),
+    };
+    let imported = import::import(&input);
+    write(args.out.as_deref(), &imported.text)?;
+    report(args, &input, &imported, color)
+}
+
+/// Refuses arguments that cannot name what they should, before any AWS call.
+fn check_args(args: &ImportArgs) -> Result<(), Error> {
+    if !is_account_id(&args.account) {
+        return Err(Error::Usage(format!(
+            "`--account {}` is not an AWS account id (12 digits)",
+            args.account
+        )));
+    }
+    if let Some(k) = &args.account_key
+        && (k.is_empty()
+            || !k
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    {
+        return Err(Error::Usage(format!(
+            "`--account-key {k}` is not a plan-file key (letters, digits, `-` and `_`)"
+        )));
+    }
+    if let Some(arn) = &args.assume_role {
+        match parse_iam_arn(arn) {
+            Some((id, kind, _)) if kind == "role" && id == args.account => {}
+            _ => {
+                return Err(Error::Usage(format!(
+                    "`--assume-role {arn}` is not a role in account {}",
+                    args.account
+                )));
+            }
+        }
+    }
+    for b in &args.buckets {
+        if !valid_bucket_name(b) {
+            return Err(Error::Usage(format!(
+                "`{b}` is not a bucket name s3ward can manage (3 to 63 lower-case letters, digits, `.` and `-`)"
+            )));
+        }
+    }
+    for r in &args.roles {
+        if !valid_role_name(r) {
+            return Err(Error::Usage(format!(
+                "`{r}` is not an IAM role name; give the name without the path"
+            )));
+        }
+    }
+    if let Some(out) = &args.out
+        && out.exists()
+    {
+        return Err(exists(out));
+    }
+    Ok(())
+}
+
+fn exists(path: &Path) -> Error {
+    Error::Refused {
+        what: format!("`{}` already exists", display_path(path)),
+        hint: Some(
+            "import never overwrites a file; choose another `--out`, or move it away".into(),
+        ),
+    }
+}
+
+fn dedup(names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        if !out.contains(n) {
+            out.push(n.clone());
+        }
+    }
+    out
+}
+
+/// `Ok(Err(name))`: the bucket does not exist.
+async fn read_bucket(session: &Session, name: &str) -> Result<Result<BucketIn, String>, Error> {
+    let Some(region) = s3::bucket_region(session, SESSION_KEY, name).await? else {
+        return Ok(Err(name.to_string()));
+    };
+    let live = s3::read(
+        session,
+        SESSION_KEY,
+        &region,
+        name,
+        name,
+        s3::BucketReads::ALL,
+    )
+    .await?;
+    if !live.exists {
+        return Ok(Err(name.to_string()));
+    }
+    Ok(Ok(BucketIn {
+        name: name.to_string(),
+        region,
+        live,
+    }))
+}
+
+/// `Ok(Err(name))`: the role does not exist.
+async fn read_role(session: &Session, name: &str) -> Result<Result<RoleIn, String>, Error> {
+    let live = iam::read(session, SESSION_KEY, name, name, &iam::RoleReads::all()).await?;
+    if !live.exists {
+        return Ok(Err(name.to_string()));
+    }
+    Ok(Ok(RoleIn {
+        name: name.to_string(),
+        live,
+    }))
+}
+
+/// The plan file to `path` (never over an existing file), or to stdout.
+fn write(path: Option<&Path>, text: &str) -> Result<(), Error> {
+    match path {
+        Some(p) => {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(p);
+            let mut file = match file {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(exists(p)),
+                Err(source) => {
+                    return Err(Error::WriteFile {
+                        path: p.to_path_buf(),
+                        source,
+                    });
+                }
+            };
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.flush())
+                .map_err(|source| Error::WriteFile {
+                    path: p.to_path_buf(),
+                    source,
+                })
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|source| Error::WriteFile {
+                    path: "<stdout>".into(),
+                    source,
+                })
+        }
+    }
+}
+
+/// A summary and the notes on stderr; the exit.
+fn report(
+    args: &ImportArgs,
+    input: &Input,
+    imported: &Imported,
+    color: bool,
+) -> Result<Exit, Error> {
+    let (yellow, bold, reset) = if color {
+        ("\x1b[1;33m", "\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "", "")
+    };
+    let target = args.out.as_deref().map_or_else(
+        || "stdout".to_string(),
+        |p| format!("`{}`", display_path(p)),
+    );
+    if let Some(mut r) = imported.invalid.clone() {
+        r.path = args
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("<stdout>"));
+        eprintln!(
+            "The plan file written to {target} does not validate: s3ward refuses something these resources have."
+        );
+        return Err(Error::InvalidPlan(Box::new(r)));
+    }
+    let mut err = std::io::stderr().lock();
+    for n in &imported.notes {
+        let _ = writeln!(err, "{yellow}warning{reset}{bold}:{reset} {n}");
+    }
+    let _ = writeln!(
+        err,
+        "Imported {} bucket{} and {} role{} from account {} to {target}.{}",
+        input.buckets.len(),
+        if input.buckets.len() == 1 { "" } else { "s" },
+        input.roles.len(),
+        if input.roles.len() == 1 { "" } else { "s" },
+        args.account,
+        if imported.notes.is_empty() {
+            " `s3ward plan` with it should print `No changes.`".to_string()
+        } else {
+            format!(
+                " It does not reproduce everything: {} note{} above.",
+                imported.notes.len(),
+                if imported.notes.len() == 1 { "" } else { "s" }
+            )
+        }
+    );
+    if imported.needs_allow_self_lockout {
+        let _ = writeln!(
+            err,
+            "\n{bold}hint{reset}: run `s3ward validate` and `s3ward plan` on it with `--allow-self-lockout`"
+        );
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,232 @@
+//! `s3ward plan`, and the planning steps that `apply` and `drift` share: load the plan
+//! file, connect, read the live state, diff.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::aws::{Aws, AwsOptions};
+use crate::change::{Address, ChangeSet};
+use crate::cli::{Format, Global, PlanArgs, Selection};
+use crate::desired::Desired;
+use crate::diff::{self, Context};
+use crate::error::{Error, Exit};
+use crate::live::{self, Live, Session};
+use crate::plan_file::{self, diagnostic::display_path};
+use crate::render;
+use crate::saved::{SavedPlan, SavedPlanFile};
+
+/// Everything a planning run produced.
+pub struct Planned {
+    pub desired: Desired,
+    pub session: Session,
+    pub live: Live,
+    pub change_set: ChangeSet,
+    pub targets: Vec<Address>,
+}
+
+pub fn aws_options(g: &Global) -> AwsOptions {
+    AwsOptions {
+        region: g.region.clone(),
+        profile: g.profile.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+        parallelism: g.parallelism as usize,
+    }
+}
+
+/// Loads a plan file, printing its warnings to stderr.
+pub fn load(
+    path: &std::path::Path,
+    allow_self_lockout: bool,
+    color: bool,
+) -> Result<Desired, Error> {
+    let loaded = plan_file::load(path, plan_file::Options { allow_self_lockout })?;
+    eprint!("{}", loaded.warnings.render(color));
+    Ok(loaded.desired)
+}
+
+/// Parses `--target` values and checks that each names something in the plan file.
+pub fn parse_targets(desired: &Desired, raw: &[String]) -> Result<Vec<Address>, Error> {
+    raw.iter()
+        .map(|t| {
+            let a: Address = t
+                .parse()
+                .map_err(|e: crate::change::AddressError| Error::Usage(e.to_string()))?;
+            let known = match a.resource() {
+                crate::change::Resource::Bucket(k) => desired.buckets.contains_key(&k),
+                crate::change::Resource::Role(k) => desired.roles.contains_key(&k),
+            };
+            if known {
+                Ok(a)
+            } else {
+                let kind = match a.resource() {
+                    crate::change::Resource::Bucket(_) => "bucket",
+                    crate::change::Resource::Role(_) => "role",
+                };
+                Err(Error::Usage(format!(
+                    "target `{t}` names no {kind} in the plan file"
+                )))
+            }
+        })
+        .collect()
+}
+
+/// Connects and reads what `targets` select, then diffs.
+pub async fn plan(
+    global: &Global,
+    desired: Desired,
+    selection: &Selection,
+) -> Result<Planned, Error> {
+    let targets = parse_targets(&desired, &selection.targets)?;
+    let aws = Aws::connect(&aws_options(global)).await;
+    let resources = live::selected_resources(&desired, &targets);
+    let accounts = live::accounts_of(&desired, &resources);
+    let session = Session::connect(aws, &desired, Some(&accounts)).await?;
+    let live = read_with_progress(&session, &desired, &resources).await?;
+    let ctx = Context {
+        regions: desired
+            .buckets
+            .values()
+            .map(|b| (b.key.clone(), session.bucket_region(b)))
+            .collect(),
+        identities: session
+            .accounts
+            .iter()
+            .map(|(k, a)| (k.clone(), a.identity()))
+            .collect(),
+        allow_self_lockout: selection.allow_self_lockout,
+    };
+    let mut change_set = diff::diff(&desired, &live, &ctx);
+    change_set.retain_targets(&targets);
+    Ok(Planned {
+        desired,
+        session,
+        live,
+        change_set,
+        targets,
+    })
+}
+
+/// Reads the live state, with a counter on stderr when it is a terminal and reading takes
+/// more than a second.
+async fn read_with_progress(
+    session: &Session,
+    desired: &Desired,
+    resources: &[crate::change::Resource],
+) -> Result<Live, Error> {
+    let done = Arc::new(AtomicUsize::new(0));
+    let total = resources.len() as u64;
+    let show = std::io::stderr().is_terminal();
+    let ticker = show.then(|| {
+        let done = done.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let bar = indicatif::ProgressBar::new(total).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} reading AWS: {pos}/{len} resources {elapsed}",
+                )
+                .expect("a valid template"),
+            );
+            loop {
+                bar.set_position(done.load(Ordering::Relaxed) as u64);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    });
+    let r = live::read(session, desired, resources, Some(done)).await;
+    if let Some(t) = ticker {
+        t.abort();
+        let _ = t.await;
+        // Clear the bar's line.
+        eprint!("\r\x1b[2K");
+    }
+    r
+}
+
+/// Logs the calls made, per service (`-v`).
+pub fn log_stats(aws: &Aws) {
+    let s = aws.stats();
+    let per: Vec<String> = s.calls.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    tracing::debug!(
+        target: "s3ward::aws",
+        "AWS calls: {} ({} retries)",
+        if per.is_empty() { "none".into() } else { per.join(", ") },
+        s.retries
+    );
+}
+
+pub async fn run(global: &Global, args: &PlanArgs) -> Result<Exit, Error> {
+    let color_err = super::use_color(global.color, &std::io::stderr());
+    let color_out = super::use_color(global.color, &std::io::stdout());
+    let desired = load(&args.plan, args.selection.allow_self_lockout, color_err)?;
+    let mut planned = plan(global, desired, &args.selection).await?;
+    log_stats(&planned.session.aws);
+    // `kind` (drift or pending) is `drift`'s business (SPEC: JSON has `kind` "for drift").
+    for c in &mut planned.change_set.changes {
+        c.kind = None;
+    }
+    let cs = &planned.change_set;
+    let mut out = std::io::stdout().lock();
+    let write_err = |e: std::io::Error| Error::WriteFile {
+        path: "<stdout>".into(),
+        source: e,
+    };
+    match args.format {
+        Format::Text => {
+            render::text::write_plan(&mut out, cs, &render::text::Options { color: color_out })
+                .map_err(write_err)?
+        }
+        Format::Markdown => {
+            let opts = render::markdown::Options {
+                title: format!("s3ward plan: `{}`", planned.desired.name),
+                ..Default::default()
+            };
+            render::markdown::write_plan(&mut out, cs, &opts).map_err(write_err)?;
+        }
+        Format::Json => render::json::write_plan(
+            &mut out,
+            cs,
+            render::json::PlanFileRef {
+                path: display_path(&planned.desired.source.path),
+                name: &planned.desired.name,
+                sha256: &planned.desired.source.sha256,
+            },
+        )
+        .map_err(write_err)?,
+    }
+    out.flush().map_err(write_err)?;
+    if let Some(path) = &args.out {
+        let saved = SavedPlan {
+            format: crate::saved::FORMAT.into(),
+            format_version: crate::saved::FORMAT_VERSION,
+            s3ward_version: env!("CARGO_PKG_VERSION").into(),
+            created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            plan_file: SavedPlanFile {
+                path: args.plan.clone(),
+                sha256: planned.desired.source.sha256.clone(),
+                text: planned.desired.source.text.clone(),
+            },
+            targets: args.selection.targets.clone(),
+            allow_self_lockout: args.selection.allow_self_lockout,
+            fingerprints: planned.live.fingerprints(),
+            change_set: cs.clone(),
+        };
+        saved.write(path)?;
+        eprintln!(
+            "Saved the plan to `{}`; apply exactly it with `s3ward apply --saved {}`.",
+            display_path(path),
+            display_path(path)
+        );
+    }
+    if !cs.problems.is_empty() {
+        return Err(Error::PlanProblems {
+            count: cs.problems.len(),
+        });
+    }
+    Ok(if args.detailed_exitcode && !cs.is_empty() {
+        Exit::Differs
+    } else {
+        Exit::Success
+    })
+}

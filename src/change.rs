@@ -1,0 +1,556 @@
+//! The change set: what `plan` found and `apply` will do, as plain serialisable data.
+//!
+//! Following Terraform's `plans.Change`: each [`Change`] has an [`Address`], an [`Action`]
+//! (whose symbol is defined with it), `before` and `after` values for display, and a
+//! `reason` that only explains. What apply sends to AWS is the [`Write`], fixed at plan time
+//! so that a saved plan applies exactly what was reviewed.
+//!
+//! Meaning of `before`/`after` by action:
+//!
+//! | action | before | after |
+//! |---|---|---|
+//! | create | `null` | the value s3ward will write |
+//! | update | the live value (s3ward's view of it) | the value s3ward will write |
+//! | delete | the live value | `null` |
+//!
+//! Policies appear in their display form (see `policy::canonical`), with a statement-level
+//! [`PolicyDiff`] beside them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::desired::{ObjectOwnership, PublicAccessBlock};
+use crate::policy::PolicyDiff;
+
+/// The kind of a change, with its symbol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    pub fn symbol(self) -> char {
+        match self {
+            Action::Create => '+',
+            Action::Update => '~',
+            Action::Delete => '-',
+        }
+    }
+
+    /// `created`, `updated`, `deleted`.
+    pub fn past(self) -> &'static str {
+        match self {
+            Action::Create => "created",
+            Action::Update => "updated",
+            Action::Delete => "deleted",
+        }
+    }
+}
+
+/// Where a change applies (SPEC "Addresses").
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Address {
+    Bucket(String),
+    BucketPolicy(String),
+    BucketAcl(String),
+    BucketOwnership(String),
+    BucketPublicAccessBlock(String),
+    BucketTags(String),
+    Role(String),
+    RoleTrust(String),
+    RoleInlinePolicy(String, String),
+    RoleManagedPolicy(String, String),
+    RoleTags(String),
+}
+
+/// The resource an address belongs to: a bucket or a role of the plan file.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "kind", content = "key")]
+pub enum Resource {
+    Bucket(String),
+    Role(String),
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Resource::Bucket(k) => write!(f, "bucket.{k}"),
+            Resource::Role(k) => write!(f, "role.{k}"),
+        }
+    }
+}
+
+impl Address {
+    pub fn resource(&self) -> Resource {
+        use Address::*;
+        match self {
+            Bucket(k)
+            | BucketPolicy(k)
+            | BucketAcl(k)
+            | BucketOwnership(k)
+            | BucketPublicAccessBlock(k)
+            | BucketTags(k) => Resource::Bucket(k.clone()),
+            Role(k)
+            | RoleTrust(k)
+            | RoleInlinePolicy(k, _)
+            | RoleManagedPolicy(k, _)
+            | RoleTags(k) => Resource::Role(k.clone()),
+        }
+    }
+
+    /// Whether `--target self` selects `other`: a resource address selects everything under it.
+    pub fn selects(&self, other: &Address) -> bool {
+        match self {
+            Address::Bucket(_) | Address::Role(_) => self.resource() == other.resource(),
+            _ => self == other,
+        }
+    }
+
+    /// The name of the setting in the `s3ward:applied` record that this address changes.
+    pub fn setting(&self) -> Option<&'static str> {
+        use Address::*;
+        Some(match self {
+            Bucket(_) => return None,
+            BucketPolicy(_) => "policy",
+            BucketAcl(_) => "acl",
+            BucketOwnership(_) => "ownership",
+            BucketPublicAccessBlock(_) => "public_access_block",
+            BucketTags(_) | RoleTags(_) => "tags",
+            Role(_) => "role",
+            RoleTrust(_) => "trust",
+            RoleInlinePolicy(..) => "inline",
+            RoleManagedPolicy(..) => "managed",
+        })
+    }
+
+    /// Sort key that keeps a resource's own address first, then its settings in apply order.
+    pub fn sort_key(&self) -> (Resource, u8, String) {
+        use Address::*;
+        let (rank, extra) = match self {
+            Bucket(_) | Role(_) => (0, String::new()),
+            RoleTrust(_) => (1, String::new()),
+            BucketPolicy(_) => (1, String::new()),
+            BucketAcl(_) => (2, String::new()),
+            RoleInlinePolicy(_, n) => (2, n.clone()),
+            BucketOwnership(_) => (3, String::new()),
+            RoleManagedPolicy(_, a) => (3, a.clone()),
+            BucketPublicAccessBlock(_) => (4, String::new()),
+            BucketTags(_) | RoleTags(_) => (5, String::new()),
+        };
+        (self.resource(), rank, extra)
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Address::*;
+        match self {
+            Bucket(k) => write!(f, "bucket.{k}"),
+            BucketPolicy(k) => write!(f, "bucket.{k}.policy"),
+            BucketAcl(k) => write!(f, "bucket.{k}.acl"),
+            BucketOwnership(k) => write!(f, "bucket.{k}.ownership"),
+            BucketPublicAccessBlock(k) => write!(f, "bucket.{k}.public_access_block"),
+            BucketTags(k) => write!(f, "bucket.{k}.tags"),
+            Role(k) => write!(f, "role.{k}"),
+            RoleTrust(k) => write!(f, "role.{k}.trust"),
+            RoleInlinePolicy(k, n) => write!(f, "role.{k}.inline_policy[{}]", quote(n)),
+            RoleManagedPolicy(k, a) => write!(f, "role.{k}.managed_policy[{}]", quote(a)),
+            RoleTags(k) => write!(f, "role.{k}.tags"),
+        }
+    }
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).expect("a string serialises")
+}
+
+/// Why an address does not parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddressError(pub String);
+
+impl fmt::Display for AddressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` is not an address; addresses look like `bucket.KEY`, `bucket.KEY.policy`, `role.KEY`, `role.KEY.managed_policy[\"ARN\"]`",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for AddressError {}
+
+impl FromStr for Address {
+    type Err = AddressError;
+
+    fn from_str(s: &str) -> Result<Address, AddressError> {
+        let bad = || AddressError(s.to_string());
+        let (kind, rest) = s.split_once('.').ok_or_else(bad)?;
+        // The key ends at the next `.` (keys never contain one).
+        let (key, tail) = match rest.split_once('.') {
+            Some((k, t)) => (k, Some(t)),
+            None => (rest, None),
+        };
+        if key.is_empty() {
+            return Err(bad());
+        }
+        let key = key.to_string();
+        let bracketed = |t: &str, prefix: &str| -> Option<String> {
+            let inner = t
+                .strip_prefix(prefix)?
+                .strip_prefix('[')?
+                .strip_suffix(']')?;
+            serde_json::from_str::<String>(inner).ok()
+        };
+        let addr = match (kind, tail) {
+            ("bucket", None) => Address::Bucket(key),
+            ("bucket", Some("policy")) => Address::BucketPolicy(key),
+            ("bucket", Some("acl")) => Address::BucketAcl(key),
+            ("bucket", Some("ownership")) => Address::BucketOwnership(key),
+            ("bucket", Some("public_access_block")) => Address::BucketPublicAccessBlock(key),
+            ("bucket", Some("tags")) => Address::BucketTags(key),
+            ("role", None) => Address::Role(key),
+            ("role", Some("trust")) => Address::RoleTrust(key),
+            ("role", Some("tags")) => Address::RoleTags(key),
+            ("role", Some(t)) => {
+                if let Some(n) = bracketed(t, "inline_policy") {
+                    Address::RoleInlinePolicy(key, n)
+                } else if let Some(a) = bracketed(t, "managed_policy") {
+                    Address::RoleManagedPolicy(key, a)
+                } else {
+                    return Err(bad());
+                }
+            }
+            _ => return Err(bad()),
+        };
+        Ok(addr)
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Address, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// For `drift`: whether AWS moved away from what s3ward applied, or the plan file asks for
+/// something never applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DriftKind {
+    Drift,
+    Pending,
+}
+
+/// One change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub address: Address,
+    pub action: Action,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    /// Explains the change; never steers apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// For policy changes: the statements that differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_diff: Option<PolicyDiff>,
+    /// Facts worth a line under the change (a deleted identity, an ACL grant going away).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Set by `drift` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DriftKind>,
+    /// What apply sends.
+    pub write: Write,
+}
+
+/// The AWS write behind a change: the exact request content, fixed at plan time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Write {
+    CreateBucket {
+        bucket: String,
+        region: String,
+        ownership: Option<ObjectOwnership>,
+    },
+    PutBucketPolicy {
+        bucket: String,
+        policy: String,
+    },
+    DeleteBucketPolicy {
+        bucket: String,
+    },
+    /// PutBucketAcl with the canned ACL `private`.
+    ResetBucketAcl {
+        bucket: String,
+    },
+    PutBucketOwnership {
+        bucket: String,
+        ownership: ObjectOwnership,
+    },
+    PutPublicAccessBlock {
+        bucket: String,
+        config: PublicAccessBlock,
+    },
+    /// Merged into the bucket's live tags when written (PutBucketTagging replaces the set).
+    PutBucketTags {
+        bucket: String,
+        tags: BTreeMap<String, String>,
+    },
+    CreateRole {
+        name: String,
+        path: String,
+        description: Option<String>,
+        max_session_duration: Option<i32>,
+        trust: String,
+        tags: BTreeMap<String, String>,
+    },
+    UpdateRole {
+        name: String,
+        description: Option<String>,
+        max_session_duration: Option<i32>,
+    },
+    UpdateTrust {
+        role: String,
+        policy: String,
+    },
+    PutRolePolicy {
+        role: String,
+        name: String,
+        policy: String,
+    },
+    DeleteRolePolicy {
+        role: String,
+        name: String,
+    },
+    AttachRolePolicy {
+        role: String,
+        arn: String,
+    },
+    DetachRolePolicy {
+        role: String,
+        arn: String,
+    },
+    TagRole {
+        role: String,
+        tags: BTreeMap<String, String>,
+    },
+}
+
+/// A problem that stops one resource from being planned (and so the whole apply).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub address: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// Counts for the summary line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+}
+
+/// Everything `plan` computed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChangeSet {
+    pub changes: Vec<Change>,
+    /// Findings that block applying (exit 1).
+    #[serde(default)]
+    pub problems: Vec<Problem>,
+    /// Findings worth saying that block nothing.
+    #[serde(default)]
+    pub warnings: Vec<Problem>,
+    /// Per resource (`bucket.KEY`, `role.KEY`), what to record in its `s3ward:applied` tag
+    /// once its changes are applied; also for resources already in sync whose record is
+    /// missing or out of date.
+    #[serde(default)]
+    pub applied: BTreeMap<String, AppliedRecord>,
+}
+
+/// The `s3ward:applied` record of one resource: a short digest per managed setting.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedRecord {
+    /// Setting → digest of the state the apply leaves.
+    pub digests: BTreeMap<String, String>,
+    /// Setting → digest in the resource's tag now, kept for the settings that a targeted
+    /// apply leaves alone.
+    #[serde(default)]
+    pub previous: BTreeMap<String, String>,
+}
+
+impl AppliedRecord {
+    /// The tag value: `policy=1a2b3c4d tags=...` (letters, digits, `=` and spaces).
+    pub fn tag_value(&self) -> String {
+        self.digests
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl ChangeSet {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.create += 1,
+                Action::Update => s.update += 1,
+                Action::Delete => s.delete += 1,
+            }
+        }
+        s
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Sorts changes into display order.
+    pub fn sort(&mut self) {
+        self.changes.sort_by_key(|c| c.address.sort_key());
+    }
+
+    /// Keeps only changes selected by one of `targets` (all when empty).
+    pub fn retain_targets(&mut self, targets: &[Address]) {
+        if targets.is_empty() {
+            return;
+        }
+        let keep = |a: &Address| targets.iter().any(|t| t.selects(a));
+        self.changes.retain(|c| keep(&c.address));
+        let resources: Vec<String> = targets.iter().map(|t| t.resource().to_string()).collect();
+        let keep_named = |p: &Problem| {
+            resources
+                .iter()
+                .any(|r| p.address == *r || p.address.starts_with(&format!("{r}.")))
+        };
+        self.problems.retain(keep_named);
+        self.warnings.retain(keep_named);
+        // A resource targeted whole records everything; one targeted setting by setting
+        // records only those settings, and keeps the rest of its previous record, so that
+        // what was left out still reads as never applied.
+        let changed: std::collections::BTreeSet<String> = self
+            .changes
+            .iter()
+            .map(|c| c.address.resource().to_string())
+            .collect();
+        self.applied.retain(|resource, record| {
+            let whole = targets.iter().any(|t| {
+                matches!(t, Address::Bucket(_) | Address::Role(_))
+                    && t.resource().to_string() == *resource
+            });
+            if whole {
+                return true;
+            }
+            let settings: Vec<&str> = targets
+                .iter()
+                .filter(|t| t.resource().to_string() == *resource)
+                .filter_map(Address::setting)
+                .collect();
+            if settings.is_empty() || !changed.contains(resource) {
+                return false;
+            }
+            let mut digests = record.previous.clone();
+            for s in settings {
+                match record.digests.get(s) {
+                    Some(d) => digests.insert(s.to_string(), d.clone()),
+                    None => digests.remove(s),
+                };
+            }
+            record.digests = digests;
+            true
+        });
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.create + self.update + self.delete == 0 {
+            write!(f, "No changes.")
+        } else {
+            write!(
+                f,
+                "Plan: {} to create, {} to update, {} to delete.",
+                self.create, self.update, self.delete
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_round_trip() {
+        for s in [
+            "bucket.models",
+            "bucket.models.policy",
+            "bucket.models.acl",
+            "bucket.models.ownership",
+            "bucket.models.public_access_block",
+            "bucket.models.tags",
+            "role.ray-cluster",
+            "role.ray-cluster.trust",
+            "role.ray-cluster.tags",
+            r#"role.ray.managed_policy["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]"#,
+            r#"role.ray.inline_policy["s3ward-grants"]"#,
+        ] {
+            let a: Address = s.parse().unwrap();
+            assert_eq!(a.to_string(), s);
+        }
+        for bad in [
+            "bucket",
+            "bucket.",
+            "bucket.m.polic",
+            "role.r.managed_policy[x]",
+            "x.y",
+        ] {
+            assert!(bad.parse::<Address>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn targets_select_resources_and_exact_addresses() {
+        let b: Address = "bucket.m".parse().unwrap();
+        let p: Address = "bucket.m.policy".parse().unwrap();
+        let o: Address = "bucket.m.ownership".parse().unwrap();
+        let other: Address = "bucket.n.policy".parse().unwrap();
+        assert!(b.selects(&p) && b.selects(&b));
+        assert!(!b.selects(&other));
+        assert!(p.selects(&p) && !p.selects(&o));
+    }
+
+    #[test]
+    fn summary_line() {
+        assert_eq!(Summary::default().to_string(), "No changes.");
+        let s = Summary {
+            create: 1,
+            update: 2,
+            delete: 0,
+        };
+        assert_eq!(
+            s.to_string(),
+            "Plan: 1 to create, 2 to update, 0 to delete."
+        );
+    }
+}

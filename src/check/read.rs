@@ -1,0 +1,174 @@
+//! The S3 side of `check`: list each model directory (paginated), fetch its index file, and
+//! find object owners.
+//!
+//! Owners come from the listing itself (`ListObjectsV2` with `FetchOwner`), one call per
+//! 1,000 objects, rather than one `GetObjectAcl` per object: the owner in a listing is the
+//! object's ACL owner. They are only asked for when the bucket does not enforce ownership
+//! (under `BucketOwnerEnforced` the bucket owner owns everything). Directories are read
+//! concurrently, the requests bounded by `--parallelism`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::{ForeignObject, INDEX, ModelReport, Object, Problem, foreign_owned, judge};
+use crate::aws::{AwsError, Op, RetryPolicy};
+use crate::desired::{Bucket, ModelDir};
+use crate::error::Error;
+use crate::live::Session;
+
+/// Index files larger than this are not read (real ones are tens of kilobytes).
+const INDEX_MAX_BYTES: i64 = 64 * 1024 * 1024;
+
+/// Everything `check` found in one bucket.
+pub struct BucketFindings {
+    pub models: Vec<ModelReport>,
+    pub foreign: Vec<ForeignObject>,
+    /// Whether owners were checked (the bucket does not enforce ownership).
+    pub owners_checked: bool,
+}
+
+/// Checks every model directory of `b`. `listed` counts objects as they are listed.
+pub async fn check_bucket(
+    session: &Session,
+    b: &Bucket,
+    listed: Arc<AtomicUsize>,
+) -> Result<BucketFindings, Error> {
+    let aws = &session.aws;
+    let s3 = session.s3(&b.account, &session.bucket_region(b));
+    let name = b.name.as_str();
+    let addr = format!("bucket.{}", b.key);
+    let fail = |e: AwsError| Error::aws(addr.clone(), e);
+
+    // Does the bucket enforce ownership? If not, whose is it?
+    let ownership = aws
+        .call(
+            Op::s3("GetBucketOwnershipControls", name),
+            RetryPolicy::STANDARD,
+            || s3.get_bucket_ownership_controls().bucket(name).send(),
+        )
+        .await;
+    let enforced = match ownership {
+        Ok(o) => o
+            .ownership_controls()
+            .and_then(|c| c.rules().first())
+            .is_some_and(|r| r.object_ownership().as_str() == "BucketOwnerEnforced"),
+        Err(e) if e.code_is("OwnershipControlsNotFoundError") => false,
+        Err(e) if e.code_is("NoSuchBucket") => {
+            return Ok(BucketFindings {
+                models: b.models.iter().map(|m| missing_bucket(b, m)).collect(),
+                foreign: Vec::new(),
+                owners_checked: false,
+            });
+        }
+        Err(e) => return Err(fail(e)),
+    };
+    let bucket_owner = if enforced {
+        None
+    } else {
+        let acl = aws
+            .call(Op::s3("GetBucketAcl", name), RetryPolicy::STANDARD, || {
+                s3.get_bucket_acl().bucket(name).send()
+            })
+            .await
+            .map_err(fail)?;
+        acl.owner().and_then(|o| o.id()).map(str::to_string)
+    };
+
+    let dirs = futures::future::join_all(b.models.iter().map(|m| {
+        let s3 = s3.clone();
+        let listed = listed.clone();
+        let fetch_owner = bucket_owner.is_some();
+        async move {
+            let mut objects = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let page = aws
+                    .call(Op::s3("ListObjectsV2", name), RetryPolicy::STANDARD, || {
+                        s3.list_objects_v2()
+                            .bucket(name)
+                            .prefix(&m.prefix)
+                            .fetch_owner(fetch_owner)
+                            .set_continuation_token(token.clone())
+                            .send()
+                    })
+                    .await?;
+                for o in page.contents() {
+                    let Some(key) = o.key() else { continue };
+                    let rel = key.strip_prefix(m.prefix.as_str()).unwrap_or(key);
+                    objects.push(Object {
+                        name: rel.to_string(),
+                        size: o.size().unwrap_or(0),
+                        owner: o.owner().and_then(|w| w.id()).map(str::to_string),
+                    });
+                }
+                listed.fetch_add(page.contents().len(), Ordering::Relaxed);
+                match (page.is_truncated(), page.next_continuation_token()) {
+                    (Some(true), Some(t)) => token = Some(t.to_string()),
+                    _ => break,
+                }
+            }
+            let index = match objects.iter().find(|o| o.name == INDEX) {
+                None => None,
+                Some(o) if o.size > INDEX_MAX_BYTES => Some(Err(format!(
+                    "it is {} bytes; s3ward reads at most {INDEX_MAX_BYTES}",
+                    o.size
+                ))),
+                Some(_) => {
+                    Some(read_object(session, &s3, name, &format!("{}{INDEX}", m.prefix)).await)
+                }
+            };
+            Ok::<_, AwsError>((m, objects, index))
+        }
+    }))
+    .await;
+
+    let mut models = Vec::new();
+    let mut foreign = Vec::new();
+    for d in dirs {
+        let (m, objects, index) = d.map_err(fail)?;
+        if let Some(owner) = &bucket_owner {
+            foreign.extend(foreign_owned(&b.key, name, &m.prefix, owner, &objects));
+        }
+        models.push(judge(&b.key, name, &m.prefix, &m.require, &objects, index));
+    }
+    Ok(BucketFindings {
+        models,
+        foreign,
+        owners_checked: bucket_owner.is_some(),
+    })
+}
+
+fn missing_bucket(b: &Bucket, m: &ModelDir) -> ModelReport {
+    ModelReport {
+        bucket_key: b.key.clone(),
+        bucket: b.name.clone(),
+        prefix: m.prefix.clone(),
+        files: 0,
+        bytes: 0,
+        weight_files: 0,
+        problems: vec![Problem::NoBucket {
+            bucket: b.name.clone(),
+        }],
+    }
+}
+
+/// Reads a small object; an access error becomes the reason the index is unusable.
+async fn read_object(
+    session: &Session,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<u8>, String> {
+    let out = session
+        .aws
+        .call(Op::s3("GetObject", bucket), RetryPolicy::STANDARD, || {
+            s3.get_object().bucket(bucket).key(key).send()
+        })
+        .await
+        .map_err(|e| format!("could not read it: {e}"))?;
+    out.body
+        .collect()
+        .await
+        .map(|b| b.into_bytes().to_vec())
+        .map_err(|e| format!("could not read it: {e}"))
+}

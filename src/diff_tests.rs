@@ -1,0 +1,468 @@
+//! Unit tests of the diff: desired documents from real plan-file text, live states built by
+//! hand.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::*;
+use crate::change::DriftKind;
+use crate::live::{AclGrant, LiveAcl};
+
+const PLAN: &str = r#"version = 1
+[accounts.storage]
+id = "111111111111"
+[accounts.compute]
+id = "222222222222"
+
+[roles.ray]
+account = "compute"
+trust = [{ service = "ec2.amazonaws.com" }]
+managed_policies = ["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"]
+
+[buckets.models]
+account = "storage"
+name = "acme-models"
+object_ownership = "BucketOwnerEnforced"
+block_public_access = true
+tags = { team = "ml" }
+
+[[buckets.models.grants]]
+to = "role.ray"
+access = "read"
+prefixes = ["m/"]
+"#;
+
+fn desired(text: &str) -> Desired {
+    crate::plan_file::parse(Path::new("t.toml"), text, Default::default())
+        .unwrap()
+        .desired
+}
+
+fn doc(d: &PolicyDocument) -> LiveDocument {
+    LiveDocument::from_text(&d.to_json())
+}
+
+/// A live state equal to what `d` asks for, with the applied tags s3ward would have written.
+fn in_sync(d: &Desired) -> Live {
+    let mut live = Live::default();
+    for (k, b) in &d.buckets {
+        let mut tags = b.tags.clone();
+        tags.insert(APPLIED_TAG.into(), render_digests(&bucket_digests(b, None)));
+        live.buckets.insert(
+            k.clone(),
+            LiveBucket {
+                exists: true,
+                policy: match b.policy_document() {
+                    Some(p) => Setting::Present(doc(&p)),
+                    None => Setting::Absent,
+                },
+                acl: Setting::Present(LiveAcl {
+                    owner: "owner".into(),
+                    grants: vec![AclGrant {
+                        grantee: "CanonicalUser:owner".into(),
+                        permission: "FULL_CONTROL".into(),
+                    }],
+                }),
+                ownership: b.ownership.map_or(Setting::NotRead, Setting::Present),
+                public_access_block: b
+                    .public_access_block
+                    .map_or(Setting::NotRead, Setting::Present),
+                tags: Setting::Present(tags),
+            },
+        );
+    }
+    for (k, r) in &d.roles {
+        let mut tags = r.tags.clone();
+        tags.insert(APPLIED_TAG.into(), render_digests(&role_digests(r, None)));
+        live.roles.insert(
+            k.clone(),
+            LiveRole {
+                exists: true,
+                arn: r.arn(),
+                path: r.path_or_default().into(),
+                description: r.description.clone(),
+                max_session_duration: r.max_session_duration,
+                tags,
+                trust: Some(doc(&r.trust)),
+                managed: r
+                    .managed_policies
+                    .clone()
+                    .map_or(Setting::NotRead, Setting::Present),
+                inline: desired_inline(r)
+                    .into_iter()
+                    .map(|(n, d)| (n, doc(d)))
+                    .collect(),
+                inline_complete: false,
+            },
+        );
+    }
+    live
+}
+
+fn addresses(cs: &ChangeSet) -> Vec<(String, Action)> {
+    cs.changes
+        .iter()
+        .map(|c| (c.address.to_string(), c.action))
+        .collect()
+}
+
+#[test]
+fn in_sync_means_no_changes() {
+    let d = desired(PLAN);
+    let cs = diff(&d, &in_sync(&d), &Context::default());
+    assert!(cs.is_empty(), "{:?}", addresses(&cs));
+    assert!(cs.problems.is_empty() && cs.warnings.is_empty());
+    assert!(cs.applied.is_empty(), "no change, no new record");
+}
+
+#[test]
+fn absent_resources_are_created_with_their_settings() {
+    let d = desired(PLAN);
+    let mut live = Live::default();
+    live.buckets.insert("models".into(), LiveBucket::absent());
+    live.roles.insert("ray".into(), LiveRole::absent());
+    let cs = diff(&d, &live, &Context::default());
+    assert_eq!(
+        addresses(&cs),
+        vec![
+            ("bucket.models".into(), Action::Create),
+            ("bucket.models.policy".into(), Action::Create),
+            ("bucket.models.public_access_block".into(), Action::Create),
+            ("bucket.models.tags".into(), Action::Create),
+            ("role.ray".into(), Action::Create),
+            (
+                "role.ray.inline_policy[\"s3ward-grants\"]".into(),
+                Action::Create
+            ),
+            (
+                "role.ray.managed_policy[\"arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy\"]"
+                    .into(),
+                Action::Create
+            ),
+        ]
+    );
+    // Ownership is set by CreateBucket itself.
+    assert!(matches!(
+        cs.changes[0].write,
+        Write::CreateBucket {
+            ownership: Some(ObjectOwnership::BucketOwnerEnforced),
+            ..
+        }
+    ));
+    assert_eq!(cs.applied.len(), 2);
+}
+
+#[test]
+fn create_false_on_a_missing_bucket_is_a_problem() {
+    let d = desired(&PLAN.replace(
+        "name = \"acme-models\"",
+        "name = \"acme-models\"\ncreate = false",
+    ));
+    let mut live = in_sync(&d);
+    live.buckets.insert("models".into(), LiveBucket::absent());
+    let cs = diff(&d, &live, &Context::default());
+    assert!(cs.changes.is_empty());
+    assert_eq!(cs.problems.len(), 1);
+    assert!(cs.problems[0].message.contains("create = false"));
+}
+
+#[test]
+fn foreign_acl_grants_are_access_that_will_be_removed() {
+    let d = desired(PLAN);
+    let mut live = in_sync(&d);
+    let b = live.buckets.get_mut("models").unwrap();
+    if let Setting::Present(acl) = &mut b.acl {
+        acl.grants.push(AclGrant {
+            grantee: "CanonicalUser:someone-else".into(),
+            permission: "READ".into(),
+        });
+    }
+    let cs = diff(&d, &live, &Context::default());
+    assert_eq!(
+        addresses(&cs),
+        vec![("bucket.models.acl".into(), Action::Update)]
+    );
+    assert_eq!(
+        cs.changes[0].write,
+        Write::ResetBucketAcl {
+            bucket: "acme-models".into()
+        }
+    );
+    assert!(cs.changes[0].notes[0].contains("READ for CanonicalUser:someone-else"));
+}
+
+#[test]
+fn managed_policy_modes() {
+    let d = desired(PLAN);
+    let mut live = in_sync(&d);
+    let extra = "arn:aws:iam::aws:policy/AmazonS3FullAccess".to_string();
+    if let Setting::Present(set) = &mut live.roles.get_mut("ray").unwrap().managed {
+        set.insert(extra.clone());
+    }
+    let cs = diff(&d, &live, &Context::default());
+    assert_eq!(
+        addresses(&cs),
+        vec![(
+            format!("role.ray.managed_policy[\"{extra}\"]"),
+            Action::Delete
+        )]
+    );
+    assert_eq!(cs.changes[0].kind, Some(DriftKind::Drift));
+    let additive = desired(&PLAN.replace(
+        "managed_policies = [",
+        "managed_policies_mode = \"additive\"\nmanaged_policies = [",
+    ));
+    let cs = diff(&additive, &live, &Context::default());
+    assert!(cs.is_empty(), "{:?}", addresses(&cs));
+}
+
+#[test]
+fn grants_policy_is_removed_when_no_grant_names_the_role() {
+    let without = desired(&PLAN[..PLAN.find("[[buckets.models.grants]]").unwrap()]);
+    let live = in_sync(&desired(PLAN));
+    let cs = diff(&without, &live, &Context::default());
+    let a = addresses(&cs);
+    assert!(
+        a.contains(&(
+            "role.ray.inline_policy[\"s3ward-grants\"]".into(),
+            Action::Delete
+        )),
+        "{a:?}"
+    );
+    // No statements left: the bucket policy goes too (authoritative mode).
+    assert!(
+        a.contains(&("bucket.models.policy".into(), Action::Delete)),
+        "{a:?}"
+    );
+    let del = cs
+        .changes
+        .iter()
+        .find(|c| c.address.to_string() == "bucket.models.policy")
+        .unwrap();
+    assert_eq!(
+        del.write,
+        Write::DeleteBucketPolicy {
+            bucket: "acme-models".into()
+        }
+    );
+}
+
+#[test]
+fn merge_mode_keeps_foreign_statements() {
+    let d = desired(&PLAN.replace(
+        "tags = { team = \"ml\" }",
+        "tags = { team = \"ml\" }\npolicy_mode = \"merge\"",
+    ));
+    let mut live = in_sync(&d);
+    let foreign = r#"{"Sid":"Vendor","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::333333333333:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-models/v/*"}"#;
+    let mut statements: Vec<Statement> =
+        PolicyDocument::parse_statements(&format!("[{foreign}]")).unwrap();
+    statements.extend(d.buckets["models"].policy_statements.iter().cloned());
+    live.buckets.get_mut("models").unwrap().policy =
+        Setting::Present(doc(&PolicyDocument::new(statements.clone())));
+    // In sync: the foreign statement is not s3ward's business.
+    let cs = diff(&d, &live, &Context::default());
+    assert!(cs.is_empty(), "{:?}", addresses(&cs));
+    // Drop one of s3ward's statements: the write restores it and keeps the foreign one.
+    statements.pop();
+    live.buckets.get_mut("models").unwrap().policy =
+        Setting::Present(doc(&PolicyDocument::new(statements)));
+    let cs = diff(&d, &live, &Context::default());
+    assert_eq!(
+        addresses(&cs),
+        vec![("bucket.models.policy".into(), Action::Update)]
+    );
+    let Write::PutBucketPolicy { policy, .. } = &cs.changes[0].write else {
+        panic!("not a put")
+    };
+    assert!(policy.contains("\"Vendor\""), "{policy}");
+    assert!(
+        cs.changes[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("1 statement not owned by s3ward is kept")
+    );
+}
+
+#[test]
+fn an_unparseable_live_policy() {
+    let d = desired(PLAN);
+    let mut live = in_sync(&d);
+    live.buckets.get_mut("models").unwrap().policy =
+        Setting::Present(LiveDocument::from_text("{nope"));
+    let cs = diff(&d, &live, &Context::default());
+    assert_eq!(
+        addresses(&cs),
+        vec![("bucket.models.policy".into(), Action::Update)]
+    );
+    assert_eq!(cs.warnings.len(), 1);
+    let merge = desired(&PLAN.replace(
+        "tags = { team = \"ml\" }",
+        "tags = { team = \"ml\" }\npolicy_mode = \"merge\"",
+    ));
+    let cs = diff(&merge, &live, &Context::default());
+    assert!(cs.changes.is_empty());
+    assert_eq!(cs.problems.len(), 1);
+}
+
+#[test]
+fn deleted_identities_are_flagged() {
+    let d = desired(PLAN);
+    let mut live = in_sync(&d);
+    let text = d.buckets["models"]
+        .policy_document()
+        .unwrap()
+        .to_json()
+        .replace(
+            "arn:aws:iam::222222222222:role/ray",
+            "AROA3X42LBCD50JYWQ97C",
+        );
+    live.buckets.get_mut("models").unwrap().policy =
+        Setting::Present(LiveDocument::from_text(&text));
+    let cs = diff(&d, &live, &Context::default());
+    assert_eq!(cs.changes.len(), 1);
+    assert!(
+        cs.changes[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("`AROA3X42LBCD50JYWQ97C` is a deleted identity"))
+    );
+}
+
+#[test]
+fn drift_versus_pending() {
+    let d = desired(PLAN);
+    let mut live = in_sync(&d);
+    // AWS changed: ownership flipped behind s3ward's back.
+    live.buckets.get_mut("models").unwrap().ownership =
+        Setting::Present(ObjectOwnership::ObjectWriter);
+    // The plan changed: a tag s3ward never applied.
+    let changed = desired(&PLAN.replace(
+        "tags = { team = \"ml\" }",
+        "tags = { team = \"ml\", cost = \"gpu\" }",
+    ));
+    let cs = diff(&changed, &live, &Context::default());
+    let kinds: BTreeMap<String, Option<DriftKind>> = cs
+        .changes
+        .iter()
+        .map(|c| (c.address.to_string(), c.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        BTreeMap::from([
+            (
+                "bucket.models.ownership".to_string(),
+                Some(DriftKind::Drift)
+            ),
+            ("bucket.models.tags".to_string(), Some(DriftKind::Pending)),
+        ])
+    );
+    // Without any record, everything is pending.
+    live.buckets.get_mut("models").unwrap().tags = Setting::Present(BTreeMap::new());
+    let cs = diff(&changed, &live, &Context::default());
+    assert!(
+        cs.changes
+            .iter()
+            .all(|c| c.kind == Some(DriftKind::Pending))
+    );
+}
+
+#[test]
+fn digests_agree_between_desired_and_live_when_in_sync() {
+    let d = desired(PLAN);
+    let live = in_sync(&d);
+    let b = &d.buckets["models"];
+    assert_eq!(
+        bucket_digests(b, None),
+        bucket_digests(b, Some(&live.buckets["models"]))
+    );
+    let r = &d.roles["ray"];
+    assert_eq!(
+        role_digests(r, None),
+        role_digests(r, Some(&live.roles["ray"]))
+    );
+    let rendered = render_digests(&bucket_digests(b, None));
+    assert!(rendered.len() <= 256, "tag values hold 256 characters");
+    let parsed = parse_digests(&rendered);
+    assert_eq!(parsed.keys().cloned().collect::<BTreeSet<_>>().len(), 5);
+}
+
+#[test]
+fn self_lockout_is_checked_with_the_real_identity() {
+    let text = PLAN.replace(
+        "tags = { team = \"ml\" }",
+        r#"tags = { team = "ml" }
+extra_policy_statements = '[{"Sid":"s3wardAdminsOnly","Effect":"Deny","Principal":"*","Action":"s3:*Policy","Resource":"arn:aws:s3:::acme-models","Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::111111111111:role/admin"}}}]'"#,
+    );
+    let d = desired(&text);
+    let live = in_sync(&d);
+    let mut ctx = Context::default();
+    ctx.identities.insert(
+        "storage".into(),
+        Identity::from_caller_arn(
+            "111111111111",
+            "arn:aws:sts::111111111111:assumed-role/ci/s3ward-x",
+        ),
+    );
+    let cs = diff(&d, &live, &ctx);
+    assert_eq!(cs.problems.len(), 1, "{:?}", cs.problems);
+    ctx.identities.insert(
+        "storage".into(),
+        Identity::from_caller_arn(
+            "111111111111",
+            "arn:aws:sts::111111111111:assumed-role/admin/s3ward-x",
+        ),
+    );
+    assert!(diff(&d, &live, &ctx).problems.is_empty());
+}
+
+#[test]
+fn in_sync_without_a_record_gets_one_and_no_change() {
+    let d = desired(PLAN);
+    let mut live = in_sync(&d);
+    if let Setting::Present(tags) = &mut live.buckets.get_mut("models").unwrap().tags {
+        tags.remove(APPLIED_TAG);
+    }
+    live.roles.get_mut("ray").unwrap().tags.remove(APPLIED_TAG);
+    let cs = diff(&d, &live, &Context::default());
+    assert!(cs.is_empty());
+    assert_eq!(
+        cs.applied.keys().cloned().collect::<Vec<_>>(),
+        vec!["bucket.models".to_string(), "role.ray".to_string()]
+    );
+}
+
+#[test]
+fn a_targeted_setting_records_only_itself() {
+    let d = desired(PLAN);
+    let mut live = in_sync(&d);
+    let old_tag = live.buckets["models"].tags.present().unwrap()[APPLIED_TAG].clone();
+    let b = live.buckets.get_mut("models").unwrap();
+    b.ownership = Setting::Present(ObjectOwnership::ObjectWriter);
+    b.public_access_block = Setting::Present(crate::desired::PublicAccessBlock::all(false));
+    // The record held other digests for both settings (as after an older apply).
+    let mut old = parse_digests(&old_tag);
+    old.insert("ownership".into(), "00000000".into());
+    old.insert("public_access_block".into(), "11111111".into());
+    if let Setting::Present(tags) = &mut b.tags {
+        let value: Vec<String> = old.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        tags.insert(APPLIED_TAG.into(), value.join(" "));
+    }
+    let mut cs = diff(&d, &live, &Context::default());
+    cs.retain_targets(&["bucket.models.ownership".parse().unwrap()]);
+    assert_eq!(
+        addresses(&cs),
+        vec![("bucket.models.ownership".into(), Action::Update)]
+    );
+    let rec = &cs.applied["bucket.models"];
+    assert_eq!(
+        rec.digests["public_access_block"], "11111111",
+        "left out: the previous record is kept"
+    );
+    assert_eq!(
+        rec.digests["ownership"],
+        bucket_digests(&d.buckets["models"], None)["ownership"],
+        "targeted: recorded as applied"
+    );
+}

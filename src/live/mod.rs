@@ -1,0 +1,324 @@
+//! Reading AWS: exactly the settings the plan file manages, concurrently.
+//!
+//! Every read goes through [`crate::aws::Aws::call`], whose semaphore bounds the requests in
+//! flight (`--parallelism`); all reads of all resources are started together, so a plan costs
+//! about `calls × latency / parallelism`. Absent resources and settings are data
+//! ([`Setting::Absent`]), not errors. Documents that do not parse are kept as text with the
+//! parse error, so `plan` can name the address and carry on.
+//!
+//! Calls per resource (the minimum for what is managed):
+//!
+//! | resource | calls |
+//! |---|---|
+//! | bucket | GetBucketPolicy, GetBucketTagging, + GetBucketAcl (`bucket_acl = "private"`), + GetBucketOwnershipControls (`object_ownership` set), + GetPublicAccessBlock (`block_public_access` set): 2 to 5 |
+//! | role | GetRole, + ListAttachedRolePolicies (`managed_policies` set), + ListRolePolicies and one GetRolePolicy per inline policy (`inline_policies` exclusive), else one GetRolePolicy per declared inline policy and `s3ward-grants`: 2 to 3 + n |
+//! | account | one STS GetCallerIdentity per run, one AssumeRole per account with `assume_role` |
+
+pub mod iam;
+pub mod s3;
+pub mod sts;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::change::{Address, Resource};
+use crate::desired::{Desired, ObjectOwnership, PublicAccessBlock};
+use crate::error::Error;
+use crate::policy::{PolicyDocument, canonical::CanonicalPolicy};
+pub use sts::Session;
+
+/// A setting as read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Setting<T> {
+    /// Not managed by the plan file, so not read.
+    #[default]
+    NotRead,
+    /// Read, and not set in AWS.
+    Absent,
+    Present(T),
+}
+
+impl<T> Setting<T> {
+    pub fn present(&self) -> Option<&T> {
+        match self {
+            Setting::Present(v) => Some(v),
+            _ => None,
+        }
+    }
+    pub fn is_read(&self) -> bool {
+        !matches!(self, Setting::NotRead)
+    }
+}
+
+/// A policy document as AWS returned it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveDocument {
+    /// Decoded text (IAM's URL encoding removed).
+    pub text: String,
+    pub doc: Result<PolicyDocument, String>,
+}
+
+impl LiveDocument {
+    pub fn from_text(text: &str) -> LiveDocument {
+        let text = crate::policy::document::decode_iam_text(text);
+        let doc = PolicyDocument::parse(&text).map_err(|e| e.to_string());
+        LiveDocument { text, doc }
+    }
+
+    /// What the fingerprint covers: the canonical form when it parses, else the text.
+    fn fingerprint_input(&self) -> String {
+        match &self.doc {
+            Ok(d) => format!("{:?}", CanonicalPolicy::of(d)),
+            Err(_) => self.text.clone(),
+        }
+    }
+}
+
+/// One bucket ACL grant.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AclGrant {
+    /// `CanonicalUser:ID`, `Group:URI`, `Email:ADDRESS`.
+    pub grantee: String,
+    pub permission: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveAcl {
+    pub owner: String,
+    pub grants: Vec<AclGrant>,
+}
+
+impl LiveAcl {
+    /// Grants to anyone but the bucket owner: access that `bucket_acl = "private"` removes.
+    pub fn foreign_grants(&self) -> Vec<&AclGrant> {
+        let owner = format!("CanonicalUser:{}", self.owner);
+        self.grants.iter().filter(|g| g.grantee != owner).collect()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveBucket {
+    pub exists: bool,
+    pub policy: Setting<LiveDocument>,
+    pub acl: Setting<LiveAcl>,
+    pub ownership: Setting<ObjectOwnership>,
+    pub public_access_block: Setting<PublicAccessBlock>,
+    pub tags: Setting<BTreeMap<String, String>>,
+}
+
+impl LiveBucket {
+    pub fn absent() -> LiveBucket {
+        LiveBucket {
+            exists: false,
+            policy: Setting::Absent,
+            acl: Setting::Absent,
+            ownership: Setting::Absent,
+            public_access_block: Setting::Absent,
+            tags: Setting::Absent,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveRole {
+    pub exists: bool,
+    pub arn: String,
+    pub path: String,
+    pub description: Option<String>,
+    pub max_session_duration: Option<i32>,
+    pub tags: BTreeMap<String, String>,
+    pub trust: Option<LiveDocument>,
+    /// Attached managed policy ARNs.
+    pub managed: Setting<BTreeSet<String>>,
+    /// Inline policies read, by name.
+    pub inline: BTreeMap<String, LiveDocument>,
+    /// Whether `inline` is every inline policy of the role (listed), or only those asked for.
+    pub inline_complete: bool,
+}
+
+impl LiveRole {
+    pub fn absent() -> LiveRole {
+        LiveRole {
+            exists: false,
+            arn: String::new(),
+            path: String::new(),
+            description: None,
+            max_session_duration: None,
+            tags: BTreeMap::new(),
+            trust: None,
+            managed: Setting::Absent,
+            inline: BTreeMap::new(),
+            inline_complete: true,
+        }
+    }
+}
+
+/// The live state of everything the plan file manages (or the targeted part of it).
+#[derive(Clone, Debug, Default)]
+pub struct Live {
+    pub buckets: BTreeMap<String, LiveBucket>,
+    pub roles: BTreeMap<String, LiveRole>,
+}
+
+/// Which resources to read: all, or those selected by `--target`.
+pub fn selected_resources(desired: &Desired, targets: &[Address]) -> Vec<Resource> {
+    let all = desired
+        .roles
+        .keys()
+        .map(|k| Resource::Role(k.clone()))
+        .chain(desired.buckets.keys().map(|k| Resource::Bucket(k.clone())));
+    if targets.is_empty() {
+        all.collect()
+    } else {
+        let wanted: BTreeSet<Resource> = targets.iter().map(Address::resource).collect();
+        all.filter(|r| wanted.contains(r)).collect()
+    }
+}
+
+/// The accounts those resources live in.
+pub fn accounts_of(desired: &Desired, resources: &[Resource]) -> Vec<String> {
+    let out: BTreeSet<String> = resources
+        .iter()
+        .filter_map(|r| match r {
+            Resource::Bucket(k) => desired.buckets.get(k).map(|b| b.account.clone()),
+            Resource::Role(k) => desired.roles.get(k).map(|r| r.account.clone()),
+        })
+        .collect();
+    out.into_iter().collect()
+}
+
+/// Reports how many resources have been read, for a progress display.
+pub type Progress = Arc<AtomicUsize>;
+
+/// Reads every resource in `resources`, concurrently.
+pub async fn read(
+    session: &Session,
+    desired: &Desired,
+    resources: &[Resource],
+    progress: Option<Progress>,
+) -> Result<Live, Error> {
+    let tick = |p: &Option<Progress>| {
+        if let Some(p) = p {
+            p.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    let bucket_reads = resources.iter().filter_map(|r| match r {
+        Resource::Bucket(k) => desired.buckets.get(k),
+        Resource::Role(_) => None,
+    });
+    let role_reads = resources.iter().filter_map(|r| match r {
+        Resource::Role(k) => desired.roles.get(k),
+        Resource::Bucket(_) => None,
+    });
+    let buckets = futures::future::join_all(bucket_reads.map(|b| {
+        let progress = progress.clone();
+        async move {
+            let r = s3::read_bucket(session, b).await;
+            tick(&progress);
+            r.map(|live| (b.key.clone(), live))
+        }
+    }));
+    let roles = futures::future::join_all(role_reads.map(|r| {
+        let progress = progress.clone();
+        async move {
+            let res = iam::read_role(session, r).await;
+            tick(&progress);
+            res.map(|live| (r.key.clone(), live))
+        }
+    }));
+    let (buckets, roles) = futures::join!(buckets, roles);
+    let mut live = Live::default();
+    for b in buckets {
+        let (k, v) = b?;
+        live.buckets.insert(k, v);
+    }
+    for r in roles {
+        let (k, v) = r?;
+        live.roles.insert(k, v);
+    }
+    Ok(live)
+}
+
+fn digest(input: &str) -> String {
+    hex::encode(&Sha256::digest(input.as_bytes())[..12])
+}
+
+impl Live {
+    /// A fingerprint of every setting read, by address, for saved plans: `apply --saved`
+    /// reads again and refuses when any differs.
+    pub fn fingerprints(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        let mut put = |addr: String, input: String| {
+            out.insert(addr, digest(&input));
+        };
+        for (k, b) in &self.buckets {
+            put(format!("bucket.{k}"), format!("{}", b.exists));
+            put(
+                Address::BucketPolicy(k.clone()).to_string(),
+                match &b.policy {
+                    Setting::Present(d) => d.fingerprint_input(),
+                    other => format!("{other:?}"),
+                },
+            );
+            if b.acl.is_read() {
+                put(
+                    Address::BucketAcl(k.clone()).to_string(),
+                    format!("{:?}", b.acl),
+                );
+            }
+            if b.ownership.is_read() {
+                put(
+                    Address::BucketOwnership(k.clone()).to_string(),
+                    format!("{:?}", b.ownership),
+                );
+            }
+            if b.public_access_block.is_read() {
+                put(
+                    Address::BucketPublicAccessBlock(k.clone()).to_string(),
+                    format!("{:?}", b.public_access_block),
+                );
+            }
+            if b.tags.is_read() {
+                put(
+                    Address::BucketTags(k.clone()).to_string(),
+                    format!("{:?}", b.tags),
+                );
+            }
+        }
+        for (k, r) in &self.roles {
+            put(
+                format!("role.{k}"),
+                format!(
+                    "{} {} {:?} {:?} {:?}",
+                    r.exists, r.path, r.description, r.max_session_duration, r.tags
+                ),
+            );
+            put(
+                Address::RoleTrust(k.clone()).to_string(),
+                r.trust
+                    .as_ref()
+                    .map_or_else(String::new, LiveDocument::fingerprint_input),
+            );
+            if r.managed.is_read() {
+                put(
+                    format!("role.{k}.managed_policies"),
+                    format!("{:?}", r.managed),
+                );
+            }
+            let inline: Vec<String> = r
+                .inline
+                .iter()
+                .map(|(n, d)| format!("{n}={}", d.fingerprint_input()))
+                .collect();
+            put(
+                format!("role.{k}.inline_policies"),
+                format!("{} {}", r.inline_complete, inline.join(";")),
+            );
+        }
+        out
+    }
+}

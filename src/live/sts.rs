@@ -1,0 +1,246 @@
+//! Accounts: who the ambient credentials are, and credentials for each account of the plan
+//! file (STS AssumeRole where the plan says `assume_role`). Resolved once per run.
+//!
+//! An account without `assume_role` must be the ambient account; a mismatch is an error
+//! before any read, so s3ward never reads (or writes) one account believing it is another.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use aws_credential_types::Credentials;
+
+use crate::aws::{Aws, AwsError, Op, RetryPolicy};
+use crate::desired::{Account, Desired};
+use crate::error::Error;
+use crate::policy::lint::Identity;
+
+/// Credentials and identity for one account of the plan file.
+#[derive(Clone)]
+pub struct AccountSession {
+    pub key: String,
+    pub id: String,
+    /// `None`: the ambient credentials.
+    creds: Option<Credentials>,
+    /// The caller ARN in that account (assumed-role session or the ambient identity).
+    pub arn: String,
+}
+
+impl std::fmt::Debug for AccountSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Credentials are never printed, not even in debug output.
+        f.debug_struct("AccountSession")
+            .field("key", &self.key)
+            .field("id", &self.id)
+            .field("arn", &self.arn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccountSession {
+    pub fn identity(&self) -> Identity {
+        Identity::from_caller_arn(&self.id, &self.arn)
+    }
+}
+
+/// Everything needed to call AWS for the plan file's accounts. Clients are built once per
+/// account (and region, for S3) and shared.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub aws: Aws,
+    pub ambient_account: String,
+    pub ambient_arn: String,
+    pub accounts: BTreeMap<String, AccountSession>,
+    s3_clients: Arc<Mutex<HashMap<(String, String), aws_sdk_s3::Client>>>,
+    iam_clients: Arc<Mutex<HashMap<String, aws_sdk_iam::Client>>>,
+}
+
+impl Session {
+    /// Resolves the accounts named in `keys` (all of the plan's when `None`).
+    pub async fn connect(
+        aws: Aws,
+        desired: &Desired,
+        keys: Option<&[String]>,
+    ) -> Result<Session, Error> {
+        let wanted: Vec<&Account> = desired
+            .accounts
+            .values()
+            .filter(|a| keys.is_none_or(|k| k.contains(&a.key)))
+            .collect();
+        Session::connect_accounts(aws, &wanted, &desired.name).await
+    }
+
+    /// Resolves `wanted`: one GetCallerIdentity, then AssumeRole where asked. `plan_name`
+    /// goes into the STS session name, so CloudTrail shows which plan acted.
+    pub async fn connect_accounts(
+        aws: Aws,
+        wanted: &[&Account],
+        plan_name: &str,
+    ) -> Result<Session, Error> {
+        let sts = aws.sts(None);
+        let who = aws
+            .call(
+                Op::sts("GetCallerIdentity", ""),
+                RetryPolicy::STANDARD,
+                || sts.get_caller_identity().send(),
+            )
+            .await
+            .map_err(credentials_error)?;
+        let ambient_account = who.account().unwrap_or_default().to_string();
+        let ambient_arn = who.arn().unwrap_or_default().to_string();
+        // Mismatches first: before any AssumeRole or read.
+        for a in wanted {
+            if a.assume_role.is_none() && a.id != ambient_account {
+                return Err(Error::AmbientAccountMismatch {
+                    key: a.key.clone(),
+                    declared: a.id.clone(),
+                    ambient: ambient_account.clone(),
+                });
+            }
+        }
+        let session_name = session_name(plan_name);
+        let ambient = &ambient_arn;
+        let assumed = futures::future::join_all(wanted.iter().map(|a| {
+            let aws = aws.clone();
+            let session_name = session_name.clone();
+            async move {
+                let Some(role) = &a.assume_role else {
+                    return Ok(AccountSession {
+                        key: a.key.clone(),
+                        id: a.id.clone(),
+                        creds: None,
+                        arn: ambient.clone(),
+                    });
+                };
+                let sts = aws.sts(None);
+                let out = aws
+                    .call(Op::sts("AssumeRole", role), RetryPolicy::STANDARD, || {
+                        sts.assume_role()
+                            .role_arn(role)
+                            .role_session_name(&session_name)
+                            .set_external_id(a.external_id.clone())
+                            .send()
+                    })
+                    .await
+                    .map_err(|e| Error::aws(format!("account.{}", a.key), e))?;
+                let c = out.credentials().ok_or_else(|| {
+                    Error::aws(
+                        format!("account.{}", a.key),
+                        AwsError {
+                            service: "sts",
+                            operation: "AssumeRole",
+                            code: None,
+                            message: "the response held no credentials".into(),
+                            status: None,
+                            attempts: 1,
+                            no_response: false,
+                        },
+                    )
+                })?;
+                let arn = out
+                    .assumed_role_user()
+                    .map(|u| u.arn().to_string())
+                    .unwrap_or_default();
+                let got = arn.split(':').nth(4).unwrap_or_default().to_string();
+                if got != a.id {
+                    return Err(Error::AssumedWrongAccount {
+                        key: a.key.clone(),
+                        role: role.clone(),
+                        declared: a.id.clone(),
+                        got,
+                    });
+                }
+                let creds = Credentials::new(
+                    c.access_key_id(),
+                    c.secret_access_key(),
+                    Some(c.session_token().to_string()),
+                    std::time::SystemTime::try_from(*c.expiration()).ok(),
+                    "s3ward-assume-role",
+                );
+                Ok(AccountSession {
+                    key: a.key.clone(),
+                    id: a.id.clone(),
+                    creds: Some(creds),
+                    arn,
+                })
+            }
+        }))
+        .await;
+        let mut accounts = BTreeMap::new();
+        for r in assumed {
+            let s = r?;
+            accounts.insert(s.key.clone(), s);
+        }
+        Ok(Session {
+            aws,
+            ambient_account,
+            ambient_arn,
+            accounts,
+            s3_clients: Arc::default(),
+            iam_clients: Arc::default(),
+        })
+    }
+
+    pub fn account(&self, key: &str) -> &AccountSession {
+        self.accounts
+            .get(key)
+            .unwrap_or_else(|| panic!("account `{key}` was not resolved"))
+    }
+
+    pub fn s3(&self, account: &str, region: &str) -> aws_sdk_s3::Client {
+        let mut map = self.s3_clients.lock().expect("client cache");
+        map.entry((account.to_string(), region.to_string()))
+            .or_insert_with(|| self.aws.s3(region, self.account(account).creds.as_ref()))
+            .clone()
+    }
+
+    pub fn iam(&self, account: &str) -> aws_sdk_iam::Client {
+        let mut map = self.iam_clients.lock().expect("client cache");
+        map.entry(account.to_string())
+            .or_insert_with(|| self.aws.iam(self.account(account).creds.as_ref()))
+            .clone()
+    }
+
+    /// The region of a bucket: its own, the plan's, or the ambient one.
+    pub fn bucket_region(&self, bucket: &crate::desired::Bucket) -> String {
+        bucket
+            .region
+            .clone()
+            .unwrap_or_else(|| self.aws.default_region())
+    }
+}
+
+fn credentials_error(e: AwsError) -> Error {
+    if e.is_credentials_failure() {
+        Error::NoCredentials { source: e }
+    } else {
+        Error::aws(None, e)
+    }
+}
+
+/// `s3ward-PLAN`, cut to what STS accepts (2–64 of `[\w+=,.@-]`).
+fn session_name(plan: &str) -> String {
+    let mut s: String = format!("s3ward-{plan}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    s.truncate(64);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_names_are_valid() {
+        assert_eq!(session_name("ml-models"), "s3ward-ml-models");
+        assert_eq!(session_name("a b/c"), "s3ward-a-b-c");
+        assert_eq!(session_name(&"x".repeat(100)).len(), 64);
+    }
+}

@@ -1,0 +1,146 @@
+//! `--format json`: the change set as documented in `docs/json-format.md`
+//! (`format_version: 1`; the schema only grows within a version).
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::change::{Action, Address, ChangeSet, DriftKind, Problem, Summary};
+use crate::policy::StatementChange;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+pub struct PlanFileRef<'a> {
+    pub path: String,
+    pub name: &'a str,
+    pub sha256: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonChange<'a> {
+    address: &'a Address,
+    action: Action,
+    before: &'a Option<Value>,
+    after: &'a Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<DriftKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    statements: Option<&'a [StatementChange]>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
+}
+
+#[derive(Serialize)]
+struct JsonPlan<'a> {
+    format_version: u32,
+    s3ward_version: &'static str,
+    plan_file: PlanFileRef<'a>,
+    summary: Summary,
+    changes: Vec<JsonChange<'a>>,
+    warnings: &'a [Problem],
+    problems: &'a [Problem],
+}
+
+/// The change list as JSON values, for embedding in other reports (drift).
+pub fn changes_value(cs: &ChangeSet) -> Value {
+    serde_json::to_value(json_changes(cs)).expect("serialisable")
+}
+
+fn json_changes(cs: &ChangeSet) -> Vec<JsonChange<'_>> {
+    cs.changes
+        .iter()
+        .map(|c| JsonChange {
+            address: &c.address,
+            action: c.action,
+            before: &c.before,
+            after: &c.after,
+            reason: &c.reason,
+            kind: c.kind,
+            statements: c.policy_diff.as_ref().map(|d| d.changes.as_slice()),
+            notes: &c.notes,
+        })
+        .collect()
+}
+
+pub fn write_plan(w: &mut dyn Write, cs: &ChangeSet, plan_file: PlanFileRef<'_>) -> io::Result<()> {
+    let doc = JsonPlan {
+        format_version: FORMAT_VERSION,
+        s3ward_version: env!("CARGO_PKG_VERSION"),
+        plan_file,
+        summary: cs.summary(),
+        changes: json_changes(cs),
+        warnings: &cs.warnings,
+        problems: &cs.problems,
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    writeln!(w)
+}
+
+/// What a drift report says besides the changes.
+pub struct DriftContext<'a> {
+    pub plan_file: PlanFileRef<'a>,
+    /// (key, id) of every account read.
+    pub accounts: Vec<(String, String)>,
+    /// RFC 3339, UTC.
+    pub generated_at: String,
+}
+
+#[derive(Serialize)]
+struct JsonAccount {
+    key: String,
+    id: String,
+}
+
+#[derive(Serialize)]
+struct DriftSummary {
+    drift: usize,
+    pending: usize,
+}
+
+#[derive(Serialize)]
+struct JsonDrift<'a> {
+    format_version: u32,
+    s3ward_version: &'static str,
+    generated_at: String,
+    plan_file: PlanFileRef<'a>,
+    accounts: Vec<JsonAccount>,
+    in_sync: bool,
+    summary: DriftSummary,
+    differences: Vec<JsonChange<'a>>,
+    warnings: &'a [Problem],
+    problems: &'a [Problem],
+}
+
+pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, ctx: DriftContext<'_>) -> io::Result<()> {
+    let differences = json_changes(cs);
+    let drift = cs
+        .changes
+        .iter()
+        .filter(|c| c.kind == Some(DriftKind::Drift))
+        .count();
+    let doc = JsonDrift {
+        format_version: FORMAT_VERSION,
+        s3ward_version: env!("CARGO_PKG_VERSION"),
+        generated_at: ctx.generated_at,
+        plan_file: ctx.plan_file,
+        accounts: ctx
+            .accounts
+            .into_iter()
+            .map(|(key, id)| JsonAccount { key, id })
+            .collect(),
+        in_sync: cs.changes.is_empty(),
+        summary: DriftSummary {
+            drift,
+            pending: cs.changes.len() - drift,
+        },
+        differences,
+        warnings: &cs.warnings,
+        problems: &cs.problems,
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    writeln!(w)
+}

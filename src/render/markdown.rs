@@ -1,0 +1,176 @@
+//! Markdown for a pull-request comment: a summary line and table, then one collapsible
+//! block per address with the same body as the text output (as a `diff` block).
+//!
+//! Bounded: GitHub refuses comments over 65,536 characters. Blocks are added while they fit
+//! under `limit`; past it, the rest are counted in a note that points at the saved plan. If
+//! even the table does not fit, it is cut the same way.
+
+use std::io::{self, Write};
+
+use super::{body, short_description};
+use crate::change::ChangeSet;
+
+/// GitHub's limit on a comment body.
+pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
+
+pub struct Options {
+    /// Title, e.g. "s3ward plan: `ml-models`".
+    pub title: String,
+    /// Stop adding content past this many characters (leaving room for the closing note).
+    pub limit: usize,
+    /// Where the full plan is, for the note when something is cut.
+    pub full_plan_hint: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            title: "s3ward plan".into(),
+            limit: GITHUB_COMMENT_LIMIT - 2_000,
+            full_plan_hint: "the saved plan artifact, or run `s3ward plan` locally".into(),
+        }
+    }
+}
+
+fn escape_cell(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+/// Renders the change set; returns the markdown (also written to `w`).
+pub fn write_plan(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Result<String> {
+    let out = render(cs, opts);
+    w.write_all(out.as_bytes())?;
+    Ok(out)
+}
+
+pub fn render(cs: &ChangeSet, opts: &Options) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("### {}\n\n", opts.title));
+    out.push_str(&format!("**{}**\n\n", cs.summary()));
+    for p in &cs.problems {
+        out.push_str(&format!(
+            "> [!CAUTION]\n> `{}`: {}\n\n",
+            p.address,
+            p.message.replace('\n', " ")
+        ));
+    }
+    for p in &cs.warnings {
+        out.push_str(&format!(
+            "> [!WARNING]\n> `{}`: {}\n\n",
+            p.address,
+            p.message.replace('\n', " ")
+        ));
+    }
+    if cs.changes.is_empty() {
+        return out;
+    }
+    // The table, row by row while it fits.
+    out.push_str("| | address | change |\n|:-:|---|---|\n");
+    let mut rows_cut = 0;
+    for c in &cs.changes {
+        let row = format!(
+            "| `{}` | `{}` | {} |\n",
+            c.action.symbol(),
+            escape_cell(&c.address.to_string()),
+            escape_cell(&short_description(c))
+        );
+        if out.len() + row.len() > opts.limit {
+            rows_cut += 1;
+            continue;
+        }
+        out.push_str(&row);
+    }
+    out.push('\n');
+    if rows_cut > 0 {
+        out.push_str(&note(rows_cut, "table rows", opts));
+        return out;
+    }
+    // Details, block by block while they fit.
+    let mut cut = 0;
+    for c in &cs.changes {
+        let mut block = format!(
+            "<details><summary><code>{} {}</code>{}</summary>\n\n```diff\n",
+            c.action.symbol(),
+            html_escape(&c.address.to_string()),
+            c.reason
+                .as_ref()
+                .map(|r| format!(" — {}", html_escape(r)))
+                .unwrap_or_default()
+        );
+        for l in body(c) {
+            block.push_str(&format!("{} {}\n", l.sign.char(), l.text).replace("```", "ˋˋˋ"));
+        }
+        block.push_str("```\n\n</details>\n\n");
+        if cut > 0 || out.len() + block.len() > opts.limit {
+            cut += 1;
+            continue;
+        }
+        out.push_str(&block);
+    }
+    if cut > 0 {
+        out.push_str(&note(cut, "change details", opts));
+    }
+    out
+}
+
+fn note(n: usize, what: &str, opts: &Options) -> String {
+    format!(
+        "> [!NOTE]\n> {n} {what} not shown here, to stay within GitHub's comment size limit. The full plan: {}.\n",
+        opts.full_plan_hint
+    )
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::{Action, Change, Write};
+    use serde_json::json;
+
+    fn change(i: usize) -> Change {
+        Change {
+            address: format!("bucket.b{i:04}.policy").parse().unwrap(),
+            action: Action::Create,
+            before: None,
+            after: Some(json!({"Statement": [{"Sid": format!("s3ward{i}"), "Effect": "Allow"}]})),
+            reason: Some("a <reason> with | pipes".into()),
+            policy_diff: None,
+            notes: vec![],
+            kind: None,
+            write: Write::DeleteBucketPolicy { bucket: "x".into() },
+        }
+    }
+
+    #[test]
+    fn small_plans_are_shown_whole() {
+        let cs = ChangeSet {
+            changes: (0..3).map(change).collect(),
+            ..Default::default()
+        };
+        let out = render(&cs, &Options::default());
+        assert!(out.contains("**Plan: 3 to create, 0 to update, 0 to delete.**"));
+        assert_eq!(out.matches("<details>").count(), 3);
+        assert!(out.contains("a &lt;reason&gt; with | pipes"));
+        assert!(!out.contains("[!NOTE]"));
+    }
+
+    #[test]
+    fn big_plans_are_cut_under_the_limit_with_a_note() {
+        for n in [300, 5_000] {
+            let cs = ChangeSet {
+                changes: (0..n).map(change).collect(),
+                ..Default::default()
+            };
+            let out = render(&cs, &Options::default());
+            assert!(out.len() <= GITHUB_COMMENT_LIMIT, "{n}: {}", out.len());
+            assert!(out.contains("[!NOTE]"), "{n}");
+            assert!(out.contains(&format!("**Plan: {n} to create")));
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Renderers: one [`ChangeSet`](crate::change::ChangeSet), three outputs (text, markdown,
+//! json), each written to any `impl Write`. The body of a change (its lines of diff) is
+//! built here once and shared by text and markdown, so both say the same thing.
+
+pub mod json;
+pub mod markdown;
+pub mod text;
+
+use serde_json::Value;
+
+use crate::change::{Action, Change};
+use crate::policy::StatementChange;
+use crate::policy::diff::unified;
+
+/// A line of a change's body, with the sign that colours it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub sign: Sign,
+    pub text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sign {
+    Add,
+    Remove,
+    Change,
+    Context,
+}
+
+impl Sign {
+    pub fn char(self) -> char {
+        match self {
+            Sign::Add => '+',
+            Sign::Remove => '-',
+            Sign::Change => '~',
+            Sign::Context => ' ',
+        }
+    }
+}
+
+fn line(sign: Sign, text: impl Into<String>) -> Line {
+    Line {
+        sign,
+        text: text.into(),
+    }
+}
+
+/// `bucket.models.policy will be updated`.
+pub fn headline(c: &Change) -> String {
+    format!("{} will be {}", c.address, c.action.past())
+}
+
+/// A short description for tables: `update: 1 statement changed, 2 added`.
+pub fn short_description(c: &Change) -> String {
+    let action = match c.action {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Delete => "delete",
+    };
+    match &c.policy_diff {
+        Some(d) if !d.is_empty() && c.action == Action::Update => {
+            let (mut added, mut removed, mut changed) = (0, 0, 0);
+            for s in &d.changes {
+                match s {
+                    StatementChange::Added { .. } => added += 1,
+                    StatementChange::Removed { .. } => removed += 1,
+                    StatementChange::Changed { .. } => changed += 1,
+                }
+            }
+            let mut parts = Vec::new();
+            if changed > 0 {
+                parts.push(format!("{changed} statement{} changed", plural(changed)));
+            }
+            if added > 0 {
+                parts.push(format!("{added} added"));
+            }
+            if removed > 0 {
+                parts.push(format!("{removed} removed"));
+            }
+            format!("{action}: {}", parts.join(", "))
+        }
+        _ => action.to_string(),
+    }
+}
+
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The lines under a change's headline.
+pub fn body(c: &Change) -> Vec<Line> {
+    let mut out = Vec::new();
+    if let Some(d) = &c.policy_diff {
+        policy_lines(d, c.action, &mut out);
+    } else {
+        value_lines(c, &mut out);
+    }
+    for n in &c.notes {
+        out.push(line(Sign::Context, format!("# {n}")));
+    }
+    out
+}
+
+fn policy_lines(d: &crate::policy::PolicyDiff, action: Action, out: &mut Vec<Line>) {
+    if let Some((b, a)) = &d.version {
+        out.push(line(Sign::Change, format!("Version: \"{b}\" -> \"{a}\"")));
+    }
+    if d.unchanged > 0 && action != Action::Delete {
+        out.push(line(
+            Sign::Context,
+            format!(
+                "({} statement{} unchanged, not shown)",
+                d.unchanged,
+                plural(d.unchanged)
+            ),
+        ));
+    }
+    for s in &d.changes {
+        match s {
+            StatementChange::Added { sid, after } => {
+                out.push(line(
+                    Sign::Add,
+                    format!("statement {}", sid_label(sid.as_deref())),
+                ));
+                json_block(after, Sign::Add, out);
+            }
+            StatementChange::Removed { sid, before } => {
+                out.push(line(
+                    Sign::Remove,
+                    format!("statement {}", sid_label(sid.as_deref())),
+                ));
+                json_block(before, Sign::Remove, out);
+            }
+            StatementChange::Changed { sid, before, after } => {
+                out.push(line(
+                    Sign::Change,
+                    format!("statement {}", sid_label(Some(sid))),
+                ));
+                for l in unified(before, after).lines() {
+                    let (sign, rest) = match l.split_at(1) {
+                        ("+", r) => (Sign::Add, r),
+                        ("-", r) => (Sign::Remove, r),
+                        (_, r) => (Sign::Context, r),
+                    };
+                    out.push(line(sign, format!("    {rest}")));
+                }
+            }
+        }
+    }
+}
+
+fn sid_label(sid: Option<&str>) -> String {
+    match sid {
+        Some(s) => format!("\"{s}\""),
+        None => "(no Sid)".into(),
+    }
+}
+
+fn json_block(v: &Value, sign: Sign, out: &mut Vec<Line>) {
+    let text = serde_json::to_string_pretty(v).expect("a Value serialises");
+    for l in text.lines() {
+        out.push(line(sign, format!("    {l}")));
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        other => serde_json::to_string(other).expect("a Value serialises"),
+    }
+}
+
+/// Non-policy values: scalars as `a -> b`, objects key by key.
+fn value_lines(c: &Change, out: &mut Vec<Line>) {
+    match (&c.before, &c.after) {
+        (None, Some(Value::Object(a))) => {
+            for (k, v) in a {
+                object_entry(Sign::Add, k, v, out);
+            }
+        }
+        (Some(Value::Object(b)), None) => {
+            for (k, v) in b {
+                object_entry(Sign::Remove, k, v, out);
+            }
+        }
+        (Some(Value::Object(b)), Some(Value::Object(a))) => {
+            for (k, av) in a {
+                match b.get(k) {
+                    None => object_entry(Sign::Add, k, av, out),
+                    Some(bv) if bv != av => out.push(line(
+                        Sign::Change,
+                        format!("{k}: {} -> {}", scalar(bv), scalar(av)),
+                    )),
+                    Some(_) => {}
+                }
+            }
+            for (k, bv) in b {
+                if !a.contains_key(k) {
+                    object_entry(Sign::Remove, k, bv, out);
+                }
+            }
+        }
+        (None, Some(a)) => out.push(line(Sign::Add, scalar(a))),
+        (Some(b), None) => out.push(line(Sign::Remove, scalar(b))),
+        (Some(b), Some(a)) => {
+            if b.is_array() {
+                // An ACL: each grant going away, then what replaces them.
+                for g in b.as_array().into_iter().flatten() {
+                    out.push(line(Sign::Remove, compact(g)));
+                }
+                out.push(line(Sign::Add, scalar(a)));
+            } else {
+                out.push(line(
+                    Sign::Change,
+                    format!("{} -> {}", scalar(b), scalar(a)),
+                ));
+            }
+        }
+        (None, None) => {}
+    }
+}
+
+fn object_entry(sign: Sign, k: &str, v: &Value, out: &mut Vec<Line>) {
+    match v {
+        Value::Object(m) if !m.is_empty() && k != "tags" => {
+            // Nested documents (a trust policy) as an indented block.
+            out.push(line(sign, format!("{k}:")));
+            json_block(v, sign, out);
+        }
+        _ => out.push(line(sign, format!("{k}: {}", compact(v)))),
+    }
+}
+
+fn compact(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        other => serde_json::to_string(other).expect("a Value serialises"),
+    }
+}

@@ -1,0 +1,186 @@
+//! Terraform-like text: one block per address (`+` create, `~` update, `-` delete), policy
+//! changes as a statement-level diff, and the last line `Plan: …` or `No changes.`.
+//! Colour only when asked (the caller decides from the terminal, `--color` and `NO_COLOR`);
+//! the output reads the same without it.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+
+use super::{Line, Sign, body, headline};
+use crate::change::{Action, Change, ChangeSet, DriftKind, Problem};
+
+pub struct Options {
+    pub color: bool,
+}
+
+fn style(sign: Sign) -> Style {
+    match sign {
+        Sign::Add => AnsiColor::Green.on_default(),
+        Sign::Remove => AnsiColor::Red.on_default(),
+        Sign::Change => AnsiColor::Yellow.on_default(),
+        Sign::Context => Style::new(),
+    }
+}
+
+fn action_sign(a: Action) -> Sign {
+    match a {
+        Action::Create => Sign::Add,
+        Action::Update => Sign::Change,
+        Action::Delete => Sign::Remove,
+    }
+}
+
+fn paint(w: &mut dyn Write, color: bool, s: Style, text: &str) -> io::Result<()> {
+    if color {
+        write!(w, "{}{text}{}", s.render(), s.render_reset())
+    } else {
+        write!(w, "{text}")
+    }
+}
+
+/// Writes one change: `# headline`, the `SIGN address` line, and its body.
+pub fn write_change(w: &mut dyn Write, c: &Change, opts: &Options) -> io::Result<()> {
+    write_change_as(w, c, opts, &headline(c))
+}
+
+fn write_change_as(w: &mut dyn Write, c: &Change, opts: &Options, title: &str) -> io::Result<()> {
+    let bold = Style::new().bold();
+    paint(w, opts.color, bold, &format!("  # {title}"))?;
+    writeln!(w)?;
+    if let Some(r) = &c.reason {
+        writeln!(w, "  # ({r})")?;
+    }
+    let sign = action_sign(c.action);
+    paint(
+        w,
+        opts.color,
+        style(sign),
+        &format!("  {} {}", sign.char(), c.address),
+    )?;
+    writeln!(w)?;
+    for Line { sign, text } in body(c) {
+        paint(
+            w,
+            opts.color,
+            style(sign),
+            format!("      {} {text}", sign.char()).trim_end(),
+        )?;
+        writeln!(w)?;
+    }
+    writeln!(w)
+}
+
+pub fn write_findings(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Result<()> {
+    let mut one = |label: &str, s: Style, p: &Problem| -> io::Result<()> {
+        paint(w, opts.color, s, label)?;
+        writeln!(w, ": {}: {}", p.address, p.message)?;
+        if let Some(h) = &p.hint {
+            writeln!(w, "  hint: {h}")?;
+        }
+        writeln!(w)
+    };
+    for p in &cs.warnings {
+        one("Warning", AnsiColor::Yellow.on_default().bold(), p)?;
+    }
+    for p in &cs.problems {
+        one("Error", AnsiColor::Red.on_default().bold(), p)?;
+    }
+    Ok(())
+}
+
+/// The whole plan: changes, findings, summary line.
+pub fn write_plan(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Result<()> {
+    if !cs.changes.is_empty() {
+        writeln!(
+            w,
+            "s3ward will make these changes (+ create, ~ update, - delete):\n"
+        )?;
+        for c in &cs.changes {
+            write_change(w, c, opts)?;
+        }
+    }
+    write_findings(w, cs, opts)?;
+    let bold = Style::new().bold();
+    paint(w, opts.color, bold, &cs.summary().to_string())?;
+    writeln!(w)
+}
+
+fn verb(a: Action) -> &'static str {
+    match a {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Delete => "delete",
+    }
+}
+
+/// The drift report: drift first, then pending, then the findings and a summary line.
+pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Result<()> {
+    let drifted: Vec<&Change> = cs
+        .changes
+        .iter()
+        .filter(|c| c.kind == Some(DriftKind::Drift))
+        .collect();
+    let pending: Vec<&Change> = cs
+        .changes
+        .iter()
+        .filter(|c| c.kind != Some(DriftKind::Drift))
+        .collect();
+    let bold = Style::new().bold();
+    if !drifted.is_empty() {
+        paint(
+            w,
+            opts.color,
+            bold,
+            &format!(
+                "Drift: AWS was changed outside s3ward since its last apply ({}):",
+                drifted.len()
+            ),
+        )?;
+        writeln!(w, "\n")?;
+        for c in &drifted {
+            let title = format!(
+                "{} has drifted (apply would {} it)",
+                c.address,
+                verb(c.action)
+            );
+            write_change_as(w, c, opts, &title)?;
+        }
+    }
+    if !pending.is_empty() {
+        paint(
+            w,
+            opts.color,
+            bold,
+            &format!(
+                "Pending: the plan file asks for changes never applied ({}):",
+                pending.len()
+            ),
+        )?;
+        writeln!(w, "\n")?;
+        for c in &pending {
+            let title = format!(
+                "{} is pending (apply would {} it)",
+                c.address,
+                verb(c.action)
+            );
+            write_change_as(w, c, opts, &title)?;
+        }
+    }
+    write_findings(w, cs, opts)?;
+    if cs.changes.is_empty() {
+        paint(w, opts.color, bold, "In sync: AWS matches the plan file.")?;
+    } else {
+        paint(
+            w,
+            opts.color,
+            bold,
+            &format!(
+                "{} drifted, {} pending. `s3ward apply` makes AWS match the plan file again.",
+                drifted.len(),
+                pending.len()
+            ),
+        )?;
+    }
+    writeln!(w)
+}

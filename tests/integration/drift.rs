@@ -1,0 +1,1600 @@
+//! `s3ward drift`: each test applies a plan file with the binary, then changes AWS with the
+//! SDK (drift) or the plan file (pending), and checks the report, its labels and the exit
+//! code (0 in sync, 2 differs, 1 error). Drift never writes: the runs that matter go through
+//! a recording proxy and every recorded operation must be a read.
+//!
+//! Also here, because they are what users copy: the markdown that CI posts stays within
+//! GitHub's comment limit, every YAML file under `examples/` parses and says what the docs
+//! promise, and the cron wrapper `examples/cron/s3ward-drift.sh` alerts on drift (and on
+//! errors) and only then.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_sdk_s3::types::{
+    AccessControlPolicy, Grant, Grantee, ObjectOwnership, Owner, OwnershipControls,
+    OwnershipControlsRule, Permission, PublicAccessBlockConfiguration, Tag, Tagging, Type,
+};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::support::cli::Cmd;
+use crate::support::proxy::{Proxy, ProxyRules};
+use crate::support::{Clients, MOTO_OWNER_ID, PlanDir, Run, moto, ok, sdk, unique};
+
+const PLAN: &str = "plan.toml";
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const FOREIGN_OWNER_ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const S3_READ_ONLY: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+/// GitHub refuses a comment body longer than this.
+const GITHUB_COMMENT_LIMIT: usize = 65_536;
+/// What `examples/github-actions/plan.yml` adds around s3ward's markdown (marker, header,
+/// footer with the run link) must fit in what s3ward leaves free under the limit.
+const WORKFLOW_FRAME: usize = 1_000;
+
+// --- Setup ---------------------------------------------------------------------------------
+
+/// A 12-digit account id of this test alone, reached through AssumeRole.
+fn account() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    format!("7{:06}{:05}", std::process::id() % 1_000_000, n % 100_000)
+}
+
+/// One bucket and one role that reads part of it, in an account of the test's own.
+struct World {
+    dir: PlanDir,
+    account: String,
+    bucket: String,
+    role: String,
+    aws: Clients,
+}
+
+impl World {
+    async fn new(prefix: &str) -> World {
+        let account = account();
+        let aws = sdk(Some(&account)).await;
+        World {
+            dir: PlanDir::new(),
+            bucket: unique(&format!("{prefix}-b")),
+            role: unique(&format!("{prefix}-r")),
+            account,
+            aws,
+        }
+    }
+
+    /// The plan file: the base below, then `extra` (more TOML, appended).
+    fn plan_text(&self, extra: &str) -> String {
+        let World {
+            account,
+            bucket,
+            role,
+            ..
+        } = self;
+        format!(
+            r#"version = 1
+
+[accounts.main]
+id = "{account}"
+assume_role = "arn:aws:iam::{account}:role/s3ward"
+
+[roles.reader]
+account = "main"
+name = "{role}"
+description = "reads models"
+tags = {{ team = "ml" }}
+trust = [{{ service = "ec2.amazonaws.com" }}]
+managed_policies = []
+
+[buckets.models]
+account = "main"
+name = "{bucket}"
+object_ownership = "BucketOwnerEnforced"
+block_public_access = true
+tags = {{ team = "ml" }}
+
+[[buckets.models.grants]]
+to = "role.reader"
+access = "read"
+prefixes = ["llama/"]
+{extra}"#
+        )
+    }
+
+    fn write(&self, extra: &str) -> String {
+        let text = self.plan_text(extra);
+        self.dir.write(PLAN, &text);
+        text
+    }
+
+    /// Writes the base plan file, applies it and checks that drift then finds nothing.
+    async fn applied(prefix: &str) -> World {
+        let w = World::new(prefix).await;
+        w.write("");
+        let run = w
+            .dir
+            .s3ward(&["apply", "--auto-approve", PLAN])
+            .run_async()
+            .await;
+        assert_eq!(run.code, 0, "{run}");
+        assert!(run.stdout.contains("Apply complete:"), "{run}");
+        w
+    }
+
+    /// `s3ward drift ARGS... plan.toml` through a recording proxy; every operation must be
+    /// a read.
+    async fn drift(&self, args: &[&str]) -> Run {
+        let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+        let mut all = vec!["drift"];
+        all.extend_from_slice(args);
+        all.push(PLAN);
+        let run = self
+            .dir
+            .s3ward(&all)
+            .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+            .filter(&self.bucket, "[BUCKET]")
+            .filter(&self.role, "[ROLE]")
+            .filter(&self.account, "[ACCOUNT]")
+            .run_async()
+            .await;
+        let ops = proxy.operations();
+        assert!(
+            !ops.is_empty(),
+            "drift reached AWS through the proxy:\n{run}"
+        );
+        let writes: Vec<String> = ops
+            .iter()
+            .filter(|r| !r.is_read())
+            .map(ToString::to_string)
+            .collect();
+        assert!(writes.is_empty(), "drift wrote to AWS: {writes:?}\n{run}");
+        run
+    }
+
+    async fn drift_json(&self) -> (Run, Value) {
+        let run = self.drift(&["--format", "json"]).await;
+        let report = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{run}"));
+        (run, report)
+    }
+
+    // Out-of-band changes, as a person in the console would make them.
+
+    async fn set_ownership(&self, o: ObjectOwnership) {
+        let controls = OwnershipControls::builder()
+            .rules(
+                OwnershipControlsRule::builder()
+                    .object_ownership(o)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        ok(self
+            .aws
+            .s3
+            .put_bucket_ownership_controls()
+            .bucket(&self.bucket)
+            .ownership_controls(controls)
+            .send()
+            .await);
+    }
+
+    async fn open_public_access_block(&self) {
+        ok(self
+            .aws
+            .s3
+            .put_public_access_block()
+            .bucket(&self.bucket)
+            .public_access_block_configuration(
+                PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(false)
+                    .ignore_public_acls(false)
+                    .block_public_policy(false)
+                    .restrict_public_buckets(false)
+                    .build(),
+            )
+            .send()
+            .await);
+    }
+
+    /// Adds a statement to the live bucket policy.
+    async fn add_policy_statement(&self) {
+        let live = ok(self
+            .aws
+            .s3
+            .get_bucket_policy()
+            .bucket(&self.bucket)
+            .send()
+            .await);
+        let mut policy: Value = serde_json::from_str(live.policy().expect("a policy")).unwrap();
+        policy["Statement"].as_array_mut().unwrap().push(json!({
+            "Sid": "ConsoleEdit",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{}/*", self.bucket),
+        }));
+        ok(self
+            .aws
+            .s3
+            .put_bucket_policy()
+            .bucket(&self.bucket)
+            .policy(policy.to_string())
+            .send()
+            .await);
+    }
+
+    /// Changes one bucket tag's value, keeping every other tag (as the console does).
+    async fn retag_bucket(&self, key: &str, value: &str) {
+        let live = ok(self
+            .aws
+            .s3
+            .get_bucket_tagging()
+            .bucket(&self.bucket)
+            .send()
+            .await);
+        let mut tags: BTreeMap<String, String> = live
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        assert!(
+            tags.contains_key("s3ward:applied"),
+            "apply left no s3ward:applied tag on the bucket: {tags:?}"
+        );
+        tags.insert(key.into(), value.into());
+        let set = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build().unwrap())
+            .collect();
+        ok(self
+            .aws
+            .s3
+            .put_bucket_tagging()
+            .bucket(&self.bucket)
+            .tagging(Tagging::builder().set_tag_set(Some(set)).build().unwrap())
+            .send()
+            .await);
+    }
+
+    /// Grants READ on the bucket to another canonical user (needs ownership other than
+    /// BucketOwnerEnforced first, as in AWS).
+    async fn grant_acl_to_another_account(&self) {
+        let grantee = |id: &str| {
+            Grantee::builder()
+                .r#type(Type::CanonicalUser)
+                .id(id)
+                .build()
+                .unwrap()
+        };
+        let grant =
+            |id: &str, p: Permission| Grant::builder().grantee(grantee(id)).permission(p).build();
+        ok(self
+            .aws
+            .s3
+            .put_bucket_acl()
+            .bucket(&self.bucket)
+            .access_control_policy(
+                AccessControlPolicy::builder()
+                    .owner(Owner::builder().id(MOTO_OWNER_ID).build())
+                    .grants(grant(MOTO_OWNER_ID, Permission::FullControl))
+                    .grants(grant(FOREIGN_OWNER_ID, Permission::Read))
+                    .build(),
+            )
+            .send()
+            .await);
+    }
+
+    async fn set_trust_service(&self, service: &str) {
+        let trust = json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sts:AssumeRole",
+            }],
+        });
+        ok(self
+            .aws
+            .iam
+            .update_assume_role_policy()
+            .role_name(&self.role)
+            .policy_document(trust.to_string())
+            .send()
+            .await);
+    }
+
+    async fn attach_managed(&self, arn: &str) {
+        ok(self
+            .aws
+            .iam
+            .attach_role_policy()
+            .role_name(&self.role)
+            .policy_arn(arn)
+            .send()
+            .await);
+    }
+
+    async fn delete_grants_policy(&self) {
+        ok(self
+            .aws
+            .iam
+            .delete_role_policy()
+            .role_name(&self.role)
+            .policy_name("s3ward-grants")
+            .send()
+            .await);
+    }
+
+    async fn retag_role(&self, key: &str, value: &str) {
+        ok(self
+            .aws
+            .iam
+            .tag_role()
+            .role_name(&self.role)
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key(key)
+                    .value(value)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await);
+    }
+
+    async fn set_description(&self, description: &str) {
+        ok(self
+            .aws
+            .iam
+            .update_role()
+            .role_name(&self.role)
+            .description(description)
+            .send()
+            .await);
+    }
+}
+
+/// `address → kind` of every difference in a JSON drift report.
+fn kinds(report: &Value) -> BTreeMap<String, String> {
+    let list = report["differences"]
+        .as_array()
+        .unwrap_or_else(|| panic!("differences is an array: {report:#}"));
+    let map: BTreeMap<String, String> = list
+        .iter()
+        .map(|d| {
+            (
+                d["address"].as_str().expect("address").to_string(),
+                d["kind"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("a difference without a kind: {d:#}"))
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(map.len(), list.len(), "an address listed twice: {report:#}");
+    map
+}
+
+fn expect(list: &[(&str, &str)]) -> BTreeMap<String, String> {
+    list.iter()
+        .map(|(a, k)| (a.to_string(), k.to_string()))
+        .collect()
+}
+
+/// The addresses under a heading of the text report (`Drift: …` or `Pending: …`), up to
+/// the next heading or the summary.
+fn addresses_under(text: &str, heading: &str) -> Vec<String> {
+    let mut lines = text.lines().skip_while(|l| !l.starts_with(heading));
+    if lines.next().is_none() {
+        return Vec::new();
+    }
+    lines
+        .take_while(|l| !(l.starts_with("Drift:") || l.starts_with("Pending:")))
+        .filter_map(|l| {
+            let l = l.strip_prefix("  ")?;
+            let (sign, addr) = l.split_once(' ')?;
+            matches!(sign, "+" | "~" | "-").then(|| addr.to_string())
+        })
+        .collect()
+}
+
+fn last_line(text: &str) -> &str {
+    text.lines().last().unwrap_or_default()
+}
+
+// --- 1. In sync ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn drift_after_a_clean_apply_is_in_sync() {
+    let w = World::applied("drift-sync").await;
+
+    let run = w.drift(&[]).await;
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        last_line(&run.stdout),
+        "In sync: AWS matches the plan file.",
+        "{run}"
+    );
+
+    let (run, report) = w.drift_json().await;
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(report["in_sync"], true, "{run}");
+    assert_eq!(report["differences"], json!([]), "{run}");
+    assert_eq!(
+        report["summary"],
+        json!({"drift": 0, "pending": 0}),
+        "{run}"
+    );
+
+    // The record drift relies on is there, and says something for every managed setting.
+    let tags = ok(w.aws.s3.get_bucket_tagging().bucket(&w.bucket).send().await);
+    let applied = tags
+        .tag_set()
+        .iter()
+        .find(|t| t.key() == "s3ward:applied")
+        .map(|t| t.value().to_string())
+        .expect("an s3ward:applied tag on the bucket");
+    for setting in [
+        "policy=",
+        "acl=",
+        "ownership=",
+        "public_access_block=",
+        "tags=",
+    ] {
+        assert!(
+            applied.contains(setting),
+            "{setting} missing from `{applied}`"
+        );
+    }
+    let role = ok(w.aws.iam.get_role().role_name(&w.role).send().await);
+    let role_tags: BTreeMap<&str, &str> = role
+        .role()
+        .expect("role")
+        .tags()
+        .iter()
+        .map(|t| (t.key(), t.value()))
+        .collect();
+    assert!(
+        role_tags.contains_key("s3ward:applied"),
+        "no s3ward:applied tag on the role: {role_tags:?}"
+    );
+}
+
+// --- 2. Drift ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn every_out_of_band_change_is_drift() {
+    let w = World::applied("drift-oob").await;
+
+    w.set_ownership(ObjectOwnership::ObjectWriter).await;
+    w.grant_acl_to_another_account().await;
+    w.open_public_access_block().await;
+    w.add_policy_statement().await;
+    w.retag_bucket("team", "someone-else").await;
+    w.set_trust_service("lambda.amazonaws.com").await;
+    w.attach_managed(S3_READ_ONLY).await;
+    w.delete_grants_policy().await;
+    w.retag_role("team", "someone-else").await;
+    w.set_description("edited in the console").await;
+
+    let (run, report) = w.drift_json().await;
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(
+        kinds(&report),
+        expect(&[
+            ("bucket.models.acl", "drift"),
+            ("bucket.models.ownership", "drift"),
+            ("bucket.models.policy", "drift"),
+            ("bucket.models.public_access_block", "drift"),
+            ("bucket.models.tags", "drift"),
+            ("role.reader", "drift"),
+            ("role.reader.inline_policy[\"s3ward-grants\"]", "drift"),
+            (
+                &format!("role.reader.managed_policy[\"{S3_READ_ONLY}\"]"),
+                "drift"
+            ),
+            ("role.reader.tags", "drift"),
+            ("role.reader.trust", "drift"),
+        ]),
+        "{run}"
+    );
+    assert_eq!(report["in_sync"], false);
+    assert_eq!(
+        report["summary"],
+        json!({"drift": 10, "pending": 0}),
+        "{run}"
+    );
+
+    let run = w.drift(&[]).await;
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(addresses_under(&run.stdout, "Drift:").len(), 10, "{run}");
+    assert!(!run.stdout.contains("\nPending:"), "{run}");
+    assert_eq!(
+        last_line(&run.stdout),
+        "10 drifted, 0 pending. `s3ward apply` makes AWS match the plan file again.",
+        "{run}"
+    );
+
+    // Apply repairs it, and drift agrees.
+    let run = w
+        .dir
+        .s3ward(&["apply", "--auto-approve", PLAN])
+        .run_async()
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+    let run = w.drift(&[]).await;
+    assert_eq!(run.code, 0, "{run}");
+}
+
+// --- 3. Pending ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_grant_never_applied_is_pending() {
+    let w = World::applied("drift-pending").await;
+    let new_bucket = unique("drift-pending-new");
+    w.write(&format!(
+        r#"
+[[buckets.models.grants]]
+to = "role.reader"
+access = "read-write"
+prefixes = ["checkpoints/"]
+
+[buckets.logs]
+account = "main"
+name = "{new_bucket}"
+block_public_access = true
+
+[[buckets.logs.grants]]
+to = "role.reader"
+access = "list"
+"#
+    ));
+
+    let (run, report) = w.drift_json().await;
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(
+        kinds(&report),
+        expect(&[
+            ("bucket.logs", "pending"),
+            ("bucket.logs.policy", "pending"),
+            ("bucket.logs.public_access_block", "pending"),
+            ("bucket.models.policy", "pending"),
+            ("role.reader.inline_policy[\"s3ward-grants\"]", "pending"),
+        ]),
+        "{run}"
+    );
+    assert_eq!(
+        report["summary"],
+        json!({"drift": 0, "pending": 5}),
+        "{run}"
+    );
+
+    let run = w.drift(&[]).await;
+    assert_eq!(run.code, 2, "{run}");
+    assert!(!run.stdout.contains("Drift:"), "{run}");
+    assert_eq!(addresses_under(&run.stdout, "Pending:").len(), 5, "{run}");
+}
+
+// --- 4. Both at once ---------------------------------------------------------------------
+
+/// SPEC: "a bucket can have drifted ownership and a pending policy change at the same time".
+#[tokio::test]
+async fn drift_and_pending_at_once_are_each_labelled() {
+    let w = World::applied("drift-both").await;
+    // Out of band: the bucket's ownership and the role's trust.
+    w.set_ownership(ObjectOwnership::BucketOwnerPreferred).await;
+    w.set_trust_service("lambda.amazonaws.com").await;
+    // In the plan file: a new grant (the bucket policy and the role's grants policy) and a
+    // new role tag.
+    let text = w.write(
+        r#"
+[[buckets.models.grants]]
+to = "role.reader"
+access = "list"
+prefixes = ["evals/"]
+"#,
+    );
+    let text = text.replace(
+        "tags = { team = \"ml\" }\ntrust",
+        "tags = { team = \"ml\", cost-center = \"42\" }\ntrust",
+    );
+    w.dir.write(PLAN, &text);
+
+    let (run, report) = w.drift_json().await;
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(
+        kinds(&report),
+        expect(&[
+            ("bucket.models.ownership", "drift"),
+            ("bucket.models.policy", "pending"),
+            ("role.reader.inline_policy[\"s3ward-grants\"]", "pending"),
+            ("role.reader.tags", "pending"),
+            ("role.reader.trust", "drift"),
+        ]),
+        "{run}"
+    );
+    assert_eq!(
+        report["summary"],
+        json!({"drift": 2, "pending": 3}),
+        "{run}"
+    );
+
+    // Text: drift first, then pending, each address under its own heading.
+    let run = w.drift(&[]).await;
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(
+        addresses_under(&run.stdout, "Drift:"),
+        ["bucket.models.ownership", "role.reader.trust"],
+        "{run}"
+    );
+    assert_eq!(
+        addresses_under(&run.stdout, "Pending:"),
+        [
+            "bucket.models.policy",
+            "role.reader.inline_policy[\"s3ward-grants\"]",
+            "role.reader.tags"
+        ],
+        "{run}"
+    );
+    assert!(
+        run.stdout.find("Drift:") < run.stdout.find("Pending:"),
+        "{run}"
+    );
+    insta::assert_snapshot!(run.snapshot_text());
+}
+
+/// `apply --target` applies part of the plan file: what it left out is still pending, not
+/// drift (AWS did not move away from anything s3ward applied).
+#[tokio::test]
+async fn what_a_targeted_apply_left_out_stays_pending() {
+    let w = World::applied("drift-target").await;
+    let text = w.write(
+        r#"
+[[buckets.models.grants]]
+to = "role.reader"
+access = "list"
+prefixes = ["evals/"]
+"#,
+    );
+    let text = text.replace(
+        "object_ownership = \"BucketOwnerEnforced\"",
+        "object_ownership = \"BucketOwnerPreferred\"",
+    );
+    w.dir.write(PLAN, &text);
+    let run = w
+        .dir
+        .s3ward(&[
+            "apply",
+            "--auto-approve",
+            "--target",
+            "bucket.models.policy",
+            PLAN,
+        ])
+        .run_async()
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+
+    let (run, report) = w.drift_json().await;
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(
+        kinds(&report),
+        expect(&[
+            ("bucket.models.ownership", "pending"),
+            ("role.reader.inline_policy[\"s3ward-grants\"]", "pending"),
+        ]),
+        "{run}"
+    );
+}
+
+// --- 5. The JSON report --------------------------------------------------------------------
+
+/// The field table of `docs/drift.md`: `(path, type, presence)` per row, where a path is
+/// like `differences[].address` and a type like `string`, `integer`, `string or null`.
+fn documented_fields() -> Vec<(String, String, String)> {
+    let doc =
+        std::fs::read_to_string(Path::new(ROOT).join("docs/drift.md")).expect("read docs/drift.md");
+    let table = doc
+        .split("<!-- fields -->")
+        .nth(1)
+        .expect("docs/drift.md has a `<!-- fields -->` table");
+    table
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|row| {
+            let cells: Vec<String> = row
+                .trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().trim_matches('`').to_string())
+                .collect();
+            (cells[0].clone(), cells[1].clone(), cells[2].clone())
+        })
+        .collect()
+}
+
+/// The values at `path` (`a.b`, `list[].field`, `list[]`) in `v`: `None` where a parent
+/// lacks the field.
+fn values_at<'a>(v: &'a Value, path: &str) -> Vec<Option<&'a Value>> {
+    let mut parents: Vec<&Value> = vec![v];
+    let parts: Vec<&str> = path.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let (name, each) = match part.strip_suffix("[]") {
+            Some(n) => (n, true),
+            None => (*part, false),
+        };
+        if i == parts.len() - 1 && !each {
+            return parents.iter().map(|p| p.get(name)).collect();
+        }
+        parents = parents
+            .iter()
+            .filter_map(|p| p.get(name))
+            .flat_map(|c| match (each, c.as_array()) {
+                (true, Some(items)) => items.iter().collect(),
+                (true, None) => panic!("`{name}` in `{path}` is not a list: {c}"),
+                (false, _) => vec![c],
+            })
+            .collect();
+    }
+    parents.into_iter().map(Some).collect()
+}
+
+fn has_type(v: &Value, ty: &str) -> bool {
+    ty.split(" or ").any(|t| match t.trim() {
+        "string" => v.is_string(),
+        "integer" => v.is_u64(),
+        "boolean" => v.is_boolean(),
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "null" => v.is_null(),
+        "any" => true,
+        other => panic!("docs/drift.md names an unknown type `{other}`"),
+    })
+}
+
+/// Checks a report against the documented fields (types, `always` presence, no field that
+/// is not documented); returns the paths seen at least once.
+fn check_documented(report: &Value, fields: &[(String, String, String)]) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    for (path, ty, presence) in fields {
+        for v in values_at(report, path) {
+            match v {
+                Some(v) => {
+                    assert!(has_type(v, ty), "`{path}` is {v} in {report:#}, not {ty}");
+                    seen.insert(path.clone());
+                }
+                None => assert!(
+                    presence != "always",
+                    "`{path}` is documented as always present, missing in {report:#}"
+                ),
+            }
+        }
+    }
+    // Every object field that appears is documented.
+    fn walk(v: &Value, path: &str, out: &mut BTreeSet<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, child) in m {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    out.insert(p.clone());
+                    // Policy statements and before/after values are free-form.
+                    if !matches!(k.as_str(), "before" | "after") {
+                        walk(child, &p, out);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    walk(item, &format!("{path}[]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut present = BTreeSet::new();
+    walk(report, "", &mut present);
+    let documented: BTreeSet<&str> = fields.iter().map(|(p, ..)| p.as_str()).collect();
+    let undocumented: Vec<&String> = present
+        .iter()
+        .filter(|p| !documented.contains(p.as_str()))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "fields missing from docs/drift.md: {undocumented:?}\n{report:#}"
+    );
+    seen
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+#[tokio::test]
+async fn json_report_matches_docs_drift_md() {
+    let fields = documented_fields();
+    assert!(
+        fields.len() >= 25,
+        "the field table was not found: {fields:?}"
+    );
+
+    let w = World::applied("drift-json").await;
+    // Drift with a reason, notes and removed statements; pending with added statements; a
+    // warning (IAM cannot move a role to another path).
+    w.set_ownership(ObjectOwnership::ObjectWriter).await;
+    w.grant_acl_to_another_account().await;
+    w.add_policy_statement().await;
+    let text = w.write(
+        r#"
+[[buckets.models.grants]]
+to = "role.reader"
+access = "write"
+prefixes = ["uploads/"]
+"#,
+    );
+    let text = text.replace(
+        "description = \"reads models\"",
+        "description = \"reads models\"\npath = \"/ml/\"",
+    );
+    w.dir.write(PLAN, &text);
+
+    let (run, report) = w.drift_json().await;
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(
+        kinds(&report),
+        expect(&[
+            ("bucket.models.acl", "drift"),
+            ("bucket.models.ownership", "drift"),
+            ("bucket.models.policy", "drift"),
+            ("role.reader.inline_policy[\"s3ward-grants\"]", "pending"),
+        ]),
+        "{run}"
+    );
+    let mut seen = check_documented(&report, &fields);
+    assert_eq!(report["format_version"], 1);
+    assert_eq!(report["s3ward_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        report["plan_file"],
+        json!({"path": PLAN, "name": "plan", "sha256": sha256_hex(&text)}),
+    );
+    assert_eq!(
+        report["accounts"],
+        json!([{"key": "main", "id": w.account}]),
+        "{run}"
+    );
+    assert_eq!(report["in_sync"], false);
+    assert_eq!(
+        report["summary"],
+        json!({"drift": 3, "pending": 1}),
+        "{run}"
+    );
+    // RFC 3339 in UTC, to the second: 2026-03-01T04:17:09Z.
+    let at = report["generated_at"].as_str().expect("generated_at");
+    let shape: String = at
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '0' } else { c })
+        .collect();
+    assert_eq!(shape, "0000-00-00T00:00:00Z", "generated_at = {at}");
+    humantime::parse_rfc3339(at).unwrap_or_else(|e| panic!("generated_at = {at}: {e}"));
+    // JSON keeps the plan's order; only text groups drift first.
+    let order: Vec<&str> = report["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "bucket.models.policy",
+            "bucket.models.acl",
+            "bucket.models.ownership",
+            "role.reader.inline_policy[\"s3ward-grants\"]"
+        ]
+    );
+    assert!(
+        report["warnings"].to_string().contains("/ml/"),
+        "expected the path warning: {run}"
+    );
+
+    // A problem (a bucket that must exist and does not): exit 1, and the report is still
+    // printed, with the problem in it.
+    let missing = unique("drift-json-missing");
+    w.write(&format!(
+        "\n[buckets.gone]\naccount = \"main\"\nname = \"{missing}\"\ncreate = false\n"
+    ));
+    let (run, report) = w.drift_json().await;
+    assert_eq!(run.code, 1, "{run}");
+    seen.extend(check_documented(&report, &fields));
+    assert_eq!(report["problems"][0]["address"], "bucket.gone", "{run}");
+
+    let documented: BTreeSet<String> = fields.iter().map(|(p, ..)| p.clone()).collect();
+    let missing: Vec<&String> = documented.difference(&seen).collect();
+    assert!(missing.is_empty(), "documented but never seen: {missing:?}");
+}
+
+// --- 6. Errors -----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_plan_file_error_exits_1_with_nothing_on_stdout() {
+    let dir = PlanDir::new();
+    dir.write(
+        PLAN,
+        "version = 1\n\n[buckets.models]\naccount = \"nowhere\"\n",
+    );
+    for format in ["text", "json"] {
+        let run = dir
+            .s3ward(&["drift", "--format", format, PLAN])
+            .run_async()
+            .await;
+        assert_eq!(run.code, 1, "{run}");
+        assert_eq!(run.stdout, "", "{run}");
+        assert!(run.stderr.contains("error:"), "{run}");
+    }
+}
+
+// --- 7. Markdown within GitHub's comment limit ---------------------------------------------
+
+/// A plan file of `buckets` buckets in a new account, each with a cross-account grant:
+/// three creates per bucket (the bucket, its policy, its public access block).
+fn many_buckets(account: &str, buckets: usize) -> String {
+    let mut text = format!(
+        "version = 1\n\n[accounts.main]\nid = \"{account}\"\nassume_role = \"arn:aws:iam::{account}:role/s3ward\"\n"
+    );
+    let prefix = unique("drift-md");
+    for i in 0..buckets {
+        text.push_str(&format!(
+            r#"
+[buckets.b{i:03}]
+account = "main"
+name = "{prefix}-{i:03}"
+block_public_access = true
+
+[[buckets.b{i:03}.grants]]
+to = "arn:aws:iam::999999999999:role/trainer"
+access = "read-write"
+prefixes = ["models/", "checkpoints/"]
+"#
+        ));
+    }
+    text
+}
+
+/// Checks that `md` is whole markdown: every `<details>` closed, every code fence closed.
+fn assert_well_formed(md: &str) {
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count(),
+        "a details block was cut in half"
+    );
+    let fences = md.lines().filter(|l| l.starts_with("```")).count();
+    assert_eq!(fences % 2, 0, "a code block was cut in half");
+}
+
+#[tokio::test]
+async fn markdown_for_300_changes_stays_within_githubs_comment_limit() {
+    let dir = PlanDir::new();
+    dir.write(PLAN, &many_buckets(&account(), 100));
+    // As CI runs it: markdown on stdout, the saved plan to a file.
+    let run = dir
+        .s3ward(&["plan", "--format", "markdown", "--out", "plan.s3ward", PLAN])
+        .run_async()
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+    assert!(dir.path().join("plan.s3ward").is_file(), "{run}");
+    let md = &run.stdout;
+    assert!(
+        md.contains("**Plan: 300 to create, 0 to update, 0 to delete.**"),
+        "{run}"
+    );
+    assert!(
+        md.len() <= GITHUB_COMMENT_LIMIT - WORKFLOW_FRAME,
+        "{} bytes leave no room for the workflow's frame under {GITHUB_COMMENT_LIMIT}",
+        md.len()
+    );
+    // It was cut, says so, and points at the full plan.
+    assert!(
+        md.contains("> [!NOTE]") && md.contains("not shown here"),
+        "no note about what was left out:\n{md}"
+    );
+    assert!(
+        md.contains("saved plan"),
+        "the note names no full plan:\n{md}"
+    );
+    // The summary table is whole: one row per change.
+    for i in 0..100 {
+        for addr in [
+            format!("`bucket.b{i:03}`"),
+            format!("`bucket.b{i:03}.policy`"),
+            format!("`bucket.b{i:03}.public_access_block`"),
+        ] {
+            assert!(
+                md.contains(&format!("| {addr} |")),
+                "no table row for {addr}"
+            );
+        }
+    }
+    assert!(md.contains("<details>"), "no change details at all:\n{md}");
+    assert_well_formed(md);
+}
+
+#[tokio::test]
+async fn markdown_that_fits_is_not_cut() {
+    let dir = PlanDir::new();
+    dir.write(PLAN, &many_buckets(&account(), 3));
+    let run = dir
+        .s3ward(&["plan", "--format", "markdown", PLAN])
+        .run_async()
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+    let md = &run.stdout;
+    assert!(
+        md.contains("**Plan: 9 to create, 0 to update, 0 to delete.**"),
+        "{run}"
+    );
+    assert!(!md.contains("not shown here"), "{run}");
+    assert_eq!(md.matches("<details>").count(), 9, "{run}");
+    assert_well_formed(md);
+}
+
+// --- 8. The examples people copy -----------------------------------------------------------
+
+fn examples() -> PathBuf {
+    Path::new(ROOT).join("examples")
+}
+
+/// Every document of a YAML file, as JSON, parsed by PyYAML (which comes with moto in
+/// `.venv`). An error when the file is not valid YAML.
+fn yaml_documents(path: &Path) -> Result<Vec<Value>, String> {
+    moto(); // installs .venv when missing
+    let out = std::process::Command::new(Path::new(ROOT).join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import json, sys, yaml\n\
+             with open(sys.argv[1]) as f:\n    docs = list(yaml.safe_load_all(f))\n\
+             json.dump(docs, sys.stdout)",
+        ])
+        .arg(path)
+        .output()
+        .expect("run .venv/bin/python");
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+}
+
+fn yaml(path: &Path) -> Vec<Value> {
+    yaml_documents(path).unwrap_or_else(|e| panic!("{} is not valid YAML:\n{e}", path.display()))
+}
+
+/// Checks shell syntax with `bash -n` (GitHub expressions `${{ … }}` replaced first).
+fn assert_bash_parses(what: &str, script: &str) {
+    let mut text = String::new();
+    let mut rest = script;
+    while let Some(at) = rest.find("${{") {
+        text.push_str(&rest[..at]);
+        let end = rest[at..].find("}}").expect("a closed expression") + at + 2;
+        text.push('X');
+        rest = &rest[end..];
+    }
+    text.push_str(rest);
+    let out = std::process::Command::new("bash")
+        .args(["-n", "-c", &text])
+        .output()
+        .expect("run bash -n");
+    assert!(
+        out.status.success(),
+        "{what}: bash cannot parse it:\n{}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A GitHub Actions workflow: its triggers (PyYAML reads the key `on` as `true`), its
+/// steps across jobs, and the matrix entries of `job`.
+struct Workflow {
+    file: String,
+    doc: Value,
+    text: String,
+}
+
+impl Workflow {
+    fn load(name: &str) -> Workflow {
+        let path = examples().join("github-actions").join(name);
+        let mut docs = yaml(&path);
+        assert_eq!(docs.len(), 1, "{name}: one document");
+        Workflow {
+            file: name.into(),
+            doc: docs.remove(0),
+            text: std::fs::read_to_string(&path).unwrap(),
+        }
+    }
+
+    fn on(&self) -> &Value {
+        self.doc
+            .get("on")
+            .or_else(|| self.doc.get("true"))
+            .unwrap_or_else(|| panic!("{}: no `on`", self.file))
+    }
+
+    fn permission(&self, name: &str) -> &str {
+        self.doc["permissions"][name].as_str().unwrap_or("none")
+    }
+
+    fn steps(&self) -> Vec<&Value> {
+        self.doc["jobs"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{}: no jobs", self.file))
+            .values()
+            .flat_map(|j| j["steps"].as_array().into_iter().flatten())
+            .collect()
+    }
+
+    fn runs(&self) -> Vec<&str> {
+        self.steps()
+            .iter()
+            .filter_map(|s| s["run"].as_str())
+            .collect()
+    }
+
+    fn uses(&self, action: &str) -> Vec<&Value> {
+        self.steps()
+            .into_iter()
+            .filter(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with(&format!("{action}@")))
+            })
+            .collect()
+    }
+
+    fn matrix(&self, job: &str) -> Vec<(String, String)> {
+        self.doc["jobs"][job]["strategy"]["matrix"]["include"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}: no matrix in job {job}", self.file))
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().expect("matrix name").to_string(),
+                    e["plan"].as_str().expect("matrix plan").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Credentials only through OIDC: configure-aws-credentials with a role, no keys.
+    fn assert_oidc_only(&self) {
+        assert_eq!(self.permission("id-token"), "write", "{}", self.file);
+        let creds = self.uses("aws-actions/configure-aws-credentials");
+        assert!(
+            !creds.is_empty(),
+            "{}: no configure-aws-credentials",
+            self.file
+        );
+        for step in creds {
+            assert!(
+                step["with"]["role-to-assume"]
+                    .as_str()
+                    .is_some_and(|r| !r.is_empty()),
+                "{}: {step}",
+                self.file
+            );
+        }
+        for secret in [
+            "aws-access-key-id",
+            "aws-secret-access-key",
+            "AWS_SECRET_ACCESS_KEY",
+        ] {
+            assert!(
+                !self.text.contains(secret),
+                "{}: mentions {secret}",
+                self.file
+            );
+        }
+    }
+
+    fn assert_scripts_parse(&self) {
+        for (i, run) in self.runs().iter().enumerate() {
+            assert_bash_parses(&format!("{} run step {i}", self.file), run);
+        }
+        for step in self.steps() {
+            let uses = step["uses"].as_str().unwrap_or("@");
+            assert!(uses.contains('@'), "{}: unpinned action {uses}", self.file);
+        }
+    }
+}
+
+#[test]
+fn the_yaml_checker_rejects_malformed_yaml() {
+    let dir = PlanDir::new();
+    let bad = dir.write("bad.yml", "jobs:\n  plan:\n    steps: [\n      - run: x\n");
+    assert!(yaml_documents(&bad).is_err(), "malformed YAML was accepted");
+    let tabs = dir.write("tabs.yml", "a:\n\tb: 1\n");
+    assert!(yaml_documents(&tabs).is_err(), "a tab indent was accepted");
+}
+
+#[test]
+fn every_yaml_example_parses() {
+    let mut files = Vec::new();
+    let mut stack = vec![examples()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yml" | "yaml")
+            ) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 4, "examples: {files:?}");
+    for f in &files {
+        assert!(!yaml(f).is_empty(), "{} has no document", f.display());
+    }
+}
+
+#[test]
+fn the_pull_request_workflows_plan_comment_and_apply_the_saved_plan() {
+    let plan = Workflow::load("plan.yml");
+    assert!(
+        plan.on().get("pull_request").is_some(),
+        "plan.yml runs on pull requests"
+    );
+    plan.assert_oidc_only();
+    plan.assert_scripts_parse();
+    assert_eq!(plan.permission("pull-requests"), "write");
+    assert_eq!(plan.permission("contents"), "read");
+    let runs = plan.runs().join("\n");
+    assert!(runs.contains("s3ward validate "), "plan.yml validates");
+    let plan_cmd = runs
+        .lines()
+        .find(|l| l.contains("s3ward plan "))
+        .expect("plan.yml runs s3ward plan");
+    assert!(
+        plan_cmd.contains("--format markdown") && plan_cmd.contains("--out "),
+        "{plan_cmd}"
+    );
+    // One comment, updated in place: found by its hidden marker.
+    let scripts: Vec<&str> = plan
+        .uses("actions/github-script")
+        .iter()
+        .filter_map(|s| s["with"]["script"].as_str())
+        .collect();
+    assert!(
+        scripts
+            .iter()
+            .any(|s| s.contains("<!-- s3ward-plan") && s.contains("updateComment")),
+        "plan.yml updates its marked comment"
+    );
+    let upload = plan.uses("actions/upload-artifact");
+    assert!(
+        upload.iter().any(|s| s["with"]["name"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("s3ward-plan-")
+            && s["with"]["path"]
+                .as_str()
+                .unwrap_or("")
+                .contains("plan.s3ward")),
+        "plan.yml uploads the saved plan: {upload:?}"
+    );
+
+    let apply = Workflow::load("apply.yml");
+    let branches = &apply.on()["push"]["branches"];
+    assert_eq!(branches, &json!(["main"]), "apply.yml runs on push to main");
+    apply.assert_oidc_only();
+    apply.assert_scripts_parse();
+    assert_eq!(
+        apply.permission("actions"),
+        "read",
+        "to download the plan run's artifact"
+    );
+    assert_eq!(apply.doc["concurrency"]["cancel-in-progress"], false);
+    let runs = apply.runs().join("\n");
+    assert!(
+        runs.contains("s3ward apply --saved saved/plan.s3ward"),
+        "{runs}"
+    );
+    assert!(
+        runs.contains("gh run download") && runs.contains("--name \"s3ward-plan-$PLAN_NAME\""),
+        "{runs}"
+    );
+    assert!(
+        runs.contains("status=success"),
+        "only a successful plan run counts"
+    );
+    // apply.yml finds plan.yml by the file name the README tells people to use.
+    assert_eq!(apply.doc["env"]["PLAN_WORKFLOW"], "s3ward-plan.yml");
+    let readme = std::fs::read_to_string(examples().join("README.md")).expect("examples/README.md");
+    assert!(readme.contains(".github/workflows/s3ward-plan.yml"));
+    // The same plan files, under the same names, in all three workflows.
+    let drift = Workflow::load("drift.yml");
+    assert_eq!(plan.matrix("plan"), apply.matrix("apply"));
+    assert_eq!(plan.matrix("plan"), drift.matrix("drift"));
+    for (_, file) in plan.matrix("plan") {
+        assert!(
+            Path::new(ROOT).join(&file).is_file(),
+            "{file} is not a plan file here"
+        );
+    }
+}
+
+#[test]
+fn the_scheduled_drift_workflow_reports_json_and_fails_on_drift() {
+    let drift = Workflow::load("drift.yml");
+    assert!(
+        drift.on()["schedule"][0]["cron"].is_string(),
+        "drift.yml is scheduled"
+    );
+    drift.assert_oidc_only();
+    drift.assert_scripts_parse();
+    let runs = drift.runs().join("\n");
+    let cmd = runs
+        .lines()
+        .find(|l| l.contains("s3ward drift "))
+        .expect("drift.yml runs s3ward drift");
+    assert!(cmd.contains("--format json"), "{cmd}");
+    assert_eq!(drift.permission("issues"), "write");
+}
+
+#[test]
+fn the_cronjob_runs_drift_json_as_its_irsa_service_account() {
+    let docs = yaml(&examples().join("kubernetes/drift-cronjob.yaml"));
+    let of_kind = |k: &str| -> Vec<&Value> { docs.iter().filter(|d| d["kind"] == k).collect() };
+    let sa = of_kind("ServiceAccount");
+    assert_eq!(sa.len(), 1);
+    let sa = sa[0];
+    assert!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("arn:aws:iam::")),
+        "IRSA annotation: {sa}"
+    );
+    let jobs = of_kind("CronJob");
+    assert!(!jobs.is_empty());
+    for cj in jobs {
+        assert_eq!(cj["apiVersion"], "batch/v1");
+        assert_eq!(cj["metadata"]["namespace"], sa["metadata"]["namespace"]);
+        let job = &cj["spec"]["jobTemplate"]["spec"];
+        let pod = &job["template"]["spec"];
+        assert_eq!(pod["serviceAccountName"], sa["metadata"]["name"], "{cj}");
+        assert_eq!(pod["restartPolicy"], "Never");
+        let container = &pod["containers"][0];
+        let args: Vec<&str> = container["args"]
+            .as_array()
+            .expect("args")
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(args[..3], ["drift", "--format", "json"], "{cj}");
+        // The plan file comes from a mounted ConfigMap.
+        let mounts = container["volumeMounts"].as_array().expect("volumeMounts");
+        let mount = mounts
+            .iter()
+            .find(|m| args[3].starts_with(m["mountPath"].as_str().unwrap()))
+            .unwrap_or_else(|| panic!("{} is not under a mount", args[3]));
+        let volume = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == mount["name"])
+            .expect("the mounted volume");
+        assert!(volume["configMap"]["name"].is_string(), "{volume}");
+        // Exit 2 fails the Job without retries; the exit code is the alert.
+        let rules = job["podFailurePolicy"]["rules"].as_array().expect("rules");
+        assert!(
+            rules
+                .iter()
+                .any(|r| r["action"] == "FailJob" && r["onExitCodes"]["values"] == json!([2])),
+            "{cj}"
+        );
+    }
+}
+
+// --- 9. The cron wrapper -------------------------------------------------------------------
+
+fn wrapper() -> PathBuf {
+    examples().join("cron/s3ward-drift.sh")
+}
+
+#[test]
+fn the_cron_files_parse() {
+    let script = std::fs::read_to_string(wrapper()).unwrap();
+    assert_bash_parses("s3ward-drift.sh", &script);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(wrapper()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o111, 0o111, "s3ward-drift.sh is executable");
+    let crontab = std::fs::read_to_string(examples().join("cron/crontab")).unwrap();
+    let jobs: Vec<&str> = crontab
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter(|l| !l.split_whitespace().next().unwrap().contains('='))
+        .collect();
+    assert!(!jobs.is_empty(), "no job line in the crontab");
+    for job in jobs {
+        let fields: Vec<&str> = job.split_whitespace().collect();
+        assert!(fields.len() > 5, "{job}");
+        for f in &fields[..5] {
+            assert!(
+                f.chars().all(|c| c.is_ascii_digit() || "*/,-".contains(c)),
+                "not a schedule field `{f}` in {job}"
+            );
+        }
+        assert!(job.contains("s3ward-drift.sh "), "{job}");
+        assert_bash_parses("crontab command", &fields[5..].join(" "));
+    }
+}
+
+/// Runs the wrapper in `w`'s directory against moto, alerting into the first directory,
+/// with the second as its TMPDIR.
+async fn cron(w: &World, dirs: &(TempDir, TempDir), alert_cmd: Option<&str>, plan: &str) -> Run {
+    let (alerts, scratch) = dirs;
+    let mut cmd = Cmd::new(wrapper(), &[plan])
+        .current_dir(w.dir.path())
+        .env("TMPDIR", scratch.path())
+        .env("S3WARD", env!("CARGO_BIN_EXE_s3ward"))
+        .env("ALERT_DIR", alerts.path());
+    if let Some(a) = alert_cmd {
+        cmd = cmd.env("ALERT_CMD", a);
+    }
+    cmd.run_async().await
+}
+
+fn alert_files(dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_cron_wrapper_alerts_on_drift_and_errors_only() {
+    const ALERT: &str = r#"cat >"$ALERT_DIR/$S3WARD_ALERT.stdin"; echo "$S3WARD_EXIT_CODE $S3WARD_PLAN" >"$ALERT_DIR/$S3WARD_ALERT.env"; cp "$S3WARD_REPORT" "$ALERT_DIR/$S3WARD_ALERT.report""#;
+    let w = World::applied("drift-cron").await;
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (alerts, scratch) = &dirs;
+
+    // In sync: exit 0, silent, no alert.
+    let run = cron(&w, &dirs, Some(ALERT), PLAN).await;
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.stdout, "", "{run}");
+    assert!(alert_files(alerts.path()).is_empty(), "{run}");
+
+    // Drift: exit 2, the report on stdout and on the alert's stdin.
+    w.set_ownership(ObjectOwnership::ObjectWriter).await;
+    let run = cron(&w, &dirs, Some(ALERT), PLAN).await;
+    assert_eq!(run.code, 2, "{run}");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{run}"));
+    assert_eq!(
+        kinds(&report),
+        expect(&[("bucket.models.ownership", "drift")]),
+        "{run}"
+    );
+    let got = alert_files(alerts.path());
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        ["drift.env", "drift.report", "drift.stdin"],
+        "{run}"
+    );
+    assert_eq!(got["drift.env"], format!("2 {PLAN}\n"));
+    assert_eq!(got["drift.stdin"], run.stdout);
+    assert_eq!(got["drift.report"], run.stdout);
+    for f in got.keys() {
+        std::fs::remove_file(alerts.path().join(f)).unwrap();
+    }
+
+    // A failing alert command does not hide the finding.
+    let run = cron(&w, &dirs, Some("exit 3"), PLAN).await;
+    assert_eq!(run.code, 2, "{run}");
+    assert!(
+        run.stderr.contains("the alert command failed (exit 3)"),
+        "{run}"
+    );
+
+    // Without an alert command: the exit code and the report (cron mails it).
+    let run = cron(&w, &dirs, None, PLAN).await;
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stdout.contains("\"kind\": \"drift\""), "{run}");
+
+    // An error: exit 1, alerted as an error with s3ward's message.
+    let run = cron(&w, &dirs, Some(ALERT), "missing.toml").await;
+    assert_eq!(run.code, 1, "{run}");
+    let got = alert_files(alerts.path());
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        ["error.env", "error.report", "error.stdin"],
+        "{run}"
+    );
+    assert_eq!(got["error.env"], "1 missing.toml\n");
+    assert!(got["error.stdin"].contains("error:"), "{got:?}");
+    assert!(got["error.stdin"].contains("missing.toml"), "{got:?}");
+    assert!(run.stderr.contains("missing.toml"), "{run}");
+
+    // The wrapper cleans up after itself.
+    let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+}
+
+// --- 10. The pull-request flow, end to end -------------------------------------------------
+
+/// What plan.yml and apply.yml do, in two checkouts: plan the pull request's plan file with
+/// `--format markdown --out`, carry the saved plan over as an artifact, apply it with
+/// `--saved` from the main branch's checkout, then drift finds nothing. Applying the same
+/// artifact again (a re-run) fails as stale, and so does a plan file that changed on main.
+#[tokio::test]
+async fn the_ci_flow_applies_the_saved_plan_from_another_checkout() {
+    let w = World::new("drift-ci").await;
+    let text = w.plan_text("");
+    let pr = PlanDir::new();
+    pr.write("plans/models.toml", &text);
+    std::fs::create_dir_all(pr.path().join("out")).unwrap(); // `mkdir -p out`, as plan.yml does
+    let run = pr
+        .s3ward(&[
+            "plan",
+            "plans/models.toml",
+            "--format",
+            "markdown",
+            "--out",
+            "out/plan.s3ward",
+        ])
+        .run_async()
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.starts_with("### s3ward plan"), "{run}");
+    let artifact = std::fs::read(pr.path().join("out/plan.s3ward")).expect("the saved plan");
+
+    let main = &w.dir;
+    main.write("plans/models.toml", &text);
+    std::fs::create_dir_all(main.path().join("saved")).unwrap();
+    std::fs::write(main.path().join("saved/plan.s3ward"), &artifact).unwrap();
+    let run = main
+        .s3ward(&["apply", "--saved", "saved/plan.s3ward"])
+        .run_async()
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("Apply complete:"), "{run}");
+
+    let run = main
+        .s3ward(&["drift", "plans/models.toml"])
+        .run_async()
+        .await;
+    assert_eq!(
+        run.code, 0,
+        "the saved apply recorded what it applied:\n{run}"
+    );
+
+    let run = main
+        .s3ward(&["apply", "--saved", "saved/plan.s3ward"])
+        .run_async()
+        .await;
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("saved plan is stale"), "{run}");
+
+    main.write("plans/models.toml", &w.plan_text("\n# changed on main\n"));
+    let run = main
+        .s3ward(&["apply", "--saved", "saved/plan.s3ward"])
+        .run_async()
+        .await;
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr.contains("changed since the plan was saved"),
+        "{run}"
+    );
+}

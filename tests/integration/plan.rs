@@ -1,0 +1,1699 @@
+//! `s3ward plan`: each test builds a live state in moto with the SDK, writes a plan file,
+//! runs the binary and checks the change set it prints (text, markdown, JSON), its exit
+//! codes, the saved plan, and that it only ever reads.
+//!
+//! In-sync live states are built from the plan file itself: the test parses it with the
+//! `s3ward` library and writes exactly the documents s3ward would write ([`converge`]);
+//! each test then moves one thing away from that.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_s3::types::{
+    AccessControlPolicy, Grant, Grantee, ObjectOwnership, Owner, OwnershipControls,
+    OwnershipControlsRule, Permission, PublicAccessBlockConfiguration, Tag, Tagging, Type,
+};
+use futures::StreamExt;
+use s3ward::desired::{Bucket, Desired, GRANTS_POLICY_NAME, Role};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::support::proxy::{Proxy, ProxyRules, Recorded};
+use crate::support::{
+    AMBIENT_ACCOUNT, Clients, MOTO_OWNER_ID, PRINCIPAL_DELAY_HEADER, PlanDir, Run, moto, ok, sdk,
+    sts_client, unique,
+};
+
+/// The account that holds buckets in cross-account plans.
+const STORAGE: &str = "111111111111";
+/// The account that holds roles in cross-account plans.
+const COMPUTE: &str = "222222222222";
+const PLAN: &str = "plan.toml";
+const S3_READ_ONLY: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+/// A role's unique id, as AWS shows it in a policy once the role is deleted.
+const DELETED_ROLE_ID: &str = "AROA5EXAMPLEDELETED1A";
+const FOREIGN_OWNER_ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// `[accounts.storage]` and `[accounts.compute]`, both reached through AssumeRole.
+const TWO_ACCOUNTS: &str = r#"version = 1
+
+[accounts.storage]
+id = "111111111111"
+assume_role = "arn:aws:iam::111111111111:role/s3ward"
+
+[accounts.compute]
+id = "222222222222"
+assume_role = "arn:aws:iam::222222222222:role/s3ward"
+"#;
+
+/// `[accounts.main]`: the ambient account, no AssumeRole.
+const AMBIENT: &str = r#"version = 1
+
+[accounts.main]
+id = "123456789012"
+"#;
+
+// --- Fixture ------------------------------------------------------------------------------
+
+/// A plan file in its own directory, and what the s3ward library makes of it.
+struct Fixture {
+    dir: PlanDir,
+    text: String,
+    desired: Desired,
+}
+
+impl Fixture {
+    fn new(text: impl Into<String>) -> Fixture {
+        let text = text.into();
+        let dir = PlanDir::new();
+        let path = dir.write(PLAN, &text);
+        let loaded = s3ward::plan_file::parse(
+            &path,
+            &text,
+            s3ward::plan_file::Options {
+                allow_self_lockout: false,
+            },
+        )
+        .unwrap_or_else(|e| panic!("the test's plan file does not resolve: {e:?}\n{text}"));
+        Fixture {
+            dir,
+            text,
+            desired: loaded.desired,
+        }
+    }
+
+    fn bucket(&self, key: &str) -> &Bucket {
+        &self.desired.buckets[key]
+    }
+
+    fn role(&self, key: &str) -> &Role {
+        &self.desired.roles[key]
+    }
+
+    /// The bucket policy s3ward would write, as a JSON value.
+    fn policy(&self, key: &str) -> Value {
+        let doc = self
+            .bucket(key)
+            .policy_document()
+            .expect("the bucket has a policy");
+        serde_json::from_str(&doc.to_json()).expect("policy JSON")
+    }
+
+    /// `s3ward plan plan.toml ARGS...` in the plan's directory.
+    async fn plan(&self, args: &[&str]) -> Run {
+        self.plan_at(None, args).await
+    }
+
+    /// The same, talking to `endpoint` (a proxy) instead of moto.
+    async fn plan_at(&self, endpoint: Option<&str>, args: &[&str]) -> Run {
+        let mut all = vec!["plan", PLAN];
+        all.extend_from_slice(args);
+        let mut cmd = self.dir.s3ward(&all);
+        if let Some(e) = endpoint {
+            cmd = cmd.env("AWS_ENDPOINT_URL", e);
+        }
+        cmd.run_async().await
+    }
+}
+
+/// The `--format json` output of a run.
+fn json_of(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{run}"))
+}
+
+/// `(address, action)` of every change in a JSON plan, in output order.
+fn changes(plan: &Value) -> Vec<(String, String)> {
+    plan["changes"]
+        .as_array()
+        .expect("changes is an array")
+        .iter()
+        .map(|c| {
+            (
+                c["address"].as_str().expect("address").to_string(),
+                c["action"].as_str().expect("action").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn change<'a>(plan: &'a Value, address: &str) -> &'a Value {
+    plan["changes"]
+        .as_array()
+        .expect("changes is an array")
+        .iter()
+        .find(|c| c["address"] == address)
+        .unwrap_or_else(|| panic!("no change at {address}: {plan:#}"))
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+fn last_line(text: &str) -> &str {
+    text.lines().last().unwrap_or_default()
+}
+
+fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+// --- Building live state -------------------------------------------------------------------
+
+/// Clients per account id, built once per setup.
+struct Accounts(BTreeMap<String, Clients>);
+
+impl Accounts {
+    async fn new(ids: impl IntoIterator<Item = &str>) -> Accounts {
+        let mut map = BTreeMap::new();
+        for id in ids {
+            if !map.contains_key(id) {
+                map.insert(id.to_string(), sdk(Some(id)).await);
+            }
+        }
+        Accounts(map)
+    }
+
+    async fn of(desired: &Desired) -> Accounts {
+        Accounts::new(desired.accounts.values().map(|a| a.id.as_str())).await
+    }
+
+    fn get(&self, id: &str) -> &Clients {
+        &self.0[id]
+    }
+}
+
+/// Builds, with the SDK, exactly the live state the plan file asks for: roles (trust,
+/// tags, description, session length, inline and managed policies), then buckets
+/// (ownership, public access block, tags, policy).
+async fn converge(desired: &Desired) -> Accounts {
+    let accounts = Accounts::of(desired).await;
+    for r in desired.roles.values() {
+        create_role(accounts.get(&r.account_id), r).await;
+    }
+    futures::stream::iter(desired.buckets.values())
+        .for_each_concurrent(16, |b| create_bucket(accounts.get(&b.account_id), b))
+        .await;
+    accounts
+}
+
+async fn create_role(c: &Clients, r: &Role) {
+    create_role_with_trust(c, r, &r.trust.to_json()).await;
+    if let Some(doc) = &r.grants_policy {
+        put_role_policy(c, &r.name, GRANTS_POLICY_NAME, &doc.to_json()).await;
+    }
+    for (name, doc) in r.inline_policies.iter().flatten() {
+        put_role_policy(c, &r.name, name, &doc.to_json()).await;
+    }
+    for arn in r.managed_policies.iter().flatten() {
+        attach(c, &r.name, arn).await;
+    }
+}
+
+/// CreateRole as the plan file says, but with `trust` as the trust policy.
+async fn create_role_with_trust(c: &Clients, r: &Role, trust: &str) {
+    let tags: Vec<aws_sdk_iam::types::Tag> = r
+        .tags
+        .iter()
+        .map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("a tag")
+        })
+        .collect();
+    ok(c.iam
+        .create_role()
+        .role_name(&r.name)
+        .path(r.path_or_default())
+        .assume_role_policy_document(trust)
+        .set_description(r.description.clone())
+        .set_max_session_duration(r.max_session_duration)
+        .set_tags((!tags.is_empty()).then_some(tags))
+        .customize()
+        .mutate_request(|req| {
+            req.headers_mut().insert(PRINCIPAL_DELAY_HEADER, "0");
+        })
+        .send()
+        .await);
+}
+
+async fn put_role_policy(c: &Clients, role: &str, name: &str, doc: &str) {
+    ok(c.iam
+        .put_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .policy_document(doc)
+        .send()
+        .await);
+}
+
+async fn attach(c: &Clients, role: &str, arn: &str) {
+    ok(c.iam
+        .attach_role_policy()
+        .role_name(role)
+        .policy_arn(arn)
+        .send()
+        .await);
+}
+
+async fn create_bucket(c: &Clients, b: &Bucket) {
+    ok(c.s3.create_bucket().bucket(&b.name).send().await);
+    if let Some(o) = b.ownership {
+        set_ownership(c, &b.name, ObjectOwnership::from(o.as_str())).await;
+    }
+    if let Some(p) = b.public_access_block {
+        set_public_access_block(
+            c,
+            &b.name,
+            [
+                p.block_public_acls,
+                p.ignore_public_acls,
+                p.block_public_policy,
+                p.restrict_public_buckets,
+            ],
+        )
+        .await;
+    }
+    if !b.tags.is_empty() {
+        set_tags(c, &b.name, &b.tags).await;
+    }
+    if let Some(doc) = b.policy_document() {
+        put_policy(c, &b.name, &doc.to_json()).await;
+    }
+}
+
+async fn set_ownership(c: &Clients, bucket: &str, o: ObjectOwnership) {
+    let controls = OwnershipControls::builder()
+        .rules(
+            OwnershipControlsRule::builder()
+                .object_ownership(o)
+                .build()
+                .expect("a rule"),
+        )
+        .build()
+        .expect("controls");
+    ok(c.s3
+        .put_bucket_ownership_controls()
+        .bucket(bucket)
+        .ownership_controls(controls)
+        .send()
+        .await);
+}
+
+async fn set_public_access_block(c: &Clients, bucket: &str, flags: [bool; 4]) {
+    let config = PublicAccessBlockConfiguration::builder()
+        .block_public_acls(flags[0])
+        .ignore_public_acls(flags[1])
+        .block_public_policy(flags[2])
+        .restrict_public_buckets(flags[3])
+        .build();
+    ok(c.s3
+        .put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(config)
+        .send()
+        .await);
+}
+
+async fn set_tags(c: &Clients, bucket: &str, tags: &BTreeMap<String, String>) {
+    let set: Vec<Tag> = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build().expect("a tag"))
+        .collect();
+    ok(c.s3
+        .put_bucket_tagging()
+        .bucket(bucket)
+        .tagging(
+            Tagging::builder()
+                .set_tag_set(Some(set))
+                .build()
+                .expect("tagging"),
+        )
+        .send()
+        .await);
+}
+
+/// PutBucketPolicy, with principals accepted at once (the roles were created moments ago).
+async fn put_policy(c: &Clients, bucket: &str, policy: &str) {
+    ok(c.s3
+        .put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy)
+        .customize()
+        .mutate_request(|req| {
+            req.headers_mut().insert(PRINCIPAL_DELAY_HEADER, "0");
+        })
+        .send()
+        .await);
+}
+
+/// `policy` with `statement` appended.
+fn with_statement(mut policy: Value, statement: Value) -> Value {
+    policy["Statement"]
+        .as_array_mut()
+        .expect("Statement is a list")
+        .push(statement);
+    policy
+}
+
+/// A policy equal in meaning to `policy` but written the other way in every respect the
+/// SPEC lists: statements in reverse order, keys in reverse order, strings and one-element
+/// lists swapped, lists reversed, action names and Effect in lower case, root ARNs as bare
+/// account ids, `"*"` as `{"AWS": "*"}`, and pretty-printed.
+fn written_differently(policy: &Value) -> String {
+    let statements: Vec<Value> = policy["Statement"]
+        .as_array()
+        .expect("Statement is a list")
+        .iter()
+        .rev()
+        .map(statement_written_differently)
+        .collect();
+    let doc = json!({"Statement": statements, "Version": policy["Version"]});
+    serde_json::to_string_pretty(&doc).expect("JSON")
+}
+
+fn statement_written_differently(st: &Value) -> Value {
+    let mut out = Map::new();
+    for (k, v) in st.as_object().expect("a statement").iter().rev() {
+        let v = match k.as_str() {
+            "Effect" => json!(v.as_str().expect("Effect").to_lowercase()),
+            "Action" | "NotAction" => flip_list(v, |s| s.to_lowercase()),
+            "Resource" | "NotResource" => flip_list(v, str::to_string),
+            "Principal" => match v {
+                Value::String(s) if s == "*" => json!({"AWS": "*"}),
+                Value::Object(m) => Value::Object(
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), flip_list(v, bare_account)))
+                        .collect(),
+                ),
+                other => other.clone(),
+            },
+            "Condition" => Value::Object(
+                v.as_object()
+                    .expect("Condition")
+                    .iter()
+                    .map(|(op, m)| {
+                        let m: Map<String, Value> = m
+                            .as_object()
+                            .expect("condition operator")
+                            .iter()
+                            .map(|(k, v)| (k.clone(), flip_list(v, str::to_string)))
+                            .collect();
+                        (op.clone(), Value::Object(m))
+                    })
+                    .collect(),
+            ),
+            _ => v.clone(),
+        };
+        out.insert(k.clone(), v);
+    }
+    Value::Object(out)
+}
+
+/// A string becomes a one-element list, a one-element list a string, a longer list is
+/// reversed; `f` rewrites each item.
+fn flip_list(v: &Value, f: impl Fn(&str) -> String) -> Value {
+    match v {
+        Value::String(s) => json!([f(s)]),
+        Value::Array(items) if items.len() == 1 => json!(f(items[0].as_str().expect("a string"))),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .rev()
+                .map(|i| json!(f(i.as_str().expect("a string"))))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// `arn:aws:iam::ID:root` → `ID`.
+fn bare_account(s: &str) -> String {
+    s.strip_prefix("arn:aws:iam::")
+        .and_then(|r| r.strip_suffix(":root"))
+        .unwrap_or(s)
+        .to_string()
+}
+
+// --- 1. Policies equal in meaning ---------------------------------------------------------
+
+#[tokio::test]
+async fn an_equivalent_policy_written_differently_is_no_change() {
+    let (bucket, role) = (unique("plan-equiv"), unique("plan-equiv-reader"));
+    let f = Fixture::new(format!(
+        r#"{TWO_ACCOUNTS}
+[roles.reader]
+account = "compute"
+name = "{role}"
+trust = [{{ account = "storage" }}, {{ service = "ec2.amazonaws.com" }}]
+
+[buckets.models]
+account = "storage"
+name = "{bucket}"
+object_ownership = "BucketOwnerEnforced"
+block_public_access = true
+tags = {{ team = "ml" }}
+extra_policy_statements = '''[{{"Sid":"s3wardDenyHttp","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::{bucket}","arn:aws:s3:::{bucket}/*"],"Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}}]'''
+
+[[buckets.models.grants]]
+to = "role.reader"
+access = "read"
+prefixes = ["Mistral-7B-v0.1/", "Llama-3-8B/"]
+
+[[buckets.models.grants]]
+to = "account.compute"
+access = "list"
+"#
+    ));
+    let accounts = converge(&f.desired).await;
+    // Sanity: in sync, before the policy is rewritten.
+    let run = f.plan(&["--detailed-exitcode"]).await;
+    assert_eq!(
+        (run.code, last_line(&run.stdout)),
+        (0, "No changes."),
+        "{run}"
+    );
+
+    let rewritten = written_differently(&f.policy("models"));
+    // The rewrite really exercises each equivalence.
+    let compact = serde_json::from_str::<Value>(&rewritten)
+        .expect("JSON")
+        .to_string();
+    for needle in [
+        r#""Action":["s3:listbucket"]"#,
+        r#""s3:getobject""#,
+        r#""Principal":{"AWS":["222222222222"]}"#,
+        r#""Principal":{"AWS":"*"}"#,
+        r#""Effect":"deny""#,
+        r#""Effect":"allow""#,
+    ] {
+        assert!(compact.contains(needle), "{needle} not in {rewritten}");
+    }
+    put_policy(accounts.get(STORAGE), &bucket, &rewritten).await;
+
+    let run = f.plan(&["--detailed-exitcode"]).await;
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(last_line(&run.stdout), "No changes.", "{run}");
+    let run = f.plan(&["--format", "json"]).await;
+    assert_eq!(changes(&json_of(&run)), vec![], "{run}");
+}
+
+// --- 2, 3, 4. One drift, one change -------------------------------------------------------
+
+#[tokio::test]
+async fn an_extra_live_statement_is_one_policy_update() {
+    let (bucket, role) = (unique("plan-extra"), unique("plan-extra-reader"));
+    let f = Fixture::new(format!(
+        r#"{AMBIENT}
+[roles.reader]
+account = "main"
+name = "{role}"
+trust = [{{ service = "ec2.amazonaws.com" }}]
+
+[buckets.models]
+account = "main"
+name = "{bucket}"
+object_ownership = "BucketOwnerEnforced"
+
+[[buckets.models.grants]]
+to = "role.reader"
+access = "read"
+"#
+    ));
+    let accounts = converge(&f.desired).await;
+    let extra = json!({
+        "Sid": "HandAdded",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::333333333333:root"},
+        "Action": "s3:GetObject",
+        "Resource": format!("arn:aws:s3:::{bucket}/*"),
+    });
+    let live = with_statement(f.policy("models"), extra);
+    put_policy(accounts.get(AMBIENT_ACCOUNT), &bucket, &live.to_string()).await;
+
+    let run = f.plan(&["--format", "json", "--detailed-exitcode"]).await;
+    assert_eq!(run.code, 2, "{run}");
+    let plan = json_of(&run);
+    assert_eq!(
+        changes(&plan),
+        pairs(&[("bucket.models.policy", "update")]),
+        "{run}"
+    );
+    let statements = change(&plan, "bucket.models.policy")["statements"]
+        .as_array()
+        .expect("a policy change lists its statements")
+        .clone();
+    assert_eq!(statements.len(), 1, "{run}");
+    assert_eq!(statements[0]["action"], "removed", "{run}");
+    assert_eq!(statements[0]["sid"], "HandAdded", "{run}");
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 1, "delete": 0})
+    );
+
+    let run = f.plan(&["--detailed-exitcode"]).await;
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(
+        last_line(&run.stdout),
+        "Plan: 0 to create, 1 to update, 0 to delete.",
+        "{run}"
+    );
+}
+
+#[tokio::test]
+async fn object_writer_live_is_one_ownership_update() {
+    let bucket = unique("plan-owner");
+    let f = Fixture::new(format!(
+        r#"{AMBIENT}
+[buckets.models]
+account = "main"
+name = "{bucket}"
+object_ownership = "BucketOwnerEnforced"
+block_public_access = true
+"#
+    ));
+    let accounts = converge(&f.desired).await;
+    set_ownership(
+        accounts.get(AMBIENT_ACCOUNT),
+        &bucket,
+        ObjectOwnership::ObjectWriter,
+    )
+    .await;
+
+    let run = f.plan(&["--format", "json", "--detailed-exitcode"]).await;
+    assert_eq!(run.code, 2, "{run}");
+    let plan = json_of(&run);
+    assert_eq!(
+        changes(&plan),
+        pairs(&[("bucket.models.ownership", "update")]),
+        "{run}"
+    );
+    let c = change(&plan, "bucket.models.ownership");
+    assert_eq!(c["before"], "ObjectWriter", "{run}");
+    assert_eq!(c["after"], "BucketOwnerEnforced", "{run}");
+}
+
+#[tokio::test]
+async fn an_undeclared_managed_policy_is_one_detach() {
+    let role = unique("plan-managed");
+    let f = Fixture::new(format!(
+        r#"{TWO_ACCOUNTS}
+[roles.reader]
+account = "compute"
+name = "{role}"
+trust = [{{ service = "ec2.amazonaws.com" }}]
+managed_policies = ["{S3_READ_ONLY}"]
+"#
+    ));
+    let accounts = converge(&f.desired).await;
+    attach(accounts.get(COMPUTE), &role, READ_ONLY).await;
+
+    let run = f.plan(&["--format", "json", "--detailed-exitcode"]).await;
+    assert_eq!(run.code, 2, "{run}");
+    let plan = json_of(&run);
+    let address = format!(r#"role.reader.managed_policy["{READ_ONLY}"]"#);
+    assert_eq!(changes(&plan), pairs(&[(&address, "delete")]), "{run}");
+    assert_eq!(change(&plan, &address)["before"], READ_ONLY, "{run}");
+    assert_eq!(change(&plan, &address)["after"], Value::Null, "{run}");
+}
+
+// --- 5. Missing resources ------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_missing_bucket_and_role_are_created() {
+    let (bucket, role) = (unique("plan-missing"), unique("plan-missing-reader"));
+    let f = Fixture::new(format!(
+        r#"{TWO_ACCOUNTS}
+[roles.reader]
+account = "compute"
+name = "{role}"
+trust = [{{ service = "ec2.amazonaws.com" }}]
+managed_policies = ["{S3_READ_ONLY}"]
+
+[buckets.models]
+account = "storage"
+name = "{bucket}"
+object_ownership = "BucketOwnerEnforced"
+block_public_access = true
+tags = {{ team = "ml" }}
+
+[[buckets.models.grants]]
+to = "role.reader"
+access = "read"
+"#
+    ));
+    let run = f.plan(&["--format", "json", "--detailed-exitcode"]).await;
+    assert_eq!(run.code, 2, "{run}");
+    let plan = json_of(&run);
+    let managed = format!(r#"role.reader.managed_policy["{S3_READ_ONLY}"]"#);
+    let got: BTreeSet<(String, String)> = changes(&plan).into_iter().collect();
+    let want: BTreeSet<(String, String)> = pairs(&[
+        ("bucket.models", "create"),
+        ("bucket.models.policy", "create"),
+        ("bucket.models.public_access_block", "create"),
+        ("bucket.models.tags", "create"),
+        ("role.reader", "create"),
+        (r#"role.reader.inline_policy["s3ward-grants"]"#, "create"),
+        (&managed, "create"),
+    ])
+    .into_iter()
+    .collect();
+    assert_eq!(got, want, "{run}");
+    let b = &change(&plan, "bucket.models")["after"];
+    assert_eq!(b["name"], bucket.as_str(), "{run}");
+    assert_eq!(b["account"], STORAGE, "{run}");
+    assert_eq!(b["object_ownership"], "BucketOwnerEnforced", "{run}");
+    let r = &change(&plan, "role.reader")["after"];
+    assert_eq!(r["account"], COMPUTE, "{run}");
+    assert_eq!(
+        r["arn"],
+        format!("arn:aws:iam::{COMPUTE}:role/{role}").as_str(),
+        "{run}"
+    );
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 7, "update": 0, "delete": 0}),
+        "{run}"
+    );
+}
+
+// --- 6. --target ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn target_narrows_the_plan_to_one_bucket() {
+    let (a, b) = (unique("plan-target-a"), unique("plan-target-b"));
+    let f = Fixture::new(format!(
+        r#"{AMBIENT}
+[buckets.a]
+account = "main"
+name = "{a}"
+object_ownership = "BucketOwnerEnforced"
+tags = {{ team = "ml" }}
+
+[buckets.b]
+account = "main"
+name = "{b}"
+object_ownership = "BucketOwnerEnforced"
+tags = {{ team = "ml" }}
+"#
+    ));
+    let accounts = converge(&f.desired).await;
+    let c = accounts.get(AMBIENT_ACCOUNT);
+    for name in [&a, &b] {
+        set_ownership(c, name, ObjectOwnership::ObjectWriter).await;
+        set_tags(c, name, &BTreeMap::from([("team".into(), "other".into())])).await;
+    }
+
+    let run = f.plan(&["--format", "json"]).await;
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        changes(&json_of(&run)),
+        pairs(&[
+            ("bucket.a.ownership", "update"),
+            ("bucket.a.tags", "update"),
+            ("bucket.b.ownership", "update"),
+            ("bucket.b.tags", "update"),
+        ]),
+        "{run}"
+    );
+
+    // Only a's changes, and only a is read.
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    let run = f
+        .plan_at(
+            Some(&proxy.endpoint),
+            &["--format", "json", "--target", "bucket.a"],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        changes(&json_of(&run)),
+        pairs(&[
+            ("bucket.a.ownership", "update"),
+            ("bucket.a.tags", "update")
+        ]),
+        "{run}"
+    );
+    let read: BTreeSet<String> = proxy
+        .operations()
+        .into_iter()
+        .filter(|r| r.service == "s3")
+        .filter_map(|r| r.resource)
+        .collect();
+    assert_eq!(read, BTreeSet::from([a.clone()]));
+
+    // An exact address selects that address alone.
+    let run = f
+        .plan(&["--format", "json", "--target", "bucket.b.tags"])
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        changes(&json_of(&run)),
+        pairs(&[("bucket.b.tags", "update")]),
+        "{run}"
+    );
+
+    // A target that is not an address, and one that names nothing in the plan file.
+    let run = f
+        .plan(&["--detailed-exitcode", "--target", "bucket.a.polcy"])
+        .await;
+    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(run.stdout, "", "{run}");
+    assert!(
+        run.stderr
+            .contains("error: `bucket.a.polcy` is not an address"),
+        "{run}"
+    );
+    let run = f
+        .plan(&["--detailed-exitcode", "--target", "bucket.nope"])
+        .await;
+    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(run.stdout, "", "{run}");
+    // The message names the target and says what it lacks, in words (not `bucket.nope`
+    // twice).
+    assert!(
+        run.stderr.starts_with("error: target `bucket.nope`"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("names no bucket"), "{run}");
+    assert!(!run.stderr.contains("no bucket.nope"), "{run}");
+}
+
+// --- 7. Exit codes -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn exit_codes_with_and_without_detailed_exitcode() {
+    let bucket = unique("plan-exit");
+    let f = Fixture::new(format!(
+        r#"{AMBIENT}
+[buckets.models]
+account = "main"
+name = "{bucket}"
+block_public_access = true
+"#
+    ));
+    // Changes (the bucket is missing): 0, or 2 with --detailed-exitcode.
+    let run = f.plan(&[]).await;
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        last_line(&run.stdout),
+        "Plan: 2 to create, 0 to update, 0 to delete.",
+        "{run}"
+    );
+    let run = f.plan(&["--detailed-exitcode"]).await;
+    assert_eq!(run.code, 2, "{run}");
+
+    // No changes: 0 either way.
+    converge(&f.desired).await;
+    for args in [&[][..], &["--detailed-exitcode"][..]] {
+        let run = f.plan(args).await;
+        assert_eq!(run.code, 0, "{run}");
+        assert_eq!(last_line(&run.stdout), "No changes.", "{run}");
+    }
+
+    // Errors: 1 either way, nothing on stdout. An account without `assume_role` that is
+    // not the ambient account is refused before any read.
+    let wrong = Fixture::new(format!(
+        r#"version = 1
+
+[accounts.main]
+id = "{STORAGE}"
+
+[buckets.models]
+account = "main"
+name = "{bucket}"
+"#
+    ));
+    for args in [&[][..], &["--detailed-exitcode"][..]] {
+        let run = wrong.plan(args).await;
+        assert_eq!(run.code, 1, "{run}");
+        assert_eq!(run.stdout, "", "{run}");
+        assert!(run.stderr.starts_with("error: "), "{run}");
+        assert!(run.stderr.contains(AMBIENT_ACCOUNT), "{run}");
+    }
+    // An invalid plan file.
+    f.dir
+        .write("bad.toml", "version = 1\n[buckets.x]\naccount = \"nope\"\n");
+    let run = f
+        .dir
+        .s3ward(&["plan", "bad.toml", "--detailed-exitcode"])
+        .run_async()
+        .await;
+    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(run.stdout, "", "{run}");
+}
+
+// --- 8. Two accounts ------------------------------------------------------------------------
+
+/// The account an access key acts in, as moto's STS sees it.
+async fn account_of_key(access_key: &str) -> String {
+    let creds = aws_credential_types::Credentials::new(access_key, "unused", None, None, "probe");
+    let who = ok(sts_client(&moto().endpoint, creds)
+        .get_caller_identity()
+        .send()
+        .await);
+    who.account().expect("an account").to_string()
+}
+
+#[tokio::test]
+async fn a_two_account_plan_reads_each_resource_in_its_account() {
+    let (bucket, role) = (unique("plan-2acct"), unique("plan-2acct-reader"));
+    let f = Fixture::new(format!(
+        r#"{TWO_ACCOUNTS}
+[roles.reader]
+account = "compute"
+name = "{role}"
+trust = [{{ service = "ec2.amazonaws.com" }}]
+
+[buckets.models]
+account = "storage"
+name = "{bucket}"
+object_ownership = "BucketOwnerEnforced"
+block_public_access = true
+
+[[buckets.models.grants]]
+to = "role.reader"
+access = "read-write"
+"#
+    ));
+    // The grant crosses accounts: the bucket policy names the role in the other account.
+    let policy = f.policy("models").to_string();
+    assert!(
+        policy.contains(&format!("arn:aws:iam::{COMPUTE}:role/{role}")),
+        "{policy}"
+    );
+    let accounts = converge(&f.desired).await;
+    // Where setup put things: the role exists only in COMPUTE.
+    ok(accounts
+        .get(COMPUTE)
+        .iam
+        .get_role()
+        .role_name(&role)
+        .send()
+        .await);
+    let in_storage = accounts
+        .get(STORAGE)
+        .iam
+        .get_role()
+        .role_name(&role)
+        .send()
+        .await;
+    assert!(in_storage.is_err(), "the role must not exist in {STORAGE}");
+
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    let run = f
+        .plan_at(Some(&proxy.endpoint), &["--detailed-exitcode"])
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(last_line(&run.stdout), "No changes.", "{run}");
+
+    // Every S3 read was signed by credentials of STORAGE, every IAM read by COMPUTE's, and
+    // each account was reached through one AssumeRole.
+    let ops = proxy.operations();
+    let count = |op: &str| ops.iter().filter(|r| r.operation == op).count();
+    assert_eq!(count("AssumeRole"), 2, "{ops:?}");
+    assert_eq!(count("GetCallerIdentity"), 1, "{ops:?}");
+    let mut accounts_by_service: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for r in ops.iter().filter(|r| r.service != "sts") {
+        let key = r.access_key.clone().expect("a signed request");
+        accounts_by_service
+            .entry(r.service)
+            .or_default()
+            .insert(account_of_key(&key).await);
+    }
+    assert_eq!(
+        accounts_by_service,
+        BTreeMap::from([
+            ("iam", BTreeSet::from([COMPUTE.to_string()])),
+            ("s3", BTreeSet::from([STORAGE.to_string()])),
+        ]),
+        "{ops:?}"
+    );
+}
+
+// --- 9. Renderers ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn renders_a_mix_of_create_update_and_delete() {
+    let (models, logs, role) = (
+        unique("plan-snap-models"),
+        unique("plan-snap-logs"),
+        unique("plan-snap-reader"),
+    );
+    let f = Fixture::new(format!(
+        r#"{AMBIENT}
+[roles.reader]
+account = "main"
+name = "{role}"
+trust = [{{ service = "ec2.amazonaws.com" }}]
+managed_policies = []
+
+[buckets.models]
+account = "main"
+name = "{models}"
+object_ownership = "BucketOwnerEnforced"
+
+[[buckets.models.grants]]
+to = "role.reader"
+access = "read"
+
+[buckets.logs]
+account = "main"
+name = "{logs}"
+block_public_access = true
+tags = {{ team = "ml" }}
+"#
+    ));
+    // The role and `models` exist: the role has an extra managed policy (delete), `models`
+    // lets objects be owned by their writers (update) and has a hand-added statement
+    // (update). `logs` is missing (create).
+    let accounts = Accounts::of(&f.desired).await;
+    let c = accounts.get(AMBIENT_ACCOUNT);
+    create_role(c, f.role("reader")).await;
+    attach(c, &role, S3_READ_ONLY).await;
+    create_bucket(c, f.bucket("models")).await;
+    set_ownership(c, &models, ObjectOwnership::ObjectWriter).await;
+    let extra = json!({
+        "Sid": "HandAdded",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::333333333333:root"},
+        "Action": ["s3:GetObject", "s3:ListBucket"],
+        "Resource": [format!("arn:aws:s3:::{models}"), format!("arn:aws:s3:::{models}/*")],
+    });
+    put_policy(
+        c,
+        &models,
+        &with_statement(f.policy("models"), extra).to_string(),
+    )
+    .await;
+
+    let sha = sha256_hex(&f.text);
+    for (format, name) in [
+        ("text", "plan_text"),
+        ("markdown", "plan_markdown"),
+        ("json", "plan_json"),
+    ] {
+        let run = f
+            .dir
+            .s3ward(&["plan", PLAN, "--format", format, "--detailed-exitcode"])
+            .filter(&models, "[MODELS]")
+            .filter(&logs, "[LOGS]")
+            .filter(&role, "[ROLE]")
+            .filter(&sha, "[SHA256]")
+            .filter(
+                format!(r#""s3ward_version": "{}""#, env!("CARGO_PKG_VERSION")),
+                r#""s3ward_version": "[VERSION]""#,
+            )
+            .run_async()
+            .await;
+        assert_eq!(run.code, 2, "{run}");
+        insta::assert_snapshot!(name, run.snapshot_text());
+    }
+}
+
+// --- 10. plan only reads --------------------------------------------------------------------
+
+/// A plan file and a live state that differ in every way `plan` can see: every bucket and
+/// role setting drifted, plus a missing bucket and a missing role.
+struct EveryDrift {
+    f: Fixture,
+    models: String,
+}
+
+async fn every_kind_of_drift() -> EveryDrift {
+    let (app, fresh_role) = (unique("plan-all-app"), unique("plan-all-fresh"));
+    let (models, merged, fresh_bucket) = (
+        unique("plan-all-models"),
+        unique("plan-all-merged"),
+        unique("plan-all-fresh"),
+    );
+    let f = Fixture::new(format!(
+        r#"{AMBIENT}
+[roles.app]
+account = "main"
+name = "{app}"
+description = "declared description"
+max_session_duration = 7200
+tags = {{ team = "ml" }}
+trust = [{{ service = "ec2.amazonaws.com" }}]
+managed_policies = ["{S3_READ_ONLY}"]
+
+[roles.app.inline_policies]
+extra = '''{{"Version":"2012-10-17","Statement":[{{"Sid":"Logs","Effect":"Allow","Action":"logs:PutLogEvents","Resource":"*"}}]}}'''
+
+[roles.fresh]
+account = "main"
+name = "{fresh_role}"
+trust = [{{ service = "ec2.amazonaws.com" }}]
+
+[buckets.models]
+account = "main"
+name = "{models}"
+object_ownership = "BucketOwnerEnforced"
+block_public_access = true
+tags = {{ team = "ml" }}
+
+[[buckets.models.grants]]
+to = "role.app"
+access = "read"
+
+[buckets.merged]
+account = "main"
+name = "{merged}"
+policy_mode = "merge"
+
+[[buckets.merged.grants]]
+to = "role.app"
+access = "list"
+
+[buckets.fresh]
+account = "main"
+name = "{fresh_bucket}"
+block_public_access = true
+"#
+    ));
+    let accounts = Accounts::of(&f.desired).await;
+    let c = accounts.get(AMBIENT_ACCOUNT);
+    let want_app = f.role("app");
+
+    // Role `app`: other description, session length, tags and trust; `extra` differs,
+    // `stray` is undeclared, `s3ward-grants` is missing; the declared managed policy is
+    // missing and an undeclared one attached.
+    let mut drifted = want_app.clone();
+    drifted.description = Some("hand-edited".into());
+    drifted.max_session_duration = Some(3600);
+    drifted.tags = BTreeMap::from([("team".into(), "other".into())]);
+    create_role_with_trust(
+        c,
+        &drifted,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+    )
+    .await;
+    put_role_policy(
+        c,
+        &app,
+        "extra",
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"Logs","Effect":"Allow","Action":"logs:*","Resource":"*"}]}"#,
+    )
+    .await;
+    put_role_policy(
+        c,
+        &app,
+        "stray",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:*","Resource":"*"}]}"#,
+    )
+    .await;
+    attach(c, &app, READ_ONLY).await;
+
+    // Bucket `models`: writers own objects, the ACL grants another account READ, the public
+    // access block is off, the tag differs, and the policy has an extra statement.
+    let want_models = f.bucket("models");
+    ok(c.s3.create_bucket().bucket(&models).send().await);
+    set_ownership(c, &models, ObjectOwnership::ObjectWriter).await;
+    set_public_access_block(c, &models, [false; 4]).await;
+    set_tags(
+        c,
+        &models,
+        &BTreeMap::from([("team".into(), "other".into())]),
+    )
+    .await;
+    let grant = |id: &str, p: Permission| {
+        Grant::builder()
+            .grantee(
+                Grantee::builder()
+                    .r#type(Type::CanonicalUser)
+                    .id(id)
+                    .build()
+                    .expect("a grantee"),
+            )
+            .permission(p)
+            .build()
+    };
+    ok(c.s3
+        .put_bucket_acl()
+        .bucket(&models)
+        .access_control_policy(
+            AccessControlPolicy::builder()
+                .owner(Owner::builder().id(MOTO_OWNER_ID).build())
+                .grants(grant(MOTO_OWNER_ID, Permission::FullControl))
+                .grants(grant(FOREIGN_OWNER_ID, Permission::Read))
+                .build(),
+        )
+        .send()
+        .await);
+    let policy = with_statement(
+        serde_json::from_str(&want_models.policy_document().expect("a policy").to_json())
+            .expect("JSON"),
+        json!({
+            "Sid": "HandAdded",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::333333333333:root"},
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{models}/*"),
+        }),
+    );
+    put_policy(c, &models, &policy.to_string()).await;
+
+    // Bucket `merged` (merge mode): a statement s3ward does not own names a deleted role.
+    ok(c.s3.create_bucket().bucket(&merged).send().await);
+    put_policy(
+        c,
+        &merged,
+        &json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "VendorRead",
+                "Effect": "Allow",
+                "Principal": {"AWS": DELETED_ROLE_ID},
+                "Action": "s3:GetObject",
+                "Resource": format!("arn:aws:s3:::{merged}/*"),
+            }],
+        })
+        .to_string(),
+    )
+    .await;
+    EveryDrift { f, models }
+}
+
+#[tokio::test]
+async fn plan_only_reads() {
+    let EveryDrift { f, .. } = every_kind_of_drift().await;
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    let run = f
+        .plan_at(Some(&proxy.endpoint), &["--format", "json"])
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+
+    // The drift was seen (so this test can fail): a change at every kind of address.
+    let got: BTreeSet<(String, String)> = changes(&json_of(&run)).into_iter().collect();
+    let managed = |arn: &str| format!(r#"role.app.managed_policy["{arn}"]"#);
+    for want in pairs(&[
+        ("role.app", "update"),
+        ("role.app.trust", "update"),
+        (r#"role.app.inline_policy["extra"]"#, "update"),
+        (r#"role.app.inline_policy["stray"]"#, "delete"),
+        (r#"role.app.inline_policy["s3ward-grants"]"#, "create"),
+        (&managed(S3_READ_ONLY), "create"),
+        (&managed(READ_ONLY), "delete"),
+        ("role.app.tags", "update"),
+        ("role.fresh", "create"),
+        ("bucket.models.policy", "update"),
+        ("bucket.models.acl", "update"),
+        ("bucket.models.ownership", "update"),
+        ("bucket.models.public_access_block", "update"),
+        ("bucket.models.tags", "update"),
+        ("bucket.merged.policy", "update"),
+        ("bucket.fresh", "create"),
+        ("bucket.fresh.public_access_block", "create"),
+    ]) {
+        assert!(got.contains(&want), "no {want:?} in the plan:\n{run}");
+    }
+
+    let ops = proxy.operations();
+    let writes: Vec<&Recorded> = ops.iter().filter(|r| !r.is_read()).collect();
+    assert!(writes.is_empty(), "plan wrote: {writes:?}");
+    for service in ["s3", "iam", "sts"] {
+        assert!(
+            ops.iter().any(|r| r.service == service),
+            "no {service} call recorded: {ops:?}"
+        );
+    }
+}
+
+// --- 11. JSON format -------------------------------------------------------------------------
+
+/// The field table of `docs/json-format.md`: `(path, type, presence)` per row, where a path
+/// is like `changes[].address` and a type like `string`, `integer`, `string or null`.
+fn documented_fields() -> Vec<(String, String, String)> {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json-format.md"))
+        .expect("read docs/json-format.md");
+    let table = doc
+        .split("<!-- fields -->")
+        .nth(1)
+        .expect("docs/json-format.md has a `<!-- fields -->` table");
+    table
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|row| {
+            let cells: Vec<String> = row
+                .trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().trim_matches('`').to_string())
+                .collect();
+            (cells[0].clone(), cells[1].clone(), cells[2].clone())
+        })
+        .collect()
+}
+
+/// The values at `path` (`a.b`, `list[].field`, `list[]`) in `v`: one per parent object,
+/// `None` where the parent lacks the field.
+fn values_at<'a>(v: &'a Value, path: &str) -> Vec<Option<&'a Value>> {
+    let mut parents: Vec<&Value> = vec![v];
+    let parts: Vec<&str> = path.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let last = i == parts.len() - 1;
+        let (name, each) = match part.strip_suffix("[]") {
+            Some(n) => (n, true),
+            None => (*part, false),
+        };
+        if last && !each {
+            return parents.iter().map(|p| p.get(name)).collect();
+        }
+        parents = parents
+            .iter()
+            .filter_map(|p| p.get(name))
+            .flat_map(|c| {
+                if each {
+                    c.as_array().expect("a list").iter().collect::<Vec<_>>()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect();
+        if last {
+            return parents.into_iter().map(Some).collect();
+        }
+    }
+    unreachable!("a path has a last part")
+}
+
+fn has_type(v: &Value, ty: &str) -> bool {
+    ty.split(" or ").any(|t| match t.trim() {
+        "string" => v.is_string(),
+        "integer" => v.is_u64(),
+        "boolean" => v.is_boolean(),
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "null" => v.is_null(),
+        "any" => true,
+        other => panic!("docs/json-format.md names an unknown type `{other}`"),
+    })
+}
+
+/// Checks `plan` against the documented fields; returns the paths seen at least once.
+fn check_documented(plan: &Value, fields: &[(String, String, String)]) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    for (path, ty, presence) in fields {
+        for v in &values_at(plan, path) {
+            match v {
+                Some(v) => {
+                    assert!(has_type(v, ty), "`{path}` is {v} in {plan:#}, not {ty}");
+                    seen.insert(path.clone());
+                }
+                None => assert!(
+                    presence != "always",
+                    "`{path}` is documented as always present, missing in {plan:#}"
+                ),
+            }
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn json_output_matches_docs_json_format() {
+    let fields = documented_fields();
+    assert!(
+        fields.len() >= 20,
+        "the field table was not found: {fields:?}"
+    );
+
+    let EveryDrift { f, models } = every_kind_of_drift().await;
+    let run = f.plan(&["--format", "json"]).await;
+    assert_eq!(run.code, 0, "{run}");
+    let plan = json_of(&run);
+    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["s3ward_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(plan["plan_file"]["path"], PLAN);
+    assert_eq!(plan["plan_file"]["name"], "plan");
+    assert_eq!(plan["plan_file"]["sha256"], sha256_hex(&f.text).as_str());
+    let mut seen = check_documented(&plan, &fields);
+    assert!(
+        !plan["warnings"].as_array().expect("warnings").is_empty(),
+        "expected a warning (deleted identity in a statement s3ward does not own): {run}"
+    );
+    assert!(
+        plan["warnings"].to_string().contains(DELETED_ROLE_ID),
+        "{run}"
+    );
+    let summary = &plan["summary"];
+    let n = |a: &str| {
+        changes(&plan)
+            .iter()
+            .filter(|(_, action)| action == a)
+            .count() as u64
+    };
+    assert_eq!(summary["create"], n("create"));
+    assert_eq!(summary["update"], n("update"));
+    assert_eq!(summary["delete"], n("delete"));
+
+    // A plan with a problem (a missing bucket that must not be created): exit 1, and the
+    // JSON still printed.
+    let problem = Fixture::new(format!(
+        r#"{AMBIENT}
+[buckets.models]
+account = "main"
+name = "{models}-x"
+create = false
+"#
+    ));
+    let run = problem.plan(&["--format", "json"]).await;
+    assert_eq!(run.code, 1, "{run}");
+    let plan = json_of(&run);
+    seen.extend(check_documented(&plan, &fields));
+    assert_eq!(plan["problems"][0]["address"], "bucket.models", "{run}");
+
+    // Every documented field appeared at least once with its type (`kind` is documented as
+    // appearing only in drift reports, which tests/integration/drift.rs checks).
+    let documented: BTreeSet<String> = fields
+        .iter()
+        .map(|(p, ..)| p.clone())
+        .filter(|p| p != "changes[].kind")
+        .collect();
+    let missing: Vec<&String> = documented.difference(&seen).collect();
+    assert!(missing.is_empty(), "documented but never seen: {missing:?}");
+}
+
+// --- 12. Saved plans ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn out_writes_a_saved_plan() {
+    let bucket = unique("plan-saved");
+    let f = Fixture::new(format!(
+        r#"{AMBIENT}
+[buckets.models]
+account = "main"
+name = "{bucket}"
+object_ownership = "BucketOwnerEnforced"
+block_public_access = true
+"#
+    ));
+    let accounts = converge(&f.desired).await;
+    set_ownership(
+        accounts.get(AMBIENT_ACCOUNT),
+        &bucket,
+        ObjectOwnership::ObjectWriter,
+    )
+    .await;
+
+    let run = f.plan(&["--out", "saved.json"]).await;
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stderr.contains("saved.json"), "{run}");
+    let text = std::fs::read_to_string(f.dir.path().join("saved.json")).expect("saved plan");
+    let saved: Value = serde_json::from_str(&text).expect("the saved plan is JSON");
+    assert_eq!(saved["format"], "s3ward-saved-plan");
+    assert_eq!(saved["format_version"], 1);
+    assert_eq!(saved["plan_file"]["sha256"], sha256_hex(&f.text).as_str());
+    assert_eq!(saved["plan_file"]["text"], f.text.as_str());
+    let fingerprints = saved["fingerprints"].as_object().expect("fingerprints");
+    assert!(!fingerprints.is_empty(), "{saved:#}");
+    for addr in [
+        "bucket.models",
+        "bucket.models.policy",
+        "bucket.models.ownership",
+        "bucket.models.public_access_block",
+    ] {
+        assert!(
+            fingerprints.contains_key(addr),
+            "no fingerprint of {addr}: {saved:#}"
+        );
+    }
+    let saved_changes = &saved["change_set"]["changes"];
+    assert_eq!(saved_changes.as_array().map(Vec::len), Some(1), "{saved:#}");
+    assert_eq!(saved_changes[0]["address"], "bucket.models.ownership");
+    assert_eq!(
+        saved_changes[0]["write"]["ownership"],
+        "BucketOwnerEnforced"
+    );
+    // The library reads it back.
+    s3ward::saved::SavedPlan::read(&f.dir.path().join("saved.json")).expect("a saved plan");
+}
+
+// --- 13. Scale ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn two_hundred_buckets_cost_the_minimum_reads_concurrently() {
+    const N: usize = 200;
+    let stem = unique("plan-scale");
+    let names: Vec<String> = (0..N).map(|i| format!("{stem}-{i:03}")).collect();
+    let mut text = AMBIENT.to_string();
+    for (i, name) in names.iter().enumerate() {
+        text.push_str(&format!(
+            "\n[buckets.b{i:03}]\naccount = \"main\"\nname = \"{name}\"\n\
+             object_ownership = \"BucketOwnerEnforced\"\nblock_public_access = true\n"
+        ));
+    }
+    let f = Fixture::new(text);
+    converge(&f.desired).await;
+
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    let run = f
+        .plan_at(Some(&proxy.endpoint), &["--detailed-exitcode"])
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(last_line(&run.stdout), "No changes.", "{run}");
+
+    // Per bucket (src/live/mod.rs): GetBucketPolicy, GetBucketTagging, and one read per
+    // managed optional setting: the ACL (`bucket_acl` defaults to private), ownership and
+    // the public access block. Once each, nothing else; one GetCallerIdentity per run.
+    let ops = proxy.operations();
+    let per_bucket = [
+        "GetBucketAcl",
+        "GetBucketOwnershipControls",
+        "GetBucketPolicy",
+        "GetBucketTagging",
+        "GetPublicAccessBlock",
+    ];
+    let mut by_bucket: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut other = Vec::new();
+    for r in &ops {
+        match (&r.resource, r.service) {
+            (Some(b), "s3") => by_bucket
+                .entry(b.clone())
+                .or_default()
+                .push(r.operation.clone()),
+            _ => other.push(r.to_string()),
+        }
+    }
+    assert_eq!(other, ["sts GetCallerIdentity 200"]);
+    assert_eq!(by_bucket.len(), N);
+    for name in &names {
+        let mut got = by_bucket.get(name).cloned().unwrap_or_default();
+        got.sort();
+        assert_eq!(got, per_bucket, "reads of {name}");
+    }
+    assert_eq!(ops.len(), 1 + N * per_bucket.len());
+    assert!(
+        ops.iter()
+            .all(|r| r.status == Some(200) || r.status == Some(404))
+    );
+
+    // Concurrent, within the default --parallelism of 16.
+    let max = proxy.max_in_flight();
+    assert!((2..=16).contains(&max), "max requests in flight: {max}");
+}
+
+// --- 14. Semantic edges ------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_equivalent_live_trust_policy_is_no_change() {
+    let role = unique("plan-trust");
+    let f = Fixture::new(format!(
+        r#"{TWO_ACCOUNTS}
+[roles.reader]
+account = "compute"
+name = "{role}"
+trust = [{{ account = "storage" }}]
+"#
+    ));
+    let desired_trust = f.role("reader").trust.to_json();
+    assert!(
+        desired_trust.contains(&format!("arn:aws:iam::{STORAGE}:root")),
+        "{desired_trust}"
+    );
+    let accounts = Accounts::of(&f.desired).await;
+    // Stored as written: the account as a bare id, Action as a list, Effect in lower case.
+    let live = json!({
+        "Statement": [{
+            "Action": ["sts:AssumeRole"],
+            "Principal": {"AWS": STORAGE},
+            "Effect": "allow",
+        }],
+        "Version": "2012-10-17",
+    });
+    create_role_with_trust(accounts.get(COMPUTE), f.role("reader"), &live.to_string()).await;
+    let got = ok(accounts
+        .get(COMPUTE)
+        .iam
+        .get_role()
+        .role_name(&role)
+        .send()
+        .await);
+    let stored = got
+        .role()
+        .and_then(|r| r.assume_role_policy_document())
+        .unwrap_or_default();
+    assert!(
+        !stored.contains(":root"),
+        "moto rewrote the trust policy: {stored}"
+    );
+
+    let run = f.plan(&["--format", "json", "--detailed-exitcode"]).await;
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(changes(&json_of(&run)), vec![], "{run}");
+}
+
+#[tokio::test]
+async fn a_deleted_identity_in_the_live_policy_is_named() {
+    let bucket = unique("plan-deleted");
+    let f = Fixture::new(format!(
+        r#"{AMBIENT}
+[buckets.models]
+account = "main"
+name = "{bucket}"
+
+[[buckets.models.grants]]
+to = "account.main"
+access = "list"
+"#
+    ));
+    let accounts = converge(&f.desired).await;
+    let live = with_statement(
+        f.policy("models"),
+        json!({
+            "Sid": "OldReader",
+            "Effect": "Allow",
+            "Principal": {"AWS": DELETED_ROLE_ID},
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{bucket}/*"),
+        }),
+    );
+    put_policy(accounts.get(AMBIENT_ACCOUNT), &bucket, &live.to_string()).await;
+
+    let run = f.plan(&[]).await;
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("deleted identity"), "{run}");
+    assert!(run.stdout.contains(DELETED_ROLE_ID), "{run}");
+    let run = f.plan(&["--format", "json"]).await;
+    let plan = json_of(&run);
+    assert_eq!(
+        changes(&plan),
+        pairs(&[("bucket.models.policy", "update")]),
+        "{run}"
+    );
+    let notes = change(&plan, "bucket.models.policy")["notes"].to_string();
+    assert!(
+        notes.contains(DELETED_ROLE_ID) && notes.contains("deleted identity"),
+        "{run}"
+    );
+}
+
+// --- 15. Merge mode ----------------------------------------------------------------------
+
+#[tokio::test]
+async fn merge_mode_leaves_foreign_statements_alone() {
+    let bucket = unique("plan-merge");
+    let f = Fixture::new(format!(
+        r#"{TWO_ACCOUNTS}
+[buckets.models]
+account = "storage"
+name = "{bucket}"
+policy_mode = "merge"
+
+[[buckets.models.grants]]
+to = "account.compute"
+access = "read"
+"#
+    ));
+    let accounts = converge(&f.desired).await;
+    let c = accounts.get(STORAGE);
+    let vendor = json!({
+        "Sid": "VendorRead",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::333333333333:root"},
+        "Action": "s3:GetObject",
+        "Resource": format!("arn:aws:s3:::{bucket}/*"),
+    });
+
+    // In sync: s3ward's statements as planned, beside a foreign one.
+    let live = with_statement(f.policy("models"), vendor.clone());
+    put_policy(c, &bucket, &live.to_string()).await;
+    let run = f.plan(&["--detailed-exitcode"]).await;
+    assert_eq!(
+        (run.code, last_line(&run.stdout)),
+        (0, "No changes."),
+        "{run}"
+    );
+
+    // s3ward's statements are stale (one it no longer wants, the planned ones missing): the
+    // plan replaces them and keeps the foreign statement.
+    let stale = json!({
+        "Sid": "s3wardOldGrant",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::444444444444:root"},
+        "Action": "s3:GetObject",
+        "Resource": format!("arn:aws:s3:::{bucket}/*"),
+    });
+    let live = json!({"Version": "2012-10-17", "Statement": [vendor, stale]});
+    put_policy(c, &bucket, &live.to_string()).await;
+
+    let run = f.plan(&["--format", "json", "--out", "saved.json"]).await;
+    assert_eq!(run.code, 0, "{run}");
+    let plan = json_of(&run);
+    assert_eq!(
+        changes(&plan),
+        pairs(&[("bucket.models.policy", "update")]),
+        "{run}"
+    );
+    let c = change(&plan, "bucket.models.policy");
+    let statements = c["statements"].as_array().expect("statements");
+    assert!(
+        statements
+            .iter()
+            .any(|s| s["action"] == "removed" && s["sid"] == "s3wardOldGrant"),
+        "{run}"
+    );
+    assert!(!c.to_string().contains("VendorRead"), "{run}");
+
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(f.dir.path().join("saved.json")).expect("saved plan"),
+    )
+    .expect("JSON");
+    let write = &saved["change_set"]["changes"][0]["write"];
+    assert_eq!(write["op"], "put_bucket_policy", "{saved:#}");
+    let written: Value =
+        serde_json::from_str(write["policy"].as_str().expect("policy text")).expect("JSON");
+    let sids: BTreeSet<&str> = written["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .filter_map(|s| s["Sid"].as_str())
+        .collect();
+    assert!(sids.contains("VendorRead"), "{written:#}");
+    assert!(!sids.contains("s3wardOldGrant"), "{written:#}");
+    let planned: BTreeSet<String> = f.policy("models")["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .filter_map(|s| s["Sid"].as_str().map(str::to_string))
+        .collect();
+    assert!(!planned.is_empty());
+    for sid in &planned {
+        assert!(sids.contains(sid.as_str()), "{sid} not in {written:#}");
+    }
+    let foreign = written["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .find(|s| s["Sid"] == "VendorRead")
+        .expect("VendorRead");
+    assert_eq!(
+        foreign["Principal"]["AWS"],
+        "arn:aws:iam::333333333333:root"
+    );
+}
