@@ -154,18 +154,19 @@ fn diff_bucket(desired: &Desired, b: &Bucket, lb: &LiveBucket, ctx: &Context, cs
             c.after = Some(json!(pab));
             cs.changes.push(c);
         }
-        if !b.tags.is_empty() {
-            let mut c = change(
-                Address::BucketTags(key.clone()),
-                Action::Create,
-                Write::PutBucketTags {
-                    bucket: b.name.clone(),
-                    tags: b.tags.clone(),
-                },
-            );
-            c.after = Some(json!(b.tags));
-            cs.changes.push(c);
-        }
+        // What s3ward creates carries `managed-by` and `s3ward:plan` (SPEC), as roles do.
+        let mut tags = created_tags(desired);
+        tags.extend(b.tags.clone());
+        let mut c = change(
+            Address::BucketTags(key.clone()),
+            Action::Create,
+            Write::PutBucketTags {
+                bucket: b.name.clone(),
+                tags: tags.clone(),
+            },
+        );
+        c.after = Some(json!(tags));
+        cs.changes.push(c);
         cs.applied
             .insert(resource, record(bucket_digests(b, None), BTreeMap::new()));
         return;
@@ -306,7 +307,6 @@ fn diff_bucket(desired: &Desired, b: &Bucket, lb: &LiveBucket, ctx: &Context, cs
     if cs.changes.len() > start || !same_digests(&applied, &want) {
         cs.applied.insert(resource, record(want, applied));
     }
-    let _ = desired;
 }
 
 fn bucket_policy(
@@ -486,10 +486,7 @@ fn diff_role(desired: &Desired, r: &Role, lr: &LiveRole, cs: &mut ChangeSet) {
     let key = &r.key;
     let resource = format!("role.{key}");
     if !lr.exists {
-        let mut tags = BTreeMap::from([
-            ("managed-by".to_string(), "s3ward".to_string()),
-            ("s3ward:plan".to_string(), desired.name.clone()),
-        ]);
+        let mut tags = created_tags(desired);
         tags.extend(r.tags.clone());
         let mut c = change(
             Address::Role(key.clone()),
@@ -757,6 +754,14 @@ fn diff_role(desired: &Desired, r: &Role, lr: &LiveRole, cs: &mut ChangeSet) {
     if cs.changes.len() > start || !same_digests(&applied, &want) {
         cs.applied.insert(resource, record(want, applied));
     }
+}
+
+/// The tags s3ward puts on what it creates.
+fn created_tags(desired: &Desired) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("managed-by".to_string(), "s3ward".to_string()),
+        ("s3ward:plan".to_string(), desired.name.clone()),
+    ])
 }
 
 /// The inline policies s3ward writes for a role: declared ones and `s3ward-grants`.

@@ -561,6 +561,7 @@ access = "list"
             ("bucket.logs", "pending"),
             ("bucket.logs.policy", "pending"),
             ("bucket.logs.public_access_block", "pending"),
+            ("bucket.logs.tags", "pending"),
             ("bucket.models.policy", "pending"),
             ("role.reader.inline_policy[\"s3ward-grants\"]", "pending"),
         ]),
@@ -568,14 +569,14 @@ access = "list"
     );
     assert_eq!(
         report["summary"],
-        json!({"drift": 0, "pending": 5}),
+        json!({"drift": 0, "pending": 6}),
         "{run}"
     );
 
     let run = w.drift(&[]).await;
     assert_eq!(run.code, 2, "{run}");
     assert!(!run.stdout.contains("Drift:"), "{run}");
-    assert_eq!(addresses_under(&run.stdout, "Pending:").len(), 5, "{run}");
+    assert_eq!(addresses_under(&run.stdout, "Pending:").len(), 6, "{run}");
 }
 
 // --- 4. Both at once ---------------------------------------------------------------------
@@ -981,7 +982,8 @@ fn assert_well_formed(md: &str) {
 #[tokio::test]
 async fn markdown_for_300_changes_stays_within_githubs_comment_limit() {
     let dir = PlanDir::new();
-    dir.write(PLAN, &many_buckets(&account(), 100));
+    // Four changes per bucket: the bucket, its policy, block and tags.
+    dir.write(PLAN, &many_buckets(&account(), 75));
     // As CI runs it: markdown on stdout, the saved plan to a file.
     let run = dir
         .s3ward(&["plan", "--format", "markdown", "--out", "plan.s3ward", PLAN])
@@ -1009,11 +1011,12 @@ async fn markdown_for_300_changes_stays_within_githubs_comment_limit() {
         "the note names no full plan:\n{md}"
     );
     // The summary table is whole: one row per change.
-    for i in 0..100 {
+    for i in 0..75 {
         for addr in [
             format!("`bucket.b{i:03}`"),
             format!("`bucket.b{i:03}.policy`"),
             format!("`bucket.b{i:03}.public_access_block`"),
+            format!("`bucket.b{i:03}.tags`"),
         ] {
             assert!(
                 md.contains(&format!("| {addr} |")),
@@ -1036,11 +1039,11 @@ async fn markdown_that_fits_is_not_cut() {
     assert_eq!(run.code, 0, "{run}");
     let md = &run.stdout;
     assert!(
-        md.contains("**Plan: 9 to create, 0 to update, 0 to delete.**"),
+        md.contains("**Plan: 12 to create, 0 to update, 0 to delete.**"),
         "{run}"
     );
     assert!(!md.contains("not shown here"), "{run}");
-    assert_eq!(md.matches("<details>").count(), 9, "{run}");
+    assert_eq!(md.matches("<details>").count(), 12, "{run}");
     assert_well_formed(md);
 }
 

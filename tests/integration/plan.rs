@@ -800,7 +800,7 @@ block_public_access = true
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(
         last_line(&run.stdout),
-        "Plan: 2 to create, 0 to update, 0 to delete.",
+        "Plan: 3 to create, 0 to update, 0 to delete.",
         "{run}"
     );
     let run = f.plan(&["--detailed-exitcode"]).await;
