@@ -201,7 +201,8 @@ impl Aws {
             };
             let class = policy.classify(&err);
             let budget = match class {
-                Retry::No => return Err(err),
+                // `attempts` > 1 tells the caller an earlier attempt may have taken effect.
+                Retry::No => return Err(err.exhausted(attempt)),
                 Retry::Transient => policy.transient_budget,
                 Retry::Semantic => policy.semantic_budget,
             };

@@ -60,10 +60,13 @@ async fn apply_plan(global: &Global, args: &ApplyArgs, plan_path: &Path) -> Resu
     } = plan(global, desired, &args.selection).await?;
     print_plan(global, &change_set)?;
     if change_set.is_empty() && change_set.problems.is_empty() {
-        // Nothing to change; maybe records to bring up to date (bookkeeping, no prompt).
-        if !change_set.applied.is_empty() {
+        // Nothing to change; maybe records to bring up to date (bookkeeping, no prompt),
+        // and, when asked, a stale lock to remove.
+        if !change_set.applied.is_empty() || args.force_unlock {
             let report = locked_execute(&session, &desired, &change_set, args.force_unlock).await?;
-            note_records(&change_set, &report);
+            if !change_set.applied.is_empty() {
+                note_records(&change_set, &report);
+            }
         }
         log_stats(&session.aws);
         return Ok(Exit::Success);
@@ -110,9 +113,11 @@ async fn apply_saved(global: &Global, path: &Path, force_unlock: bool) -> Result
     let cs = &saved.change_set;
     print_plan(global, cs)?;
     if cs.is_empty() {
-        if !cs.applied.is_empty() {
+        if !cs.applied.is_empty() || force_unlock {
             let report = locked_execute(&session, &desired, cs, force_unlock).await?;
-            note_records(cs, &report);
+            if !cs.applied.is_empty() {
+                note_records(cs, &report);
+            }
         }
         return Ok(Exit::Success);
     }

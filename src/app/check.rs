@@ -1,10 +1,9 @@
 //! `s3ward check`: model directories complete, objects owned by the bucket owner.
 //! Exit 0 when all is well, 2 when something is wrong, 1 on error.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::AtomicUsize;
 
 use serde::Serialize;
 
@@ -25,6 +24,7 @@ struct JsonCheck<'a> {
     plan_file: crate::render::json::PlanFileRef<'a>,
     ok: bool,
     summary: Summary,
+    buckets: Vec<JsonBucket>,
     models: Vec<JsonModel<'a>>,
     foreign_owned: &'a [ForeignObject],
 }
@@ -39,9 +39,47 @@ struct Summary {
 #[derive(Serialize)]
 struct JsonModel<'a> {
     address: String,
-    #[serde(flatten)]
-    report: &'a ModelReport,
+    bucket_key: &'a str,
+    bucket: &'a str,
+    prefix: &'a str,
+    files: usize,
+    bytes: i64,
+    weight_files: usize,
+    /// Each problem's fields, plus `message`: the sentence the text output prints.
+    problems: Vec<serde_json::Value>,
     complete: bool,
+}
+
+#[derive(Serialize)]
+struct JsonBucket {
+    address: String,
+    bucket: String,
+    /// The bucket owns every object (BucketOwnerEnforced): owners need no check.
+    ownership_enforced: bool,
+    /// Object owners were compared with the bucket owner.
+    owners_checked: bool,
+}
+
+fn json_model(m: &ModelReport) -> JsonModel<'_> {
+    JsonModel {
+        address: format!("bucket.{}", m.bucket_key),
+        bucket_key: &m.bucket_key,
+        bucket: &m.bucket,
+        prefix: &m.prefix,
+        files: m.files,
+        bytes: m.bytes,
+        weight_files: m.weight_files,
+        problems: m
+            .problems
+            .iter()
+            .map(|p| {
+                let mut v = serde_json::to_value(p).expect("a problem serialises");
+                v["message"] = serde_json::Value::String(p.to_string());
+                v
+            })
+            .collect(),
+        complete: m.complete(),
+    }
 }
 
 pub async fn run(global: &Global, args: &CheckArgs) -> Result<Exit, Error> {
@@ -59,45 +97,43 @@ pub async fn run(global: &Global, args: &CheckArgs) -> Result<Exit, Error> {
     let session = Session::connect(aws, &desired, Some(&accounts)).await?;
 
     let listed = Arc::new(AtomicUsize::new(0));
-    let ticker = std::io::stderr().is_terminal().then(|| {
-        let listed = listed.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let bar = indicatif::ProgressBar::new_spinner().with_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} listing model files: {pos} objects {elapsed}",
-                )
-                .expect("a valid template"),
-            );
-            loop {
-                bar.set_position(listed.load(Ordering::Relaxed) as u64);
-                bar.tick();
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    });
+    let ticker = super::progress::Ticker::start(
+        "{spinner} listing model files: {pos} objects {elapsed}",
+        None,
+        listed.clone(),
+    );
     let results = futures::future::join_all(
         buckets
             .iter()
             .map(|b| check_bucket(&session, b, listed.clone())),
     )
     .await;
-    if let Some(t) = ticker {
-        t.abort();
-        let _ = t.await;
-        eprint!("\r\x1b[2K");
-    }
+    ticker.stop().await;
     log_stats(&session.aws);
     let mut models = Vec::new();
     let mut foreign = Vec::new();
-    for r in results {
+    let mut bucket_notes = Vec::new();
+    for (b, r) in buckets.iter().zip(results) {
         let BucketFindings {
             models: m,
             foreign: f,
-            ..
+            ownership_enforced,
+            owners_checked,
         } = r?;
         models.extend(m);
         foreign.extend(f);
+        bucket_notes.push(JsonBucket {
+            address: format!("bucket.{}", b.key),
+            bucket: b.name.clone(),
+            ownership_enforced,
+            owners_checked,
+        });
+    }
+    if models.is_empty() {
+        eprintln!(
+            "warning: `{}` declares no model directories (`[[buckets.KEY.models]]`); nothing to check",
+            display_path(&args.plan)
+        );
     }
     let complete = models.iter().filter(|m| m.complete()).count();
     let ok = complete == models.len() && foreign.is_empty();
@@ -121,14 +157,8 @@ pub async fn run(global: &Global, args: &CheckArgs) -> Result<Exit, Error> {
                     complete,
                     foreign_owned: foreign.len(),
                 },
-                models: models
-                    .iter()
-                    .map(|m| JsonModel {
-                        address: format!("bucket.{}", m.bucket_key),
-                        report: m,
-                        complete: m.complete(),
-                    })
-                    .collect(),
+                buckets: bucket_notes,
+                models: models.iter().map(json_model).collect(),
                 foreign_owned: &foreign,
             };
             serde_json::to_writer_pretty(&mut out, &doc)
@@ -212,7 +242,7 @@ fn write_text(
         keys.dedup();
         writeln!(
             w,
-            "  fix: set `object_ownership = \"BucketOwnerEnforced\"` on {} and run `s3ward apply`: the bucket then owns every object, whoever uploaded it",
+            "        fix: set `object_ownership = \"BucketOwnerEnforced\"` on {} and run `s3ward apply`: the bucket then owns every object, whoever uploaded it",
             keys.iter()
                 .map(|k| format!("`[buckets.{k}]`"))
                 .collect::<Vec<_>>()

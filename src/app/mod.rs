@@ -10,6 +10,7 @@ pub mod check;
 pub mod drift;
 pub mod import;
 pub mod plan;
+pub mod progress;
 
 use crate::cli::{Cli, ColorChoice, Command, ValidateArgs};
 use crate::error::{Error, Exit};

@@ -1,10 +1,9 @@
 //! `s3ward plan`, and the planning steps that `apply` and `drift` share: load the plan
 //! file, connect, read the live state, diff.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::AtomicUsize;
 
 use crate::aws::{Aws, AwsOptions};
 use crate::change::{Address, ChangeSet};
@@ -116,31 +115,13 @@ async fn read_with_progress(
     resources: &[crate::change::Resource],
 ) -> Result<Live, Error> {
     let done = Arc::new(AtomicUsize::new(0));
-    let total = resources.len() as u64;
-    let show = std::io::stderr().is_terminal();
-    let ticker = show.then(|| {
-        let done = done.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let bar = indicatif::ProgressBar::new(total).with_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} reading AWS: {pos}/{len} resources {elapsed}",
-                )
-                .expect("a valid template"),
-            );
-            loop {
-                bar.set_position(done.load(Ordering::Relaxed) as u64);
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    });
+    let ticker = super::progress::Ticker::start(
+        "{spinner} reading AWS: {pos}/{len} resources {elapsed}",
+        Some(resources.len() as u64),
+        done.clone(),
+    );
     let r = live::read(session, desired, resources, Some(done)).await;
-    if let Some(t) = ticker {
-        t.abort();
-        let _ = t.await;
-        // Clear the bar's line.
-        eprint!("\r\x1b[2K");
-    }
+    ticker.stop().await;
     r
 }
 

@@ -144,6 +144,15 @@ impl Lock {
                 if e.code_is("PreconditionFailed") || e.code_is("ConditionalRequestConflict") =>
             {
                 let held = read(aws, &s3, at).await.ok().flatten();
+                // An earlier attempt of ours took it and its answer was lost.
+                if held.as_ref().is_some_and(|h| h.token == info.token) {
+                    return Ok(Lock {
+                        aws: aws.clone(),
+                        s3,
+                        at: at.clone(),
+                        token: info.token,
+                    });
+                }
                 Err(Error::Locked {
                     location: url(at),
                     holder: held

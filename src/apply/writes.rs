@@ -195,18 +195,25 @@ pub async fn perform(session: &Session, t: &Target<'_>, w: &Write) -> Result<(),
                         .expect("key and value are set")
                 })
                 .collect();
-            aws.call(Op::iam("CreateRole", name), INVALID_PRINCIPAL_IAM, || {
-                iam.create_role()
-                    .role_name(name)
-                    .path(path)
-                    .assume_role_policy_document(trust)
-                    .set_description(description.clone())
-                    .set_max_session_duration(*max_session_duration)
-                    .set_tags(Some(tags.clone()))
-                    .send()
-            })
-            .await
-            .map(drop)
+            let r = aws
+                .call(Op::iam("CreateRole", name), INVALID_PRINCIPAL_IAM, || {
+                    iam.create_role()
+                        .role_name(name)
+                        .path(path)
+                        .assume_role_policy_document(trust)
+                        .set_description(description.clone())
+                        .set_max_session_duration(*max_session_duration)
+                        .set_tags(Some(tags.clone()))
+                        .send()
+                })
+                .await;
+            match r {
+                Ok(_) => Ok(()),
+                // An earlier attempt created it and its answer was lost (a dropped
+                // connection, a timeout): the role is ours, as if it had answered.
+                Err(e) if e.code_is("EntityAlreadyExists") && e.attempts > 1 => Ok(()),
+                Err(e) => Err(e),
+            }
         }
         Write::UpdateRole {
             name,

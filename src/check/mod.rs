@@ -49,7 +49,7 @@ impl std::fmt::Display for Problem {
             Problem::Missing { file } => write!(f, "`{file}` is missing"),
             Problem::Empty { file } => write!(f, "`{file}` is empty (0 bytes)"),
             Problem::MissingShard { file } => {
-                write!(f, "shard `{file}` is missing (named by {INDEX})")
+                write!(f, "shard `{file}` is missing (named by `{INDEX}`)")
             }
             Problem::EmptyShard { file } => write!(f, "shard `{file}` is empty (0 bytes)"),
             Problem::BadIndex { reason } => write!(f, "`{INDEX}` is unusable: {reason}"),
@@ -93,7 +93,7 @@ pub fn shards_of_index(text: &[u8]) -> Result<BTreeSet<String>, String> {
         let file = file
             .as_str()
             .ok_or_else(|| format!("`weight_map.{tensor}` is not a file name"))?;
-        if file.is_empty() || file.starts_with('/') || file.contains("..") {
+        if file.is_empty() || file.starts_with('/') || file.split('/').any(|c| c == "..") {
             return Err(format!(
                 "`weight_map.{tensor}` is not a file name: `{file}`"
             ));
@@ -302,6 +302,15 @@ mod tests {
                 reason: "AccessDenied".into()
             }]
         );
+    }
+
+    #[test]
+    fn shard_names_may_contain_dots() {
+        let shards = shards_of_index(
+            br#"{"weight_map":{"a":"model..v2.safetensors","b":"sub/x.safetensors"}}"#,
+        )
+        .unwrap();
+        assert_eq!(shards.len(), 2);
     }
 
     #[test]

@@ -23,7 +23,9 @@ const INDEX_MAX_BYTES: i64 = 64 * 1024 * 1024;
 pub struct BucketFindings {
     pub models: Vec<ModelReport>,
     pub foreign: Vec<ForeignObject>,
-    /// Whether owners were checked (the bucket does not enforce ownership).
+    /// The bucket enforces ownership (it owns every object; owners need no check).
+    pub ownership_enforced: bool,
+    /// Owners were checked: the bucket does not enforce ownership and its owner is known.
     pub owners_checked: bool,
 }
 
@@ -57,6 +59,7 @@ pub async fn check_bucket(
             return Ok(BucketFindings {
                 models: b.models.iter().map(|m| missing_bucket(b, m)).collect(),
                 foreign: Vec::new(),
+                ownership_enforced: false,
                 owners_checked: false,
             });
         }
@@ -134,6 +137,7 @@ pub async fn check_bucket(
     Ok(BucketFindings {
         models,
         foreign,
+        ownership_enforced: enforced,
         owners_checked: bucket_owner.is_some(),
     })
 }

@@ -566,6 +566,34 @@ fn broken_plan_files_give_clear_errors() {
             "missing `version`",
         ),
         ("BOM", "\u{feff}version = 1\nx = 1\n".into(), ""),
+        (
+            "deeply nested array",
+            format!("version = 1\nx = {}\n", "[".repeat(100_000)),
+            "invalid TOML",
+        ),
+        (
+            "deeply nested statements",
+            format!(
+                "{HEAD}[buckets.bkt]\naccount = \"storage\"\nextra_policy_statements = '{}'\n",
+                "[".repeat(200_000)
+            ),
+            "invalid `extra_policy_statements`",
+        ),
+        (
+            "lock without a key",
+            "version = 1\n[settings]\nlock = \"s3://ops-bucket\"\n".into(),
+            "not an S3 object URL",
+        ),
+        (
+            "lock over https",
+            "version = 1\n[settings]\nlock = \"https://b/k\"\n".into(),
+            "not an S3 object URL",
+        ),
+        (
+            "lone surrogate",
+            "version = 1\n[accounts.a]\nid = \"\\uD800\"\n".into(),
+            "invalid TOML",
+        ),
     ];
     for (name, text, want) in cases {
         let r =

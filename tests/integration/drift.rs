@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::support::cli::Cmd;
+use crate::support::json_doc;
 use crate::support::proxy::{Proxy, ProxyRules};
 use crate::support::{Clients, MOTO_OWNER_ID, PlanDir, Run, moto, ok, sdk, unique};
 
@@ -692,115 +693,12 @@ prefixes = ["evals/"]
 
 // --- 5. The JSON report --------------------------------------------------------------------
 
-/// The field table of `docs/drift.md`: `(path, type, presence)` per row, where a path is
-/// like `differences[].address` and a type like `string`, `integer`, `string or null`.
-fn documented_fields() -> Vec<(String, String, String)> {
-    let doc =
-        std::fs::read_to_string(Path::new(ROOT).join("docs/drift.md")).expect("read docs/drift.md");
-    let table = doc
-        .split("<!-- fields -->")
-        .nth(1)
-        .expect("docs/drift.md has a `<!-- fields -->` table");
-    table
-        .lines()
-        .skip_while(|l| !l.starts_with('|'))
-        .take_while(|l| l.starts_with('|'))
-        .skip(2)
-        .map(|row| {
-            let cells: Vec<String> = row
-                .trim_matches('|')
-                .split('|')
-                .map(|c| c.trim().trim_matches('`').to_string())
-                .collect();
-            (cells[0].clone(), cells[1].clone(), cells[2].clone())
-        })
-        .collect()
-}
-
-/// The values at `path` (`a.b`, `list[].field`, `list[]`) in `v`: `None` where a parent
-/// lacks the field.
-fn values_at<'a>(v: &'a Value, path: &str) -> Vec<Option<&'a Value>> {
-    let mut parents: Vec<&Value> = vec![v];
-    let parts: Vec<&str> = path.split('.').collect();
-    for (i, part) in parts.iter().enumerate() {
-        let (name, each) = match part.strip_suffix("[]") {
-            Some(n) => (n, true),
-            None => (*part, false),
-        };
-        if i == parts.len() - 1 && !each {
-            return parents.iter().map(|p| p.get(name)).collect();
-        }
-        parents = parents
-            .iter()
-            .filter_map(|p| p.get(name))
-            .flat_map(|c| match (each, c.as_array()) {
-                (true, Some(items)) => items.iter().collect(),
-                (true, None) => panic!("`{name}` in `{path}` is not a list: {c}"),
-                (false, _) => vec![c],
-            })
-            .collect();
-    }
-    parents.into_iter().map(Some).collect()
-}
-
-fn has_type(v: &Value, ty: &str) -> bool {
-    ty.split(" or ").any(|t| match t.trim() {
-        "string" => v.is_string(),
-        "integer" => v.is_u64(),
-        "boolean" => v.is_boolean(),
-        "object" => v.is_object(),
-        "array" => v.is_array(),
-        "null" => v.is_null(),
-        "any" => true,
-        other => panic!("docs/drift.md names an unknown type `{other}`"),
-    })
-}
-
-/// Checks a report against the documented fields (types, `always` presence, no field that
-/// is not documented); returns the paths seen at least once.
+/// Checks a report against `docs/drift.md` (types, `always` presence, no field that is not
+/// documented); returns the paths seen at least once.
 fn check_documented(report: &Value, fields: &[(String, String, String)]) -> BTreeSet<String> {
-    let mut seen = BTreeSet::new();
-    for (path, ty, presence) in fields {
-        for v in values_at(report, path) {
-            match v {
-                Some(v) => {
-                    assert!(has_type(v, ty), "`{path}` is {v} in {report:#}, not {ty}");
-                    seen.insert(path.clone());
-                }
-                None => assert!(
-                    presence != "always",
-                    "`{path}` is documented as always present, missing in {report:#}"
-                ),
-            }
-        }
-    }
-    // Every object field that appears is documented.
-    fn walk(v: &Value, path: &str, out: &mut BTreeSet<String>) {
-        match v {
-            Value::Object(m) => {
-                for (k, child) in m {
-                    let p = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    out.insert(p.clone());
-                    // Policy statements and before/after values are free-form.
-                    if !matches!(k.as_str(), "before" | "after") {
-                        walk(child, &p, out);
-                    }
-                }
-            }
-            Value::Array(items) => {
-                for item in items {
-                    walk(item, &format!("{path}[]"), out);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut present = BTreeSet::new();
-    walk(report, "", &mut present);
+    let seen = json_doc::check_documented(report, fields);
+    // Every object field that appears is documented; before/after values are free-form.
+    let present = json_doc::field_paths(report, &["before", "after"]);
     let documented: BTreeSet<&str> = fields.iter().map(|(p, ..)| p.as_str()).collect();
     let undocumented: Vec<&String> = present
         .iter()
@@ -820,7 +718,7 @@ fn sha256_hex(text: &str) -> String {
 
 #[tokio::test]
 async fn json_report_matches_docs_drift_md() {
-    let fields = documented_fields();
+    let fields = json_doc::documented_fields("docs/drift.md");
     assert!(
         fields.len() >= 25,
         "the field table was not found: {fields:?}"

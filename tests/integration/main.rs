@@ -5,10 +5,12 @@
 mod support;
 
 mod apply;
+mod check;
 mod drift;
 mod import;
 mod plan;
 mod proxy;
+mod reliability;
 mod strict;
 mod validate;
 mod wiring;

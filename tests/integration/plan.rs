@@ -17,6 +17,7 @@ use s3ward::desired::{Bucket, Desired, GRANTS_POLICY_NAME, Role};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::support::json_doc::{check_documented, documented_fields};
 use crate::support::proxy::{Proxy, ProxyRules, Recorded};
 use crate::support::{
     AMBIENT_ACCOUNT, Clients, MOTO_OWNER_ID, PRINCIPAL_DELAY_HEADER, PlanDir, Run, moto, ok, sdk,
@@ -1225,99 +1226,9 @@ async fn plan_only_reads() {
 
 // --- 11. JSON format -------------------------------------------------------------------------
 
-/// The field table of `docs/json-format.md`: `(path, type, presence)` per row, where a path
-/// is like `changes[].address` and a type like `string`, `integer`, `string or null`.
-fn documented_fields() -> Vec<(String, String, String)> {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json-format.md"))
-        .expect("read docs/json-format.md");
-    let table = doc
-        .split("<!-- fields -->")
-        .nth(1)
-        .expect("docs/json-format.md has a `<!-- fields -->` table");
-    table
-        .lines()
-        .skip_while(|l| !l.starts_with('|'))
-        .take_while(|l| l.starts_with('|'))
-        .skip(2)
-        .map(|row| {
-            let cells: Vec<String> = row
-                .trim_matches('|')
-                .split('|')
-                .map(|c| c.trim().trim_matches('`').to_string())
-                .collect();
-            (cells[0].clone(), cells[1].clone(), cells[2].clone())
-        })
-        .collect()
-}
-
-/// The values at `path` (`a.b`, `list[].field`, `list[]`) in `v`: one per parent object,
-/// `None` where the parent lacks the field.
-fn values_at<'a>(v: &'a Value, path: &str) -> Vec<Option<&'a Value>> {
-    let mut parents: Vec<&Value> = vec![v];
-    let parts: Vec<&str> = path.split('.').collect();
-    for (i, part) in parts.iter().enumerate() {
-        let last = i == parts.len() - 1;
-        let (name, each) = match part.strip_suffix("[]") {
-            Some(n) => (n, true),
-            None => (*part, false),
-        };
-        if last && !each {
-            return parents.iter().map(|p| p.get(name)).collect();
-        }
-        parents = parents
-            .iter()
-            .filter_map(|p| p.get(name))
-            .flat_map(|c| {
-                if each {
-                    c.as_array().expect("a list").iter().collect::<Vec<_>>()
-                } else {
-                    vec![c]
-                }
-            })
-            .collect();
-        if last {
-            return parents.into_iter().map(Some).collect();
-        }
-    }
-    unreachable!("a path has a last part")
-}
-
-fn has_type(v: &Value, ty: &str) -> bool {
-    ty.split(" or ").any(|t| match t.trim() {
-        "string" => v.is_string(),
-        "integer" => v.is_u64(),
-        "boolean" => v.is_boolean(),
-        "object" => v.is_object(),
-        "array" => v.is_array(),
-        "null" => v.is_null(),
-        "any" => true,
-        other => panic!("docs/json-format.md names an unknown type `{other}`"),
-    })
-}
-
-/// Checks `plan` against the documented fields; returns the paths seen at least once.
-fn check_documented(plan: &Value, fields: &[(String, String, String)]) -> BTreeSet<String> {
-    let mut seen = BTreeSet::new();
-    for (path, ty, presence) in fields {
-        for v in &values_at(plan, path) {
-            match v {
-                Some(v) => {
-                    assert!(has_type(v, ty), "`{path}` is {v} in {plan:#}, not {ty}");
-                    seen.insert(path.clone());
-                }
-                None => assert!(
-                    presence != "always",
-                    "`{path}` is documented as always present, missing in {plan:#}"
-                ),
-            }
-        }
-    }
-    seen
-}
-
 #[tokio::test]
 async fn json_output_matches_docs_json_format() {
-    let fields = documented_fields();
+    let fields = documented_fields("docs/json-format.md");
     assert!(
         fields.len() >= 20,
         "the field table was not found: {fields:?}"

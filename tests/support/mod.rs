@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod json_doc;
 pub mod proxy;
 
 // `s3ward` and `Run` are for the command tests; nothing uses them until the commands exist.
