@@ -49,6 +49,15 @@ pub fn diff(desired: &Desired, live: &Live, ctx: &Context) -> ChangeSet {
     cs
 }
 
+/// A setting that exists is updated; one that does not is created.
+fn create_or_update(exists: bool) -> Action {
+    if exists {
+        Action::Update
+    } else {
+        Action::Create
+    }
+}
+
 fn change(address: Address, action: Action, write: Write) -> Change {
     Change {
         address,
@@ -217,11 +226,7 @@ fn diff_bucket(desired: &Desired, b: &Bucket, lb: &LiveBucket, ctx: &Context, cs
     if let Some(want) = b.ownership {
         let have = lb.ownership.present().copied();
         if have != Some(want) {
-            let action = if have.is_none() {
-                Action::Create
-            } else {
-                Action::Update
-            };
+            let action = create_or_update(have.is_some());
             let mut c = change(
                 Address::BucketOwnership(key.clone()),
                 action,
@@ -256,11 +261,7 @@ fn diff_bucket(desired: &Desired, b: &Bucket, lb: &LiveBucket, ctx: &Context, cs
     if let Some(want) = b.public_access_block {
         let have = lb.public_access_block.present().copied();
         if have != Some(want) {
-            let action = if have.is_none() {
-                Action::Create
-            } else {
-                Action::Update
-            };
+            let action = create_or_update(have.is_some());
             let mut c = change(
                 Address::BucketPublicAccessBlock(key.clone()),
                 action,
@@ -284,11 +285,7 @@ fn diff_bucket(desired: &Desired, b: &Bucket, lb: &LiveBucket, ctx: &Context, cs
             .filter_map(|k| live_tags.get_key_value(k))
             .collect();
         if b.tags.iter().any(|(k, v)| live_tags.get(k) != Some(v)) {
-            let action = if before.is_empty() {
-                Action::Create
-            } else {
-                Action::Update
-            };
+            let action = create_or_update(!before.is_empty());
             let mut c = change(
                 Address::BucketTags(key.clone()),
                 action,
@@ -639,11 +636,7 @@ fn diff_role(desired: &Desired, r: &Role, lr: &LiveRole, cs: &mut ChangeSet) {
         }
         let mut c = change(
             Address::RoleInlinePolicy(key.clone(), name.clone()),
-            if live_doc.is_some() {
-                Action::Update
-            } else {
-                Action::Create
-            },
+            create_or_update(live_doc.is_some()),
             Write::PutRolePolicy {
                 role: r.name.clone(),
                 name: name.clone(),
@@ -735,11 +728,7 @@ fn diff_role(desired: &Desired, r: &Role, lr: &LiveRole, cs: &mut ChangeSet) {
             .collect();
         let mut c = change(
             Address::RoleTags(key.clone()),
-            if before.is_empty() {
-                Action::Create
-            } else {
-                Action::Update
-            },
+            create_or_update(!before.is_empty()),
             Write::TagRole {
                 role: r.name.clone(),
                 tags: r.tags.clone(),

@@ -185,16 +185,7 @@ pub async fn perform(session: &Session, t: &Target<'_>, w: &Write) -> Result<(),
             tags,
         } => {
             let iam = session.iam(t.account);
-            let tags: Vec<aws_sdk_iam::types::Tag> = tags
-                .iter()
-                .map(|(k, v)| {
-                    aws_sdk_iam::types::Tag::builder()
-                        .key(k)
-                        .value(v)
-                        .build()
-                        .expect("key and value are set")
-                })
-                .collect();
+            let tags = iam_tags(tags);
             let r = aws
                 .call(Op::iam("CreateRole", name), INVALID_PRINCIPAL_IAM, || {
                     iam.create_role()
@@ -313,6 +304,18 @@ pub async fn perform(session: &Session, t: &Target<'_>, w: &Write) -> Result<(),
     }
 }
 
+fn iam_tags(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_iam::types::Tag> {
+    tags.iter()
+        .map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("key and value are set")
+        })
+        .collect()
+}
+
 fn gone_is_done<T>(r: Result<T, AwsError>) -> Result<(), AwsError> {
     match r {
         Ok(_) => Ok(()),
@@ -376,16 +379,7 @@ async fn tag_role(
     tags: &BTreeMap<String, String>,
 ) -> Result<(), AwsError> {
     let iam = session.iam(account);
-    let tags: Vec<aws_sdk_iam::types::Tag> = tags
-        .iter()
-        .map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .expect("key and value are set")
-        })
-        .collect();
+    let tags = iam_tags(tags);
     session
         .aws
         .call(Op::iam("TagRole", role), RetryPolicy::STANDARD, || {
