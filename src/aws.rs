@@ -178,7 +178,12 @@ impl Aws {
                     .await
                     .expect("semaphore never closes");
                 let t = Instant::now();
-                let r = send().await;
+                // Boxed: an SDK `send()` future is several KB, and inline it would make every
+                // waiting `call` that size. `live::read` starts every read of a plan at once
+                // (5 per bucket), so inline it cost ~29 KB per bucket before the first
+                // request (`plan` of 1,000 buckets: 69 MB peak RSS, 50 MB boxed); boxed, only
+                // the requests holding a permit (at most `--parallelism`) pay for it.
+                let r = Box::pin(send()).await;
                 self.count(op.service);
                 tracing::debug!(
                     target: "s3ward::aws",
