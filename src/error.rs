@@ -182,6 +182,13 @@ fn aws_hint(e: &AwsError) -> Option<String> {
             "the credentials have expired or are not valid; refresh them (e.g. `aws sso login`)"
                 .into(),
         ),
+        Some("PermanentRedirect" | "AuthorizationHeaderMalformed") => Some(
+            "the bucket is in another region than s3ward used: set `region` on the bucket in the plan file (or `settings.region`); S3 never moves a bucket between regions".into(),
+        ),
+        Some("BucketAlreadyExists") => Some(
+            "bucket names are global, and another account owns this one: choose another `name`"
+                .into(),
+        ),
         _ if e.no_response => {
             Some("check the network, `--endpoint-url` / AWS_ENDPOINT_URL, and the region".into())
         }
@@ -213,6 +220,26 @@ pub fn report(err: &Error, out: &mut dyn Write, color: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn region_and_name_errors_say_what_to_change() {
+        let mut e = AwsError {
+            service: "s3",
+            operation: "GetBucketPolicy",
+            code: Some("PermanentRedirect".into()),
+            message: "The bucket you are attempting to access must be addressed using the specified endpoint".into(),
+            status: Some(301),
+            attempts: 1,
+            no_response: false,
+        };
+        assert!(aws_hint(&e).unwrap().contains("set `region` on the bucket"));
+        e.code = Some("BucketAlreadyExists".into());
+        assert!(
+            aws_hint(&e)
+                .unwrap()
+                .contains("another account owns this one")
+        );
+    }
 
     #[test]
     fn report_has_error_caused_by_and_hint() {
