@@ -7,35 +7,27 @@
 //! moto server. Where a test claims "nothing was written", a recording proxy sits between
 //! the binary and moto and every recorded operation must be a read.
 
-use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_s3::types::{
-    AccessControlPolicy, Grant, Grantee, ObjectOwnership, Owner, OwnershipControls,
-    OwnershipControlsRule, Permission, PublicAccessBlockConfiguration, Tag, Tagging, Type,
-};
+use aws_sdk_s3::types::ObjectOwnership;
 use serde_json::{Value, json};
 
+use crate::support::fixtures::{
+    FOREIGN_OWNER_ID, MlModels, PLAN, account, apply, assert_no_changes, assert_only_reads,
+    attach_policy, bucket_exists, bucket_tags, create_bucket, grant_read_acl, live_policy,
+    put_policy, replace, role_exists, role_tags, run, set_bucket_tags, set_ownership,
+    set_public_access_block,
+};
 use crate::support::proxy::{Fault, Proxy, ProxyRules, Recorded, Rule};
 use crate::support::{
     AMBIENT_ACCOUNT, Clients, MOTO_OWNER_ID, PlanDir, Run, moto, ok, sdk, unique,
 };
 
-const PLAN: &str = "plan.toml";
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const FOREIGN_OWNER_ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const S3_READ_ONLY: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 
 // --- Helpers ------------------------------------------------------------------------------
-
-/// A 12-digit account id of this test alone (role names are per account, so two tests
-/// with the same account and role key would collide).
-fn account() -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    format!("5{:06}{:05}", std::process::id() % 1_000_000, n % 100_000)
-}
 
 /// `[accounts.main]` in `id`, reached through AssumeRole.
 fn main_account(id: &str) -> String {
@@ -44,133 +36,43 @@ fn main_account(id: &str) -> String {
     )
 }
 
-/// Replaces `from` by `to`, insisting that `from` is there: a test must not silently keep
-/// an example plan's fixed names when the example changes.
-fn replace(text: &str, from: &str, to: &str) -> String {
-    assert!(text.contains(from), "`{from}` is not in:\n{text}");
-    text.replace(from, to)
-}
-
-async fn run(dir: &PlanDir, args: &[&str]) -> Run {
-    dir.s3ward(args).run_async().await
-}
-
-/// The same, talking to `endpoint` (a proxy) instead of moto.
-async fn run_at(dir: &PlanDir, endpoint: &str, args: &[&str]) -> Run {
-    dir.s3ward(args)
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .run_async()
-        .await
-}
-
-async fn apply(dir: &PlanDir) -> Run {
-    let run = run(dir, &["apply", "--auto-approve", PLAN]).await;
-    assert_eq!(run.code, 0, "{run}");
-    assert!(
-        run.stdout.contains("\nApply complete: "),
-        "no completion line:\n{run}"
-    );
-    run
-}
-
-/// SPEC: after apply, `plan` on the same file prints `No changes.` and, with
-/// `--detailed-exitcode`, exits 0.
-async fn assert_no_changes(dir: &PlanDir) {
-    let run = run(dir, &["plan", "--detailed-exitcode", PLAN]).await;
-    assert_eq!(run.code, 0, "spurious changes after apply:\n{run}");
-    assert_eq!(
-        run.stdout.trim_end().lines().last(),
-        Some("No changes."),
-        "{run}"
-    );
-}
-
 /// The plan must see changes (exit 2): proof that what a test did out of band is visible,
 /// so that a later "No changes." means something.
 async fn assert_changes(dir: &PlanDir) -> Run {
-    let run = run(dir, &["plan", "--detailed-exitcode", PLAN]).await;
+    let run = run(dir, None, &["plan", "--detailed-exitcode", PLAN]).await;
     assert_eq!(run.code, 2, "{run}");
     run
 }
 
-fn assert_only_reads(proxy: &Proxy, run: &Run) {
-    let ops = proxy.operations();
-    assert!(
-        !ops.is_empty(),
-        "the run reached AWS through the proxy:\n{run}"
+/// `s3ward apply --auto-approve plan.toml` through a proxy that refuses `operation` of
+/// `service` with AccessDenied: the apply fails (exit 1).
+async fn apply_denied(
+    dir: &PlanDir,
+    service: &'static str,
+    operation: &'static str,
+) -> (Proxy, Run) {
+    let proxy = Proxy::start(
+        &moto().endpoint,
+        ProxyRules::none().with(
+            Rule::new(Fault::AccessDenied)
+                .service(service)
+                .operation(operation),
+        ),
     );
-    let writes: Vec<String> = ops
-        .iter()
-        .filter(|r| !r.is_read())
-        .map(ToString::to_string)
-        .collect();
-    assert!(writes.is_empty(), "writes: {writes:?}\n{run}");
+    let failed = run(
+        dir,
+        Some(&proxy.endpoint),
+        &["apply", "--auto-approve", PLAN],
+    )
+    .await;
+    assert_eq!(failed.code, 1, "{failed}");
+    (proxy, failed)
 }
 
 fn position(ops: &[Recorded], operation: &str, resource: &str) -> usize {
     ops.iter()
         .position(|r| r.operation == operation && r.resource.as_deref() == Some(resource))
         .unwrap_or_else(|| panic!("no {operation} on {resource} in {ops:?}"))
-}
-
-fn ownership_controls(o: ObjectOwnership) -> OwnershipControls {
-    OwnershipControls::builder()
-        .rules(
-            OwnershipControlsRule::builder()
-                .object_ownership(o)
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap()
-}
-
-fn block(all: bool) -> PublicAccessBlockConfiguration {
-    PublicAccessBlockConfiguration::builder()
-        .block_public_acls(all)
-        .ignore_public_acls(all)
-        .block_public_policy(all)
-        .restrict_public_buckets(all)
-        .build()
-}
-
-async fn create_bucket(c: &Clients, name: &str) {
-    ok(c.s3.create_bucket().bucket(name).send().await);
-}
-
-async fn set_ownership(c: &Clients, bucket: &str, o: ObjectOwnership) {
-    ok(c.s3
-        .put_bucket_ownership_controls()
-        .bucket(bucket)
-        .ownership_controls(ownership_controls(o))
-        .send()
-        .await);
-}
-
-/// Grants READ on the bucket to another canonical user (the bucket must not enforce
-/// ownership at that moment, or AWS refuses the ACL).
-async fn grant_acl_to_another_account(c: &Clients, bucket: &str) {
-    let grantee = |id: &str| {
-        Grantee::builder()
-            .r#type(Type::CanonicalUser)
-            .id(id)
-            .build()
-            .unwrap()
-    };
-    let grant =
-        |id: &str, p: Permission| Grant::builder().grantee(grantee(id)).permission(p).build();
-    ok(c.s3
-        .put_bucket_acl()
-        .bucket(bucket)
-        .access_control_policy(
-            AccessControlPolicy::builder()
-                .owner(Owner::builder().id(MOTO_OWNER_ID).build())
-                .grants(grant(MOTO_OWNER_ID, Permission::FullControl))
-                .grants(grant(FOREIGN_OWNER_ID, Permission::Read))
-                .build(),
-        )
-        .send()
-        .await);
 }
 
 async fn live_ownership(c: &Clients, bucket: &str) -> ObjectOwnership {
@@ -217,20 +119,6 @@ async fn live_acl_grantees(c: &Clients, bucket: &str) -> BTreeSet<String> {
         .collect()
 }
 
-async fn live_policy(c: &Clients, bucket: &str) -> Value {
-    let out = ok(c.s3.get_bucket_policy().bucket(bucket).send().await);
-    serde_json::from_str(out.policy().expect("policy")).expect("policy is JSON")
-}
-
-async fn put_policy(c: &Clients, bucket: &str, policy: &Value) {
-    ok(c.s3
-        .put_bucket_policy()
-        .bucket(bucket)
-        .policy(policy.to_string())
-        .send()
-        .await);
-}
-
 /// The Sids of a policy's statements.
 fn sids(policy: &Value) -> BTreeSet<String> {
     policy["Statement"]
@@ -238,14 +126,6 @@ fn sids(policy: &Value) -> BTreeSet<String> {
         .expect("statements")
         .iter()
         .map(|s| s["Sid"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
-async fn live_bucket_tags(c: &Clients, bucket: &str) -> Vec<(String, String)> {
-    let out = ok(c.s3.get_bucket_tagging().bucket(bucket).send().await);
-    out.tag_set()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
         .collect()
 }
 
@@ -260,44 +140,6 @@ async fn attached_policies(c: &Clients, role: &str) -> BTreeSet<String> {
         .iter()
         .map(|p| p.policy_arn().unwrap_or_default().to_string())
         .collect()
-}
-
-async fn bucket_names(c: &Clients) -> BTreeSet<String> {
-    let out = ok(c.s3.list_buckets().send().await);
-    out.buckets()
-        .iter()
-        .map(|b| b.name().unwrap_or_default().to_string())
-        .collect()
-}
-
-async fn role_exists(c: &Clients, role: &str) -> bool {
-    match c.iam.get_role().role_name(role).send().await {
-        Ok(_) => true,
-        Err(e) => {
-            let code = aws_sdk_iam::error::ProvideErrorMetadata::code(&e).map(str::to_string);
-            assert_eq!(
-                code.as_deref(),
-                Some("NoSuchEntity"),
-                "GetRole {role}: {e:?}"
-            );
-            false
-        }
-    }
-}
-
-/// A role another team owns, so that a plan's `[principals]` entry names something that
-/// exists (the strict layer refuses bucket policies naming roles that do not).
-async fn create_foreign_role(c: &Clients, name: &str) {
-    let trust = json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-    });
-    ok(c.iam
-        .create_role()
-        .role_name(name)
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await);
 }
 
 /// One account; a role that reads one bucket; ownership enforced, all public access
@@ -368,61 +210,39 @@ access = "read"
 
 #[tokio::test]
 async fn ml_models_example_applies_across_two_accounts_and_then_has_no_changes() {
-    let (storage, compute, vendor) = (account(), account(), account());
-    let bucket = unique("apply-ml-models");
-    let (inference, ray) = (unique("inference"), unique("ray-cluster"));
-    let example = std::fs::read_to_string(format!("{ROOT}/plans/ml-models.toml"))
-        .expect("read plans/ml-models.toml");
-    let text = replace(&example, "111111111111", &storage);
-    let text = replace(&text, "222222222222", &compute);
-    let text = replace(&text, "333333333333", &vendor);
-    let text = replace(&text, "acme-ml-models", &bucket);
-    let text = replace(
-        &text,
-        "[roles.inference]\n",
-        &format!("[roles.inference]\nname = \"{inference}\"\n"),
-    );
-    let text = replace(
-        &text,
-        "[roles.ray-cluster]\n",
-        &format!("[roles.ray-cluster]\nname = \"{ray}\"\n"),
-    );
-    let dir = PlanDir::new();
-    dir.write(PLAN, &text);
-    // The vendor's role exists in the vendor's account (s3ward does not manage it).
-    create_foreign_role(&sdk(Some(&vendor)).await, "model-eval").await;
+    let ml = MlModels::new("apply-ml-models").await;
 
-    let run = apply(&dir).await;
+    let run = apply(&ml.dir, None).await;
     assert!(
         run.stdout
             .contains("Plan: 9 to create, 0 to update, 0 to delete."),
         "{run}"
     );
-    assert_no_changes(&dir).await;
+    assert_no_changes(&ml.dir, None).await;
 
     // Each resource is in its own account.
-    let (s, c) = (sdk(Some(&storage)).await, sdk(Some(&compute)).await);
-    assert!(bucket_names(&s).await.contains(&bucket));
-    assert!(!bucket_names(&c).await.contains(&bucket));
-    assert!(role_exists(&c, &inference).await && role_exists(&c, &ray).await);
-    assert!(!role_exists(&s, &inference).await);
+    let (s, c) = (sdk(Some(&ml.storage)).await, sdk(Some(&ml.compute)).await);
+    assert!(bucket_exists(&s.s3, &ml.bucket).await);
+    assert!(!bucket_exists(&c.s3, &ml.bucket).await);
+    assert!(role_exists(&c.iam, &ml.inference).await && role_exists(&c.iam, &ml.ray).await);
+    assert!(!role_exists(&s.iam, &ml.inference).await);
     assert_eq!(
-        live_ownership(&s, &bucket).await,
+        live_ownership(&s, &ml.bucket).await,
         ObjectOwnership::BucketOwnerEnforced
     );
-    assert_eq!(live_block(&s, &bucket).await, [Some(true); 4]);
+    assert_eq!(live_block(&s, &ml.bucket).await, [Some(true); 4]);
     assert_eq!(
-        attached_policies(&c, &ray).await,
+        attached_policies(&c, &ml.ray).await,
         BTreeSet::from(["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy".to_string()])
     );
     let grants = ok(c
         .iam
         .get_role_policy()
-        .role_name(&inference)
+        .role_name(&ml.inference)
         .policy_name("s3ward-grants")
         .send()
         .await);
-    assert!(grants.policy_document().contains(&bucket));
+    assert!(grants.policy_document().contains(&ml.bucket));
 }
 
 #[tokio::test]
@@ -441,15 +261,15 @@ async fn single_account_example_applies_and_then_has_no_changes() {
     let dir = PlanDir::new();
     dir.write(PLAN, &text);
 
-    apply(&dir).await;
-    assert_no_changes(&dir).await;
+    apply(&dir, None).await;
+    assert_no_changes(&dir, None).await;
 
     let c = sdk(None).await;
     assert_eq!(
         live_ownership(&c, &bucket).await,
         ObjectOwnership::BucketOwnerEnforced
     );
-    let policy = live_policy(&c, &bucket).await;
+    let policy = live_policy(&c.s3, &bucket).await;
     assert!(
         policy
             .to_string()
@@ -464,18 +284,13 @@ async fn single_account_example_applies_and_then_has_no_changes() {
 async fn one_apply_repairs_every_out_of_band_change() {
     let t = Simple::new("apply-repair");
     t.write(r#"tags = { team = "ml" }"#);
-    apply(&t.dir).await;
+    apply(&t.dir, None).await;
     let c = t.clients().await;
 
     // What people do by hand.
-    ok(c.iam
-        .attach_role_policy()
-        .role_name(&t.role)
-        .policy_arn(READ_ONLY)
-        .send()
-        .await);
-    set_ownership(&c, &t.bucket, ObjectOwnership::ObjectWriter).await;
-    let mut policy = live_policy(&c, &t.bucket).await;
+    attach_policy(&c.iam, &t.role, READ_ONLY).await;
+    set_ownership(&c.s3, &t.bucket, ObjectOwnership::ObjectWriter).await;
+    let mut policy = live_policy(&c.s3, &t.bucket).await;
     policy["Statement"].as_array_mut().unwrap().push(json!({
         "Sid": "AddedByHand",
         "Effect": "Allow",
@@ -483,21 +298,9 @@ async fn one_apply_repairs_every_out_of_band_change() {
         "Action": "s3:GetObject",
         "Resource": format!("arn:aws:s3:::{}/*", t.bucket),
     }));
-    put_policy(&c, &t.bucket, &policy).await;
-    ok(c.s3
-        .put_public_access_block()
-        .bucket(&t.bucket)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .ignore_public_acls(true)
-                .block_public_policy(false)
-                .restrict_public_buckets(false)
-                .build(),
-        )
-        .send()
-        .await);
-    grant_acl_to_another_account(&c, &t.bucket).await;
+    put_policy(&c.s3, &t.bucket, &policy.to_string()).await;
+    set_public_access_block(&c.s3, &t.bucket, [true, true, false, false]).await;
+    grant_read_acl(&c.s3, &t.bucket, FOREIGN_OWNER_ID).await;
     // And on the role's side: its trust and its grants policy.
     let trust = json!({
         "Version": "2012-10-17",
@@ -537,8 +340,8 @@ async fn one_apply_repairs_every_out_of_band_change() {
         );
     }
 
-    apply(&t.dir).await;
-    assert_no_changes(&t.dir).await;
+    apply(&t.dir, None).await;
+    assert_no_changes(&t.dir, None).await;
 
     assert_eq!(
         live_ownership(&c, &t.bucket).await,
@@ -550,7 +353,7 @@ async fn one_apply_repairs_every_out_of_band_change() {
         "the ACL is private again"
     );
     assert_eq!(live_block(&c, &t.bucket).await, [Some(true); 4]);
-    assert!(!sids(&live_policy(&c, &t.bucket).await).contains("AddedByHand"));
+    assert!(!sids(&live_policy(&c.s3, &t.bucket).await).contains("AddedByHand"));
     assert_eq!(
         attached_policies(&c, &t.role).await,
         BTreeSet::from([S3_READ_ONLY.to_string()])
@@ -606,95 +409,90 @@ async fn apply_without_a_terminal_or_auto_approve_refuses_and_writes_nothing() {
     assert_only_reads(&proxy, &run);
 
     let c = t.clients().await;
-    assert!(!bucket_names(&c).await.contains(&t.bucket));
-    assert!(!role_exists(&c, &t.role).await);
+    assert!(!bucket_exists(&c.s3, &t.bucket).await);
+    assert!(!role_exists(&c.iam, &t.role).await);
 }
 
 // --- 4. Saved plans ------------------------------------------------------------------------
+
+/// `s3ward apply --saved SAVED` through `proxy`, refused as stale for `why`, having only
+/// read.
+async fn apply_stale(dir: &PlanDir, proxy: &Proxy, saved: &str, why: &str) -> Run {
+    proxy.clear();
+    let stale = run(dir, Some(&proxy.endpoint), &["apply", "--saved", saved]).await;
+    assert_eq!(stale.code, 1, "{stale}");
+    assert!(stale.stderr.contains("saved plan is stale"), "{stale}");
+    assert!(stale.stderr.contains(why), "{stale}");
+    assert_only_reads(proxy, &stale);
+    stale
+}
 
 #[tokio::test]
 async fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies_once() {
     let t = Simple::new("apply-saved");
     t.write(r#"tags = { team = "ml" }"#);
-    apply(&t.dir).await;
+    apply(&t.dir, None).await;
     let c = t.clients().await;
     let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    // What a refused apply leaves: the block opened by hand, the tags of the first apply.
+    let assert_untouched = async || {
+        assert_eq!(live_block(&c, &t.bucket).await, [Some(false); 4]);
+        assert!(
+            bucket_tags(&c.s3, &t.bucket)
+                .await
+                .contains(&("team".into(), "ml".into()))
+        );
+    };
 
     // AWS changes after the plan was saved.
     t.write(r#"tags = { team = "research" }"#);
-    let saved = run(&t.dir, &["plan", PLAN, "--out", "p.json"]).await;
+    let saved = run(&t.dir, None, &["plan", PLAN, "--out", "p.json"]).await;
     assert_eq!(saved.code, 0, "{saved}");
-    ok(c.s3
-        .put_public_access_block()
-        .bucket(&t.bucket)
-        .public_access_block_configuration(block(false))
-        .send()
-        .await);
-    let stale = run_at(&t.dir, &proxy.endpoint, &["apply", "--saved", "p.json"]).await;
-    assert_eq!(stale.code, 1, "{stale}");
-    assert!(stale.stderr.contains("saved plan is stale"), "{stale}");
-    assert!(
-        stale
-            .stderr
-            .contains("`bucket.weights.public_access_block` changed in AWS"),
-        "{stale}"
-    );
-    assert_only_reads(&proxy, &stale);
-    assert_eq!(live_block(&c, &t.bucket).await, [Some(false); 4]);
-    assert!(
-        live_bucket_tags(&c, &t.bucket)
-            .await
-            .contains(&("team".into(), "ml".into()))
-    );
+    set_public_access_block(&c.s3, &t.bucket, [false; 4]).await;
+    apply_stale(
+        &t.dir,
+        &proxy,
+        "p.json",
+        "`bucket.weights.public_access_block` changed in AWS",
+    )
+    .await;
+    assert_untouched().await;
 
     // The plan file changes after the plan was saved.
-    let saved = run(&t.dir, &["plan", PLAN, "--out", "p2.json"]).await;
+    let saved = run(&t.dir, None, &["plan", PLAN, "--out", "p2.json"]).await;
     assert_eq!(saved.code, 0, "{saved}");
     t.write(r#"tags = { team = "infra" }"#);
-    proxy.clear();
-    let stale = run_at(&t.dir, &proxy.endpoint, &["apply", "--saved", "p2.json"]).await;
-    assert_eq!(stale.code, 1, "{stale}");
-    assert!(stale.stderr.contains("saved plan is stale"), "{stale}");
-    assert!(
-        stale
-            .stderr
-            .contains("the plan file `plan.toml` changed since the plan was saved"),
-        "{stale}"
-    );
+    let stale = apply_stale(
+        &t.dir,
+        &proxy,
+        "p2.json",
+        "the plan file `plan.toml` changed since the plan was saved",
+    )
+    .await;
     assert!(!stale.stderr.contains("changed in AWS"), "{stale}");
-    assert_only_reads(&proxy, &stale);
-    assert_eq!(live_block(&c, &t.bucket).await, [Some(false); 4]);
-    assert!(
-        live_bucket_tags(&c, &t.bucket)
-            .await
-            .contains(&("team".into(), "ml".into()))
-    );
+    assert_untouched().await;
 
     // A fresh saved plan applies exactly, and only once.
-    let saved = run(&t.dir, &["plan", PLAN, "--out", "p3.json"]).await;
+    let saved = run(&t.dir, None, &["plan", PLAN, "--out", "p3.json"]).await;
     assert_eq!(saved.code, 0, "{saved}");
-    let applied = run(&t.dir, &["apply", "--saved", "p3.json"]).await;
+    let applied = run(&t.dir, None, &["apply", "--saved", "p3.json"]).await;
     assert_eq!(applied.code, 0, "{applied}");
     assert!(applied.stdout.contains("\nApply complete: "), "{applied}");
     assert_eq!(live_block(&c, &t.bucket).await, [Some(true); 4]);
     assert!(
-        live_bucket_tags(&c, &t.bucket)
+        bucket_tags(&c.s3, &t.bucket)
             .await
             .contains(&("team".into(), "infra".into()))
     );
-    assert_no_changes(&t.dir).await;
+    assert_no_changes(&t.dir, None).await;
 
-    proxy.clear();
-    let again = run_at(&t.dir, &proxy.endpoint, &["apply", "--saved", "p3.json"]).await;
-    assert_eq!(again.code, 1, "{again}");
-    assert!(again.stderr.contains("saved plan is stale"), "{again}");
-    assert!(
-        again
-            .stderr
-            .contains("`bucket.weights.public_access_block` changed in AWS"),
-        "{again}"
-    );
-    assert_only_reads(&proxy, &again);
+    apply_stale(
+        &t.dir,
+        &proxy,
+        "p3.json",
+        "`bucket.weights.public_access_block` changed in AWS",
+    )
+    .await;
 }
 
 // --- 5. A failure mid-apply: report, exit 1, and the rerun converges ------------------------
@@ -745,18 +543,9 @@ tags = {{ team = "ml" }}
     // An existing bucket: ownership is then its own write (a new bucket gets it with
     // CreateBucket), which comes before the public access block and the tags.
     let c = t.clients().await;
-    create_bucket(&c, &t.bucket).await;
-    let proxy = Proxy::start(
-        &moto().endpoint,
-        ProxyRules::none().with(
-            Rule::new(Fault::AccessDenied)
-                .service("s3")
-                .operation("PutBucketOwnershipControls"),
-        ),
-    );
+    create_bucket(&c.s3, &t.bucket).await;
 
-    let failed = run_at(&t.dir, &proxy.endpoint, &["apply", "--auto-approve", PLAN]).await;
-    assert_eq!(failed.code, 1, "{failed}");
+    let (proxy, failed) = apply_denied(&t.dir, "s3", "PutBucketOwnershipControls").await;
     insta::assert_snapshot!(report_text(&failed));
     // Refused for good: not retried.
     let ops = proxy.operations();
@@ -775,19 +564,19 @@ tags = {{ team = "ml" }}
         );
     }
     // The rest was applied.
-    assert!(role_exists(&c, &t.role).await);
+    assert!(role_exists(&c.iam, &t.role).await);
     assert_eq!(
         live_ownership(&c, &logs).await,
         ObjectOwnership::BucketOwnerEnforced
     );
     assert_eq!(live_block(&c, &logs).await, [Some(true); 4]);
     assert!(
-        sids(&live_policy(&c, &t.bucket).await)
+        sids(&live_policy(&c.s3, &t.bucket).await)
             .iter()
             .all(|s| s.starts_with("s3ward"))
     );
 
-    let rerun = apply(&t.dir).await;
+    let rerun = apply(&t.dir, None).await;
     for address in [
         "bucket.weights.ownership",
         "bucket.weights.public_access_block",
@@ -804,7 +593,7 @@ tags = {{ team = "ml" }}
             .contains("Plan: 3 to create, 0 to update, 0 to delete."),
         "{rerun}"
     );
-    assert_no_changes(&t.dir).await;
+    assert_no_changes(&t.dir, None).await;
     assert_eq!(
         live_ownership(&c, &t.bucket).await,
         ObjectOwnership::BucketOwnerEnforced
@@ -815,22 +604,13 @@ tags = {{ team = "ml" }}
 async fn a_failed_attach_leaves_the_policy_it_replaces_attached() {
     let t = Simple::new("apply-fail-iam");
     t.write("");
-    apply(&t.dir).await;
+    apply(&t.dir, None).await;
     // Swap the managed policy: attach the new one, then detach the old (access is removed
     // last, so the role is never without it).
     t.dir
         .write(PLAN, &t.text_with_policies(&format!("\"{READ_ONLY}\""), ""));
-    let proxy = Proxy::start(
-        &moto().endpoint,
-        ProxyRules::none().with(
-            Rule::new(Fault::AccessDenied)
-                .service("iam")
-                .operation("AttachRolePolicy"),
-        ),
-    );
 
-    let failed = run_at(&t.dir, &proxy.endpoint, &["apply", "--auto-approve", PLAN]).await;
-    assert_eq!(failed.code, 1, "{failed}");
+    let (proxy, failed) = apply_denied(&t.dir, "iam", "AttachRolePolicy").await;
     insta::assert_snapshot!(report_text(&failed));
     let ops = proxy.operation_names();
     assert!(!ops.iter().any(|o| o == "DetachRolePolicy"), "{ops:?}");
@@ -840,8 +620,8 @@ async fn a_failed_attach_leaves_the_policy_it_replaces_attached() {
         BTreeSet::from([S3_READ_ONLY.to_string()])
     );
 
-    apply(&t.dir).await;
-    assert_no_changes(&t.dir).await;
+    apply(&t.dir, None).await;
+    assert_no_changes(&t.dir, None).await;
     assert_eq!(
         attached_policies(&c, &t.role).await,
         BTreeSet::from([READ_ONLY.to_string()])
@@ -855,7 +635,7 @@ async fn merge_mode_keeps_foreign_statements_and_replaces_its_own() {
     let t = Simple::new("apply-merge");
     t.write(r#"policy_mode = "merge""#);
     let c = t.clients().await;
-    create_bucket(&c, &t.bucket).await;
+    create_bucket(&c.s3, &t.bucket).await;
     let foreign = json!({
         "Sid": "AnalyticsTeamRead",
         "Effect": "Allow",
@@ -871,16 +651,16 @@ async fn merge_mode_keeps_foreign_statements_and_replaces_its_own() {
         "Resource": format!("arn:aws:s3:::{}/*", t.bucket),
     });
     put_policy(
-        &c,
+        &c.s3,
         &t.bucket,
-        &json!({"Version": "2012-10-17", "Statement": [foreign, leftover]}),
+        &json!({"Version": "2012-10-17", "Statement": [foreign, leftover]}).to_string(),
     )
     .await;
 
-    apply(&t.dir).await;
-    assert_no_changes(&t.dir).await;
+    apply(&t.dir, None).await;
+    assert_no_changes(&t.dir, None).await;
 
-    let policy = live_policy(&c, &t.bucket).await;
+    let policy = live_policy(&c.s3, &t.bucket).await;
     let statements = policy["Statement"].as_array().unwrap();
     assert!(
         statements.iter().any(|s| s["Sid"] == "AnalyticsTeamRead"
@@ -910,7 +690,12 @@ async fn a_bucket_policy_naming_a_role_created_in_the_same_apply_succeeds() {
     t.write("");
     let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
 
-    let run = run_at(&t.dir, &proxy.endpoint, &["apply", "--auto-approve", PLAN]).await;
+    let run = run(
+        &t.dir,
+        Some(&proxy.endpoint),
+        &["apply", "--auto-approve", PLAN],
+    )
+    .await;
     assert_eq!(run.code, 0, "{run}");
     let ops = proxy.operations();
     let create = position(&ops, "CreateRole", &t.role);
@@ -933,7 +718,7 @@ async fn a_bucket_policy_naming_a_role_created_in_the_same_apply_succeeds() {
         rejected.iter().all(|(_, r)| r.status == Some(400)),
         "{ops:?}"
     );
-    assert_no_changes(&t.dir).await;
+    assert_no_changes(&t.dir, None).await;
 }
 
 #[tokio::test]
@@ -941,12 +726,17 @@ async fn a_foreign_acl_grant_is_reset_before_ownership_is_enforced() {
     let t = Simple::new("apply-acl-order");
     t.write("");
     let c = t.clients().await;
-    create_bucket(&c, &t.bucket).await;
-    set_ownership(&c, &t.bucket, ObjectOwnership::ObjectWriter).await;
-    grant_acl_to_another_account(&c, &t.bucket).await;
+    create_bucket(&c.s3, &t.bucket).await;
+    set_ownership(&c.s3, &t.bucket, ObjectOwnership::ObjectWriter).await;
+    grant_read_acl(&c.s3, &t.bucket, FOREIGN_OWNER_ID).await;
     let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
 
-    let run = run_at(&t.dir, &proxy.endpoint, &["apply", "--auto-approve", PLAN]).await;
+    let run = run(
+        &t.dir,
+        Some(&proxy.endpoint),
+        &["apply", "--auto-approve", PLAN],
+    )
+    .await;
     assert_eq!(run.code, 0, "{run}");
     let ops = proxy.operations();
     let acl = position(&ops, "PutBucketAcl", &t.bucket);
@@ -966,20 +756,15 @@ async fn a_foreign_acl_grant_is_reset_before_ownership_is_enforced() {
         live_acl_grantees(&c, &t.bucket).await,
         BTreeSet::from([MOTO_OWNER_ID.to_string()])
     );
-    assert_no_changes(&t.dir).await;
+    assert_no_changes(&t.dir, None).await;
 }
 
 #[tokio::test]
 async fn a_relaxed_block_goes_before_the_public_policy_that_needs_it() {
     let t = Simple::new("apply-relax");
     let c = t.clients().await;
-    create_bucket(&c, &t.bucket).await;
-    ok(c.s3
-        .put_public_access_block()
-        .bucket(&t.bucket)
-        .public_access_block_configuration(block(true))
-        .send()
-        .await);
+    create_bucket(&c.s3, &t.bucket).await;
+    set_public_access_block(&c.s3, &t.bucket, [true; 4]).await;
     // The server refuses a public policy while BlockPublicPolicy is on.
     let text = t
         .text("")
@@ -992,14 +777,19 @@ async fn a_relaxed_block_goes_before_the_public_policy_that_needs_it() {
     );
     let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
 
-    let run = run_at(&t.dir, &proxy.endpoint, &["apply", "--auto-approve", PLAN]).await;
+    let run = run(
+        &t.dir,
+        Some(&proxy.endpoint),
+        &["apply", "--auto-approve", PLAN],
+    )
+    .await;
     assert_eq!(run.code, 0, "{run}");
     let ops = proxy.operations();
     let relax = position(&ops, "PutPublicAccessBlock", &t.bucket);
     let policy = position(&ops, "PutBucketPolicy", &t.bucket);
     assert!(relax < policy, "{ops:?}");
     assert_eq!(live_block(&c, &t.bucket).await, [Some(false); 4]);
-    let live = live_policy(&c, &t.bucket).await;
+    let live = live_policy(&c.s3, &t.bucket).await;
     assert!(
         live["Statement"]
             .as_array()
@@ -1008,7 +798,7 @@ async fn a_relaxed_block_goes_before_the_public_policy_that_needs_it() {
             .any(|s| s["Principal"] == "*" || s["Principal"] == json!({"AWS": "*"})),
         "{live:#}"
     );
-    assert_no_changes(&t.dir).await;
+    assert_no_changes(&t.dir, None).await;
 }
 
 // --- 8. The s3ward:applied tag -------------------------------------------------------------
@@ -1018,29 +808,18 @@ async fn apply_records_s3ward_applied_and_keeps_other_tags() {
     let t = Simple::new("apply-tags");
     t.write(r#"tags = { team = "ml", data = "weights" }"#);
     let c = t.clients().await;
-    create_bucket(&c, &t.bucket).await;
-    ok(c.s3
-        .put_bucket_tagging()
-        .bucket(&t.bucket)
-        .tagging(
-            Tagging::builder()
-                .tag_set(
-                    Tag::builder()
-                        .key("cost-center")
-                        .value("4242")
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await);
+    create_bucket(&c.s3, &t.bucket).await;
+    set_bucket_tags(
+        &c.s3,
+        &t.bucket,
+        &BTreeMap::from([("cost-center".into(), "4242".into())]),
+    )
+    .await;
 
-    apply(&t.dir).await;
-    assert_no_changes(&t.dir).await;
+    apply(&t.dir, None).await;
+    assert_no_changes(&t.dir, None).await;
 
-    let tags = live_bucket_tags(&c, &t.bucket).await;
+    let tags = bucket_tags(&c.s3, &t.bucket).await;
     for (k, v) in [("cost-center", "4242"), ("team", "ml"), ("data", "weights")] {
         assert!(
             tags.contains(&(k.to_string(), v.to_string())),
@@ -1050,16 +829,15 @@ async fn apply_records_s3ward_applied_and_keeps_other_tags() {
     let applied = tags.iter().find(|(k, _)| k == "s3ward:applied");
     assert!(applied.is_some_and(|(_, v)| !v.is_empty()), "{tags:?}");
 
-    let role = ok(c.iam.list_role_tags().role_name(&t.role).send().await);
-    let role_tags: Vec<(&str, &str)> = role.tags().iter().map(|t| (t.key(), t.value())).collect();
+    let role_tags = role_tags(&c.iam, &t.role).await;
     assert!(
         role_tags
             .iter()
-            .any(|(k, v)| *k == "s3ward:applied" && !v.is_empty()),
+            .any(|(k, v)| k == "s3ward:applied" && !v.is_empty()),
         "{role_tags:?}"
     );
     assert!(
-        role_tags.contains(&("managed-by", "s3ward")),
+        role_tags.contains(&("managed-by".into(), "s3ward".into())),
         "{role_tags:?}"
     );
 }

@@ -10,23 +10,22 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use aws_sdk_s3::types::{
-    AccessControlPolicy, Grant, Grantee, ObjectOwnership, Owner, OwnershipControls,
-    OwnershipControlsRule, Permission, PublicAccessBlockConfiguration, Tag, Tagging, Type,
-};
+use aws_sdk_s3::types::ObjectOwnership;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::support::cli::Cmd;
+use crate::support::fixtures::{
+    FOREIGN_OWNER_ID, PLAN, account, apply, assert_only_reads, attach_policy, bucket_tags,
+    grant_read_acl, json_of, last_line, live_policy, put_policy, replace, role_tags,
+    set_bucket_tags, set_ownership, set_public_access_block, sha256_hex,
+};
 use crate::support::json_doc;
 use crate::support::proxy::{Proxy, ProxyRules};
-use crate::support::{Clients, MOTO_OWNER_ID, PlanDir, Run, moto, ok, sdk, unique};
+use crate::support::{Clients, PlanDir, Run, moto, ok, sdk, unique};
 
-const PLAN: &str = "plan.toml";
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const FOREIGN_OWNER_ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const S3_READ_ONLY: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
 /// GitHub refuses a comment body longer than this.
 const GITHUB_COMMENT_LIMIT: usize = 65_536;
@@ -35,13 +34,6 @@ const GITHUB_COMMENT_LIMIT: usize = 65_536;
 const WORKFLOW_FRAME: usize = 1_000;
 
 // --- Setup ---------------------------------------------------------------------------------
-
-/// A 12-digit account id of this test alone, reached through AssumeRole.
-fn account() -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    format!("7{:06}{:05}", std::process::id() % 1_000_000, n % 100_000)
-}
 
 /// One bucket and one role that reads part of it, in an account of the test's own.
 struct World {
@@ -109,17 +101,18 @@ prefixes = ["llama/"]
         text
     }
 
-    /// Writes the base plan file, applies it and checks that drift then finds nothing.
+    /// The same, with `from` replaced by `to` in the base.
+    fn write_replacing(&self, extra: &str, from: &str, to: &str) -> String {
+        let text = replace(&self.plan_text(extra), from, to);
+        self.dir.write(PLAN, &text);
+        text
+    }
+
+    /// Writes the base plan file and applies it.
     async fn applied(prefix: &str) -> World {
         let w = World::new(prefix).await;
         w.write("");
-        let run = w
-            .dir
-            .s3ward(&["apply", "--auto-approve", PLAN])
-            .run_async()
-            .await;
-        assert_eq!(run.code, 0, "{run}");
-        assert!(run.stdout.contains("Apply complete:"), "{run}");
+        apply(&w.dir, None).await;
         w
     }
 
@@ -139,77 +132,29 @@ prefixes = ["llama/"]
             .filter(&self.account, "[ACCOUNT]")
             .run_async()
             .await;
-        let ops = proxy.operations();
-        assert!(
-            !ops.is_empty(),
-            "drift reached AWS through the proxy:\n{run}"
-        );
-        let writes: Vec<String> = ops
-            .iter()
-            .filter(|r| !r.is_read())
-            .map(ToString::to_string)
-            .collect();
-        assert!(writes.is_empty(), "drift wrote to AWS: {writes:?}\n{run}");
+        assert_only_reads(&proxy, &run);
         run
     }
 
     async fn drift_json(&self) -> (Run, Value) {
         let run = self.drift(&["--format", "json"]).await;
-        let report = serde_json::from_str(&run.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{run}"));
+        let report = json_of(&run);
         (run, report)
     }
 
     // Out-of-band changes, as a person in the console would make them.
 
     async fn set_ownership(&self, o: ObjectOwnership) {
-        let controls = OwnershipControls::builder()
-            .rules(
-                OwnershipControlsRule::builder()
-                    .object_ownership(o)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
-        ok(self
-            .aws
-            .s3
-            .put_bucket_ownership_controls()
-            .bucket(&self.bucket)
-            .ownership_controls(controls)
-            .send()
-            .await);
+        set_ownership(&self.aws.s3, &self.bucket, o).await;
     }
 
     async fn open_public_access_block(&self) {
-        ok(self
-            .aws
-            .s3
-            .put_public_access_block()
-            .bucket(&self.bucket)
-            .public_access_block_configuration(
-                PublicAccessBlockConfiguration::builder()
-                    .block_public_acls(false)
-                    .ignore_public_acls(false)
-                    .block_public_policy(false)
-                    .restrict_public_buckets(false)
-                    .build(),
-            )
-            .send()
-            .await);
+        set_public_access_block(&self.aws.s3, &self.bucket, [false; 4]).await;
     }
 
     /// Adds a statement to the live bucket policy.
     async fn add_policy_statement(&self) {
-        let live = ok(self
-            .aws
-            .s3
-            .get_bucket_policy()
-            .bucket(&self.bucket)
-            .send()
-            .await);
-        let mut policy: Value = serde_json::from_str(live.policy().expect("a policy")).unwrap();
+        let mut policy = live_policy(&self.aws.s3, &self.bucket).await;
         policy["Statement"].as_array_mut().unwrap().push(json!({
             "Sid": "ConsoleEdit",
             "Effect": "Allow",
@@ -217,75 +162,27 @@ prefixes = ["llama/"]
             "Action": "s3:GetObject",
             "Resource": format!("arn:aws:s3:::{}/*", self.bucket),
         }));
-        ok(self
-            .aws
-            .s3
-            .put_bucket_policy()
-            .bucket(&self.bucket)
-            .policy(policy.to_string())
-            .send()
-            .await);
+        put_policy(&self.aws.s3, &self.bucket, &policy.to_string()).await;
     }
 
     /// Changes one bucket tag's value, keeping every other tag (as the console does).
     async fn retag_bucket(&self, key: &str, value: &str) {
-        let live = ok(self
-            .aws
-            .s3
-            .get_bucket_tagging()
-            .bucket(&self.bucket)
-            .send()
-            .await);
-        let mut tags: BTreeMap<String, String> = live
-            .tag_set()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
+        let mut tags: BTreeMap<String, String> = bucket_tags(&self.aws.s3, &self.bucket)
+            .await
+            .into_iter()
             .collect();
         assert!(
             tags.contains_key("s3ward:applied"),
             "apply left no s3ward:applied tag on the bucket: {tags:?}"
         );
         tags.insert(key.into(), value.into());
-        let set = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build().unwrap())
-            .collect();
-        ok(self
-            .aws
-            .s3
-            .put_bucket_tagging()
-            .bucket(&self.bucket)
-            .tagging(Tagging::builder().set_tag_set(Some(set)).build().unwrap())
-            .send()
-            .await);
+        set_bucket_tags(&self.aws.s3, &self.bucket, &tags).await;
     }
 
     /// Grants READ on the bucket to another canonical user (needs ownership other than
     /// BucketOwnerEnforced first, as in AWS).
     async fn grant_acl_to_another_account(&self) {
-        let grantee = |id: &str| {
-            Grantee::builder()
-                .r#type(Type::CanonicalUser)
-                .id(id)
-                .build()
-                .unwrap()
-        };
-        let grant =
-            |id: &str, p: Permission| Grant::builder().grantee(grantee(id)).permission(p).build();
-        ok(self
-            .aws
-            .s3
-            .put_bucket_acl()
-            .bucket(&self.bucket)
-            .access_control_policy(
-                AccessControlPolicy::builder()
-                    .owner(Owner::builder().id(MOTO_OWNER_ID).build())
-                    .grants(grant(MOTO_OWNER_ID, Permission::FullControl))
-                    .grants(grant(FOREIGN_OWNER_ID, Permission::Read))
-                    .build(),
-            )
-            .send()
-            .await);
+        grant_read_acl(&self.aws.s3, &self.bucket, FOREIGN_OWNER_ID).await;
     }
 
     async fn set_trust_service(&self, service: &str) {
@@ -308,14 +205,7 @@ prefixes = ["llama/"]
     }
 
     async fn attach_managed(&self, arn: &str) {
-        ok(self
-            .aws
-            .iam
-            .attach_role_policy()
-            .role_name(&self.role)
-            .policy_arn(arn)
-            .send()
-            .await);
+        attach_policy(&self.aws.iam, &self.role, arn).await;
     }
 
     async fn delete_grants_policy(&self) {
@@ -402,10 +292,6 @@ fn addresses_under(text: &str, heading: &str) -> Vec<String> {
         .collect()
 }
 
-fn last_line(text: &str) -> &str {
-    text.lines().last().unwrap_or_default()
-}
-
 // --- 1. In sync ----------------------------------------------------------------------------
 
 #[tokio::test]
@@ -431,12 +317,10 @@ async fn drift_after_a_clean_apply_is_in_sync() {
     );
 
     // The record drift relies on is there, and says something for every managed setting.
-    let tags = ok(w.aws.s3.get_bucket_tagging().bucket(&w.bucket).send().await);
-    let applied = tags
-        .tag_set()
+    let tags = bucket_tags(&w.aws.s3, &w.bucket).await;
+    let (_, applied) = tags
         .iter()
-        .find(|t| t.key() == "s3ward:applied")
-        .map(|t| t.value().to_string())
+        .find(|(k, _)| k == "s3ward:applied")
         .expect("an s3ward:applied tag on the bucket");
     for setting in [
         "policy=",
@@ -450,14 +334,8 @@ async fn drift_after_a_clean_apply_is_in_sync() {
             "{setting} missing from `{applied}`"
         );
     }
-    let role = ok(w.aws.iam.get_role().role_name(&w.role).send().await);
-    let role_tags: BTreeMap<&str, &str> = role
-        .role()
-        .expect("role")
-        .tags()
-        .iter()
-        .map(|t| (t.key(), t.value()))
-        .collect();
+    let role_tags: BTreeMap<String, String> =
+        role_tags(&w.aws.iam, &w.role).await.into_iter().collect();
     assert!(
         role_tags.contains_key("s3ward:applied"),
         "no s3ward:applied tag on the role: {role_tags:?}"
@@ -520,12 +398,7 @@ async fn every_out_of_band_change_is_drift() {
     );
 
     // Apply repairs it, and drift agrees.
-    let run = w
-        .dir
-        .s3ward(&["apply", "--auto-approve", PLAN])
-        .run_async()
-        .await;
-    assert_eq!(run.code, 0, "{run}");
+    apply(&w.dir, None).await;
     let run = w.drift(&[]).await;
     assert_eq!(run.code, 0, "{run}");
 }
@@ -591,19 +464,16 @@ async fn drift_and_pending_at_once_are_each_labelled() {
     w.set_trust_service("lambda.amazonaws.com").await;
     // In the plan file: a new grant (the bucket policy and the role's grants policy) and a
     // new role tag.
-    let text = w.write(
+    w.write_replacing(
         r#"
 [[buckets.models.grants]]
 to = "role.reader"
 access = "list"
 prefixes = ["evals/"]
 "#,
-    );
-    let text = text.replace(
         "tags = { team = \"ml\" }\ntrust",
         "tags = { team = \"ml\", cost-center = \"42\" }\ntrust",
     );
-    w.dir.write(PLAN, &text);
 
     let (run, report) = w.drift_json().await;
     assert_eq!(run.code, 2, "{run}");
@@ -653,19 +523,16 @@ prefixes = ["evals/"]
 #[tokio::test]
 async fn what_a_targeted_apply_left_out_stays_pending() {
     let w = World::applied("drift-target").await;
-    let text = w.write(
+    w.write_replacing(
         r#"
 [[buckets.models.grants]]
 to = "role.reader"
 access = "list"
 prefixes = ["evals/"]
 "#,
-    );
-    let text = text.replace(
         "object_ownership = \"BucketOwnerEnforced\"",
         "object_ownership = \"BucketOwnerPreferred\"",
     );
-    w.dir.write(PLAN, &text);
     let run = w
         .dir
         .s3ward(&[
@@ -711,11 +578,6 @@ fn check_documented(report: &Value, fields: &[(String, String, String)]) -> BTre
     seen
 }
 
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(text.as_bytes()))
-}
-
 #[tokio::test]
 async fn json_report_matches_docs_drift_md() {
     let fields = json_doc::documented_fields("docs/drift.md");
@@ -730,19 +592,16 @@ async fn json_report_matches_docs_drift_md() {
     w.set_ownership(ObjectOwnership::ObjectWriter).await;
     w.grant_acl_to_another_account().await;
     w.add_policy_statement().await;
-    let text = w.write(
+    let text = w.write_replacing(
         r#"
 [[buckets.models.grants]]
 to = "role.reader"
 access = "write"
 prefixes = ["uploads/"]
 "#,
-    );
-    let text = text.replace(
         "description = \"reads models\"",
         "description = \"reads models\"\npath = \"/ml/\"",
     );
-    w.dir.write(PLAN, &text);
 
     let (run, report) = w.drift_json().await;
     assert_eq!(run.code, 2, "{run}");

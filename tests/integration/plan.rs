@@ -8,32 +8,31 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_s3::types::{
-    AccessControlPolicy, Grant, Grantee, ObjectOwnership, Owner, OwnershipControls,
-    OwnershipControlsRule, Permission, PublicAccessBlockConfiguration, Tag, Tagging, Type,
-};
+use aws_sdk_s3::types::ObjectOwnership;
 use futures::StreamExt;
 use s3ward::desired::{Bucket, Desired, GRANTS_POLICY_NAME, Role};
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
+use crate::support::fixtures::{
+    FOREIGN_OWNER_ID, PLAN, assert_only_reads, attach_policy, create_bucket, grant_read_acl,
+    json_of, last_line, put_policy, put_role_policy, run, set_bucket_tags, set_ownership,
+    set_public_access_block, sha256_hex,
+};
 use crate::support::json_doc::{check_documented, documented_fields};
-use crate::support::proxy::{Proxy, ProxyRules, Recorded};
+use crate::support::proxy::{Proxy, ProxyRules};
 use crate::support::{
-    AMBIENT_ACCOUNT, Clients, MOTO_OWNER_ID, PRINCIPAL_DELAY_HEADER, PlanDir, Run, moto, ok, sdk,
-    sts_client, unique,
+    AMBIENT_ACCOUNT, Clients, PRINCIPAL_DELAY_HEADER, PlanDir, Run, moto, ok, sdk, sts_client,
+    unique,
 };
 
 /// The account that holds buckets in cross-account plans.
 const STORAGE: &str = "111111111111";
 /// The account that holds roles in cross-account plans.
 const COMPUTE: &str = "222222222222";
-const PLAN: &str = "plan.toml";
 const S3_READ_ONLY: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 /// A role's unique id, as AWS shows it in a policy once the role is deleted.
 const DELETED_ROLE_ID: &str = "AROA5EXAMPLEDELETED1A";
-const FOREIGN_OWNER_ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /// `[accounts.storage]` and `[accounts.compute]`, both reached through AssumeRole.
 const TWO_ACCOUNTS: &str = r#"version = 1
@@ -109,17 +108,25 @@ impl Fixture {
     async fn plan_at(&self, endpoint: Option<&str>, args: &[&str]) -> Run {
         let mut all = vec!["plan", PLAN];
         all.extend_from_slice(args);
-        let mut cmd = self.dir.s3ward(&all);
-        if let Some(e) = endpoint {
-            cmd = cmd.env("AWS_ENDPOINT_URL", e);
-        }
-        cmd.run_async().await
+        run(&self.dir, endpoint, &all).await
     }
-}
 
-/// The `--format json` output of a run.
-fn json_of(run: &Run) -> Value {
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{run}"))
+    /// `plan --format json ARGS...`: the run and its JSON.
+    async fn json(&self, args: &[&str]) -> (Run, Value) {
+        let mut all = vec!["--format", "json"];
+        all.extend_from_slice(args);
+        let run = self.plan(&all).await;
+        let plan = json_of(&run);
+        (run, plan)
+    }
+
+    /// Makes the live policy of bucket `key` the one s3ward would write plus `statement`
+    /// (a hand-added statement).
+    async fn put_policy_with(&self, accounts: &Accounts, key: &str, statement: Value) {
+        let b = self.bucket(key);
+        let live = with_statement(self.policy(key), statement);
+        put_policy(&accounts.get(&b.account_id).s3, &b.name, &live.to_string()).await;
+    }
 }
 
 /// `(address, action)` of every change in a JSON plan, in output order.
@@ -150,14 +157,6 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect()
-}
-
-fn last_line(text: &str) -> &str {
-    text.lines().last().unwrap_or_default()
-}
-
-fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 // --- Building live state -------------------------------------------------------------------
@@ -191,24 +190,26 @@ impl Accounts {
 async fn converge(desired: &Desired) -> Accounts {
     let accounts = Accounts::of(desired).await;
     for r in desired.roles.values() {
-        create_role(accounts.get(&r.account_id), r).await;
+        create_planned_role(accounts.get(&r.account_id), r).await;
     }
     futures::stream::iter(desired.buckets.values())
-        .for_each_concurrent(16, |b| create_bucket(accounts.get(&b.account_id), b))
+        .for_each_concurrent(16, |b| {
+            create_planned_bucket(accounts.get(&b.account_id), b)
+        })
         .await;
     accounts
 }
 
-async fn create_role(c: &Clients, r: &Role) {
+async fn create_planned_role(c: &Clients, r: &Role) {
     create_role_with_trust(c, r, &r.trust.to_json()).await;
     if let Some(doc) = &r.grants_policy {
-        put_role_policy(c, &r.name, GRANTS_POLICY_NAME, &doc.to_json()).await;
+        put_role_policy(&c.iam, &r.name, GRANTS_POLICY_NAME, &doc.to_json()).await;
     }
     for (name, doc) in r.inline_policies.iter().flatten() {
-        put_role_policy(c, &r.name, name, &doc.to_json()).await;
+        put_role_policy(&c.iam, &r.name, name, &doc.to_json()).await;
     }
     for arn in r.managed_policies.iter().flatten() {
-        attach(c, &r.name, arn).await;
+        attach_policy(&c.iam, &r.name, arn).await;
     }
 }
 
@@ -241,33 +242,14 @@ async fn create_role_with_trust(c: &Clients, r: &Role, trust: &str) {
         .await);
 }
 
-async fn put_role_policy(c: &Clients, role: &str, name: &str, doc: &str) {
-    ok(c.iam
-        .put_role_policy()
-        .role_name(role)
-        .policy_name(name)
-        .policy_document(doc)
-        .send()
-        .await);
-}
-
-async fn attach(c: &Clients, role: &str, arn: &str) {
-    ok(c.iam
-        .attach_role_policy()
-        .role_name(role)
-        .policy_arn(arn)
-        .send()
-        .await);
-}
-
-async fn create_bucket(c: &Clients, b: &Bucket) {
-    ok(c.s3.create_bucket().bucket(&b.name).send().await);
+async fn create_planned_bucket(c: &Clients, b: &Bucket) {
+    create_bucket(&c.s3, &b.name).await;
     if let Some(o) = b.ownership {
-        set_ownership(c, &b.name, ObjectOwnership::from(o.as_str())).await;
+        set_ownership(&c.s3, &b.name, ObjectOwnership::from(o.as_str())).await;
     }
     if let Some(p) = b.public_access_block {
         set_public_access_block(
-            c,
+            &c.s3,
             &b.name,
             [
                 p.block_public_acls,
@@ -279,76 +261,11 @@ async fn create_bucket(c: &Clients, b: &Bucket) {
         .await;
     }
     if !b.tags.is_empty() {
-        set_tags(c, &b.name, &b.tags).await;
+        set_bucket_tags(&c.s3, &b.name, &b.tags).await;
     }
     if let Some(doc) = b.policy_document() {
-        put_policy(c, &b.name, &doc.to_json()).await;
+        put_policy(&c.s3, &b.name, &doc.to_json()).await;
     }
-}
-
-async fn set_ownership(c: &Clients, bucket: &str, o: ObjectOwnership) {
-    let controls = OwnershipControls::builder()
-        .rules(
-            OwnershipControlsRule::builder()
-                .object_ownership(o)
-                .build()
-                .expect("a rule"),
-        )
-        .build()
-        .expect("controls");
-    ok(c.s3
-        .put_bucket_ownership_controls()
-        .bucket(bucket)
-        .ownership_controls(controls)
-        .send()
-        .await);
-}
-
-async fn set_public_access_block(c: &Clients, bucket: &str, flags: [bool; 4]) {
-    let config = PublicAccessBlockConfiguration::builder()
-        .block_public_acls(flags[0])
-        .ignore_public_acls(flags[1])
-        .block_public_policy(flags[2])
-        .restrict_public_buckets(flags[3])
-        .build();
-    ok(c.s3
-        .put_public_access_block()
-        .bucket(bucket)
-        .public_access_block_configuration(config)
-        .send()
-        .await);
-}
-
-async fn set_tags(c: &Clients, bucket: &str, tags: &BTreeMap<String, String>) {
-    let set: Vec<Tag> = tags
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build().expect("a tag"))
-        .collect();
-    ok(c.s3
-        .put_bucket_tagging()
-        .bucket(bucket)
-        .tagging(
-            Tagging::builder()
-                .set_tag_set(Some(set))
-                .build()
-                .expect("tagging"),
-        )
-        .send()
-        .await);
-}
-
-/// PutBucketPolicy, with principals accepted at once (the roles were created moments ago).
-async fn put_policy(c: &Clients, bucket: &str, policy: &str) {
-    ok(c.s3
-        .put_bucket_policy()
-        .bucket(bucket)
-        .policy(policy)
-        .customize()
-        .mutate_request(|req| {
-            req.headers_mut().insert(PRINCIPAL_DELAY_HEADER, "0");
-        })
-        .send()
-        .await);
 }
 
 /// `policy` with `statement` appended.
@@ -493,7 +410,7 @@ access = "list"
     ] {
         assert!(compact.contains(needle), "{needle} not in {rewritten}");
     }
-    put_policy(accounts.get(STORAGE), &bucket, &rewritten).await;
+    put_policy(&accounts.get(STORAGE).s3, &bucket, &rewritten).await;
 
     let run = f.plan(&["--detailed-exitcode"]).await;
     assert_eq!(run.code, 0, "{run}");
@@ -532,12 +449,10 @@ access = "read"
         "Action": "s3:GetObject",
         "Resource": format!("arn:aws:s3:::{bucket}/*"),
     });
-    let live = with_statement(f.policy("models"), extra);
-    put_policy(accounts.get(AMBIENT_ACCOUNT), &bucket, &live.to_string()).await;
+    f.put_policy_with(&accounts, "models", extra).await;
 
-    let run = f.plan(&["--format", "json", "--detailed-exitcode"]).await;
+    let (run, plan) = f.json(&["--detailed-exitcode"]).await;
     assert_eq!(run.code, 2, "{run}");
-    let plan = json_of(&run);
     assert_eq!(
         changes(&plan),
         pairs(&[("bucket.models.policy", "update")]),
@@ -578,15 +493,14 @@ block_public_access = true
     ));
     let accounts = converge(&f.desired).await;
     set_ownership(
-        accounts.get(AMBIENT_ACCOUNT),
+        &accounts.get(AMBIENT_ACCOUNT).s3,
         &bucket,
         ObjectOwnership::ObjectWriter,
     )
     .await;
 
-    let run = f.plan(&["--format", "json", "--detailed-exitcode"]).await;
+    let (run, plan) = f.json(&["--detailed-exitcode"]).await;
     assert_eq!(run.code, 2, "{run}");
-    let plan = json_of(&run);
     assert_eq!(
         changes(&plan),
         pairs(&[("bucket.models.ownership", "update")]),
@@ -610,11 +524,10 @@ managed_policies = ["{S3_READ_ONLY}"]
 "#
     ));
     let accounts = converge(&f.desired).await;
-    attach(accounts.get(COMPUTE), &role, READ_ONLY).await;
+    attach_policy(&accounts.get(COMPUTE).iam, &role, READ_ONLY).await;
 
-    let run = f.plan(&["--format", "json", "--detailed-exitcode"]).await;
+    let (run, plan) = f.json(&["--detailed-exitcode"]).await;
     assert_eq!(run.code, 2, "{run}");
-    let plan = json_of(&run);
     let address = format!(r#"role.reader.managed_policy["{READ_ONLY}"]"#);
     assert_eq!(changes(&plan), pairs(&[(&address, "delete")]), "{run}");
     assert_eq!(change(&plan, &address)["before"], READ_ONLY, "{run}");
@@ -646,9 +559,8 @@ to = "role.reader"
 access = "read"
 "#
     ));
-    let run = f.plan(&["--format", "json", "--detailed-exitcode"]).await;
+    let (run, plan) = f.json(&["--detailed-exitcode"]).await;
     assert_eq!(run.code, 2, "{run}");
-    let plan = json_of(&run);
     let managed = format!(r#"role.reader.managed_policy["{S3_READ_ONLY}"]"#);
     let got: BTreeSet<(String, String)> = changes(&plan).into_iter().collect();
     let want: BTreeSet<(String, String)> = pairs(&[
@@ -704,8 +616,13 @@ tags = {{ team = "ml" }}
     let accounts = converge(&f.desired).await;
     let c = accounts.get(AMBIENT_ACCOUNT);
     for name in [&a, &b] {
-        set_ownership(c, name, ObjectOwnership::ObjectWriter).await;
-        set_tags(c, name, &BTreeMap::from([("team".into(), "other".into())])).await;
+        set_ownership(&c.s3, name, ObjectOwnership::ObjectWriter).await;
+        set_bucket_tags(
+            &c.s3,
+            name,
+            &BTreeMap::from([("team".into(), "other".into())]),
+        )
+        .await;
     }
 
     let run = f.plan(&["--format", "json"]).await;
@@ -973,10 +890,10 @@ tags = {{ team = "ml" }}
     // (update). `logs` is missing (create).
     let accounts = Accounts::of(&f.desired).await;
     let c = accounts.get(AMBIENT_ACCOUNT);
-    create_role(c, f.role("reader")).await;
-    attach(c, &role, S3_READ_ONLY).await;
-    create_bucket(c, f.bucket("models")).await;
-    set_ownership(c, &models, ObjectOwnership::ObjectWriter).await;
+    create_planned_role(c, f.role("reader")).await;
+    attach_policy(&c.iam, &role, S3_READ_ONLY).await;
+    create_planned_bucket(c, f.bucket("models")).await;
+    set_ownership(&c.s3, &models, ObjectOwnership::ObjectWriter).await;
     let extra = json!({
         "Sid": "HandAdded",
         "Effect": "Allow",
@@ -985,7 +902,7 @@ tags = {{ team = "ml" }}
         "Resource": [format!("arn:aws:s3:::{models}"), format!("arn:aws:s3:::{models}/*")],
     });
     put_policy(
-        c,
+        &c.s3,
         &models,
         &with_statement(f.policy("models"), extra).to_string(),
     )
@@ -1094,57 +1011,34 @@ block_public_access = true
     )
     .await;
     put_role_policy(
-        c,
+        &c.iam,
         &app,
         "extra",
         r#"{"Version":"2012-10-17","Statement":[{"Sid":"Logs","Effect":"Allow","Action":"logs:*","Resource":"*"}]}"#,
     )
     .await;
     put_role_policy(
-        c,
+        &c.iam,
         &app,
         "stray",
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:*","Resource":"*"}]}"#,
     )
     .await;
-    attach(c, &app, READ_ONLY).await;
+    attach_policy(&c.iam, &app, READ_ONLY).await;
 
     // Bucket `models`: writers own objects, the ACL grants another account READ, the public
     // access block is off, the tag differs, and the policy has an extra statement.
     let want_models = f.bucket("models");
-    ok(c.s3.create_bucket().bucket(&models).send().await);
-    set_ownership(c, &models, ObjectOwnership::ObjectWriter).await;
-    set_public_access_block(c, &models, [false; 4]).await;
-    set_tags(
-        c,
+    create_bucket(&c.s3, &models).await;
+    set_ownership(&c.s3, &models, ObjectOwnership::ObjectWriter).await;
+    set_public_access_block(&c.s3, &models, [false; 4]).await;
+    set_bucket_tags(
+        &c.s3,
         &models,
         &BTreeMap::from([("team".into(), "other".into())]),
     )
     .await;
-    let grant = |id: &str, p: Permission| {
-        Grant::builder()
-            .grantee(
-                Grantee::builder()
-                    .r#type(Type::CanonicalUser)
-                    .id(id)
-                    .build()
-                    .expect("a grantee"),
-            )
-            .permission(p)
-            .build()
-    };
-    ok(c.s3
-        .put_bucket_acl()
-        .bucket(&models)
-        .access_control_policy(
-            AccessControlPolicy::builder()
-                .owner(Owner::builder().id(MOTO_OWNER_ID).build())
-                .grants(grant(MOTO_OWNER_ID, Permission::FullControl))
-                .grants(grant(FOREIGN_OWNER_ID, Permission::Read))
-                .build(),
-        )
-        .send()
-        .await);
+    grant_read_acl(&c.s3, &models, FOREIGN_OWNER_ID).await;
     let policy = with_statement(
         serde_json::from_str(&want_models.policy_document().expect("a policy").to_json())
             .expect("JSON"),
@@ -1156,12 +1050,12 @@ block_public_access = true
             "Resource": format!("arn:aws:s3:::{models}/*"),
         }),
     );
-    put_policy(c, &models, &policy.to_string()).await;
+    put_policy(&c.s3, &models, &policy.to_string()).await;
 
     // Bucket `merged` (merge mode): a statement s3ward does not own names a deleted role.
-    ok(c.s3.create_bucket().bucket(&merged).send().await);
+    create_bucket(&c.s3, &merged).await;
     put_policy(
-        c,
+        &c.s3,
         &merged,
         &json!({
             "Version": "2012-10-17",
@@ -1213,9 +1107,8 @@ async fn plan_only_reads() {
         assert!(got.contains(&want), "no {want:?} in the plan:\n{run}");
     }
 
+    assert_only_reads(&proxy, &run);
     let ops = proxy.operations();
-    let writes: Vec<&Recorded> = ops.iter().filter(|r| !r.is_read()).collect();
-    assert!(writes.is_empty(), "plan wrote: {writes:?}");
     for service in ["s3", "iam", "sts"] {
         assert!(
             ops.iter().any(|r| r.service == service),
@@ -1235,9 +1128,8 @@ async fn json_output_matches_docs_json_format() {
     );
 
     let EveryDrift { f, models } = every_kind_of_drift().await;
-    let run = f.plan(&["--format", "json"]).await;
+    let (run, plan) = f.json(&[]).await;
     assert_eq!(run.code, 0, "{run}");
-    let plan = json_of(&run);
     assert_eq!(plan["format_version"], 1);
     assert_eq!(plan["s3ward_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(plan["plan_file"]["path"], PLAN);
@@ -1273,9 +1165,8 @@ name = "{models}-x"
 create = false
 "#
     ));
-    let run = problem.plan(&["--format", "json"]).await;
+    let (run, plan) = problem.json(&[]).await;
     assert_eq!(run.code, 1, "{run}");
-    let plan = json_of(&run);
     seen.extend(check_documented(&plan, &fields));
     assert_eq!(plan["problems"][0]["address"], "bucket.models", "{run}");
 
@@ -1306,7 +1197,7 @@ block_public_access = true
     ));
     let accounts = converge(&f.desired).await;
     set_ownership(
-        accounts.get(AMBIENT_ACCOUNT),
+        &accounts.get(AMBIENT_ACCOUNT).s3,
         &bucket,
         ObjectOwnership::ObjectWriter,
     )
@@ -1474,8 +1365,9 @@ access = "list"
 "#
     ));
     let accounts = converge(&f.desired).await;
-    let live = with_statement(
-        f.policy("models"),
+    f.put_policy_with(
+        &accounts,
+        "models",
         json!({
             "Sid": "OldReader",
             "Effect": "Allow",
@@ -1483,15 +1375,14 @@ access = "list"
             "Action": "s3:GetObject",
             "Resource": format!("arn:aws:s3:::{bucket}/*"),
         }),
-    );
-    put_policy(accounts.get(AMBIENT_ACCOUNT), &bucket, &live.to_string()).await;
+    )
+    .await;
 
     let run = f.plan(&[]).await;
     assert_eq!(run.code, 0, "{run}");
     assert!(run.stdout.contains("deleted identity"), "{run}");
     assert!(run.stdout.contains(DELETED_ROLE_ID), "{run}");
-    let run = f.plan(&["--format", "json"]).await;
-    let plan = json_of(&run);
+    let (run, plan) = f.json(&[]).await;
     assert_eq!(
         changes(&plan),
         pairs(&[("bucket.models.policy", "update")]),
@@ -1533,7 +1424,7 @@ access = "read"
 
     // In sync: s3ward's statements as planned, beside a foreign one.
     let live = with_statement(f.policy("models"), vendor.clone());
-    put_policy(c, &bucket, &live.to_string()).await;
+    put_policy(&c.s3, &bucket, &live.to_string()).await;
     let run = f.plan(&["--detailed-exitcode"]).await;
     assert_eq!(
         (run.code, last_line(&run.stdout)),
@@ -1551,11 +1442,10 @@ access = "read"
         "Resource": format!("arn:aws:s3:::{bucket}/*"),
     });
     let live = json!({"Version": "2012-10-17", "Statement": [vendor, stale]});
-    put_policy(c, &bucket, &live.to_string()).await;
+    put_policy(&c.s3, &bucket, &live.to_string()).await;
 
-    let run = f.plan(&["--format", "json", "--out", "saved.json"]).await;
+    let (run, plan) = f.json(&["--out", "saved.json"]).await;
     assert_eq!(run.code, 0, "{run}");
-    let plan = json_of(&run);
     assert_eq!(
         changes(&plan),
         pairs(&[("bucket.models.policy", "update")]),

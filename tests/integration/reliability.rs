@@ -16,161 +16,34 @@
 //! moto server. Nothing here asserts timing.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    AccessControlPolicy, Grant, Grantee, ObjectOwnership, Owner, OwnershipControls,
-    OwnershipControlsRule, Permission, Type,
-};
+use aws_sdk_s3::types::ObjectOwnership;
 use serde_json::{Value, json};
 
 use crate::support::cli::Killer;
+use crate::support::fixtures::{
+    MlModels, PLAN, account, apply, assert_no_changes, bucket_exists, bucket_tags, create_bucket,
+    grant_read_acl, live_policy, new_bucket, object_text, put_policy, role_exists, role_tags, run,
+    set_ownership,
+};
 use crate::support::proxy::{Fault, Proxy, ProxyRules, Recorded, Rule};
-use crate::support::{Clients, MOTO_OWNER_ID, PlanDir, Run, moto, ok, sdk, service_error, unique};
+use crate::support::{Clients, PlanDir, Run, moto, ok, sdk, service_error, unique};
 
-const PLAN: &str = "plan.toml";
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const FOREIGN_OWNER_ID: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
 
 // --- Helpers ------------------------------------------------------------------------------
-
-/// A 12-digit account id of this test alone.
-fn account() -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    format!("4{:06}{:05}", std::process::id() % 1_000_000, n % 100_000)
-}
-
-/// Replaces `from` by `to`, insisting that `from` is there.
-fn replace(text: &str, from: &str, to: &str) -> String {
-    assert!(text.contains(from), "`{from}` is not in:\n{text}");
-    text.replace(from, to)
-}
-
-/// `s3ward ARGS` in `dir`, talking to `endpoint` (a proxy) or, with `None`, to moto.
-async fn run(dir: &PlanDir, endpoint: Option<&str>, args: &[&str]) -> Run {
-    let mut cmd = dir.s3ward(args);
-    if let Some(e) = endpoint {
-        cmd = cmd.env("AWS_ENDPOINT_URL", e);
-    }
-    cmd.run_async().await
-}
-
-async fn apply(dir: &PlanDir, endpoint: Option<&str>) -> Run {
-    let run = run(dir, endpoint, &["apply", "--auto-approve", PLAN]).await;
-    assert_eq!(run.code, 0, "{run}");
-    assert!(run.stdout.contains("\nApply complete: "), "{run}");
-    run
-}
-
-/// SPEC: after apply, `plan --detailed-exitcode` on the same file exits 0, `No changes.`.
-async fn assert_no_changes(dir: &PlanDir, endpoint: Option<&str>) {
-    let run = run(dir, endpoint, &["plan", "--detailed-exitcode", PLAN]).await;
-    assert_eq!(run.code, 0, "spurious changes:\n{run}");
-    assert_eq!(
-        run.stdout.trim_end().lines().last(),
-        Some("No changes."),
-        "{run}"
-    );
-}
 
 fn writes(ops: &[Recorded]) -> Vec<&Recorded> {
     ops.iter().filter(|r| !r.is_read()).collect()
 }
 
-async fn create_bucket(c: &Clients, name: &str) {
-    ok(c.s3.create_bucket().bucket(name).send().await);
-}
-
-async fn bucket_exists(c: &Clients, name: &str) -> bool {
-    let out = ok(c.s3.list_buckets().send().await);
-    out.buckets().iter().any(|b| b.name() == Some(name))
-}
-
-async fn role_exists(c: &Clients, name: &str) -> bool {
-    c.iam.get_role().role_name(name).send().await.is_ok()
-}
-
-async fn live_policy(c: &Clients, bucket: &str) -> Value {
-    let out = ok(c.s3.get_bucket_policy().bucket(bucket).send().await);
-    serde_json::from_str(out.policy().expect("a policy")).expect("the policy is JSON")
-}
-
-async fn put_policy_text(c: &Clients, bucket: &str, text: &str) {
-    ok(c.s3
-        .put_bucket_policy()
-        .bucket(bucket)
-        .policy(text)
-        .send()
-        .await);
-}
-
-/// The text of an object, or `None` when there is no such key.
-async fn object_text(c: &Clients, bucket: &str, key: &str) -> Option<String> {
-    match c.s3.get_object().bucket(bucket).key(key).send().await {
-        Ok(o) => {
-            let bytes = o.body.collect().await.expect("object body").into_bytes();
-            Some(String::from_utf8_lossy(&bytes).into_owned())
-        }
-        Err(e) => {
-            let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e).map(str::to_string);
-            assert_eq!(code.as_deref(), Some("NoSuchKey"), "GetObject {key}: {e:?}");
-            None
-        }
-    }
-}
-
-/// A role another team owns (the strict layer refuses policies naming roles that do not
-/// exist).
-async fn create_foreign_role(c: &Clients, name: &str) {
-    let trust = json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-    });
-    ok(c.iam
-        .create_role()
-        .role_name(name)
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await);
-}
-
-/// `plans/ml-models.toml` with this test's own account ids, bucket and role names; the
-/// vendor's role exists in the vendor's account.
-struct MlModels {
-    dir: PlanDir,
-}
-
-impl MlModels {
-    async fn new() -> MlModels {
-        let (storage, compute, vendor) = (account(), account(), account());
-        let example = std::fs::read_to_string(format!("{ROOT}/plans/ml-models.toml"))
-            .expect("read plans/ml-models.toml");
-        let text = replace(&example, "111111111111", &storage);
-        let text = replace(&text, "222222222222", &compute);
-        let text = replace(&text, "333333333333", &vendor);
-        let text = replace(&text, "acme-ml-models", &unique("rel-ml-models"));
-        let text = replace(
-            &text,
-            "[roles.inference]\n",
-            &format!("[roles.inference]\nname = \"{}\"\n", unique("inference")),
-        );
-        let text = replace(
-            &text,
-            "[roles.ray-cluster]\n",
-            &format!(
-                "[roles.ray-cluster]\nname = \"{}\"\n",
-                unique("ray-cluster")
-            ),
-        );
-        let dir = PlanDir::new();
-        dir.write(PLAN, &text);
-        create_foreign_role(&sdk(Some(&vendor)).await, "model-eval").await;
-        MlModels { dir }
-    }
+/// The only write was the conditional put of the lock, refused because it is held.
+fn assert_only_write_was_a_refused_lock(ops: &[Recorded], run: &Run) {
+    let sent: Vec<String> = writes(ops).iter().map(|r| r.to_string()).collect();
+    assert_eq!(sent, vec!["s3 PutObject 412".to_string()], "{run}");
 }
 
 /// One account reached by AssumeRole, a role, and a bucket that exists already (so that
@@ -195,8 +68,8 @@ impl Small {
             role: unique(prefix),
             lock_bucket: unique(&format!("{prefix}-lock")),
         };
-        create_bucket(&t.clients().await, &t.bucket).await;
-        create_bucket(&sdk(None).await, &t.lock_bucket).await;
+        create_bucket(&t.clients().await.s3, &t.bucket).await;
+        create_bucket(&sdk(None).await.s3, &t.lock_bucket).await;
         t
     }
 
@@ -256,7 +129,20 @@ prefix = "Mistral-7B-v0.1/"
 
     /// The lock object's text, if there is one.
     async fn lock_object(&self) -> Option<String> {
-        object_text(&sdk(None).await, &self.lock_bucket, LOCK_KEY).await
+        object_text(&sdk(None).await.s3, &self.lock_bucket, LOCK_KEY).await
+    }
+
+    /// A lock left by someone else.
+    async fn put_lock_object(&self, text: String) {
+        ok(sdk(None)
+            .await
+            .s3
+            .put_object()
+            .bucket(&self.lock_bucket)
+            .key(LOCK_KEY)
+            .body(ByteStream::from(text.into_bytes()))
+            .send()
+            .await);
     }
 }
 
@@ -284,7 +170,7 @@ const SEEDS: [u64; 4] = [11, 22, 33, 44];
 /// Plans, applies and plans again through a fifth of requests failing; returns what the
 /// proxy recorded.
 async fn converge_under_faults(seed: u64) -> Vec<Recorded> {
-    let w = MlModels::new().await;
+    let w = MlModels::new("rel-ml-models").await;
     let proxy = Proxy::start(&moto().endpoint, a_fifth_failing(seed));
     let ep = Some(proxy.endpoint.as_str());
 
@@ -441,7 +327,7 @@ const ML_MODELS_WRITES: &[&str] = &[
 ];
 
 async fn apply_losing_first_answers(ops: &[&str]) {
-    let w = MlModels::new().await;
+    let w = MlModels::new("rel-ml-models").await;
     let rules = ops.iter().fold(ProxyRules::none(), |rules, op| {
         rules.with(Rule::new(Fault::DropResponse).operation(op).first(1))
     });
@@ -538,24 +424,9 @@ impl KillWorld {
             "Resource": format!("arn:aws:s3:::{}/reports/*", w.models),
         });
         let c = w.clients().await;
-        create_bucket(&sdk(None).await, &w.lock_bucket).await;
-        create_bucket(&c, &w.models).await;
-        ok(c.s3
-            .put_bucket_ownership_controls()
-            .bucket(&w.models)
-            .ownership_controls(
-                OwnershipControls::builder()
-                    .rules(
-                        OwnershipControlsRule::builder()
-                            .object_ownership(ObjectOwnership::ObjectWriter)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await);
+        create_bucket(&sdk(None).await.s3, &w.lock_bucket).await;
+        create_bucket(&c.s3, &w.models).await;
+        set_ownership(&c.s3, &w.models, ObjectOwnership::ObjectWriter).await;
         for (key, body) in OBJECTS {
             ok(c.s3
                 .put_object()
@@ -568,37 +439,9 @@ impl KillWorld {
         // Another account uploaded one shard (BucketOwnerEnforced takes it back).
         moto().set_object_owner(&w.models, OBJECTS[3].0, FOREIGN_OWNER_ID, "uploader");
         // A foreign ACL grant: reset before ownership is enforced.
-        let grantee = |id: &str| {
-            Grantee::builder()
-                .r#type(Type::CanonicalUser)
-                .id(id)
-                .build()
-                .unwrap()
-        };
-        ok(c.s3
-            .put_bucket_acl()
-            .bucket(&w.models)
-            .access_control_policy(
-                AccessControlPolicy::builder()
-                    .owner(Owner::builder().id(MOTO_OWNER_ID).build())
-                    .grants(
-                        Grant::builder()
-                            .grantee(grantee(MOTO_OWNER_ID))
-                            .permission(Permission::FullControl)
-                            .build(),
-                    )
-                    .grants(
-                        Grant::builder()
-                            .grantee(grantee(FOREIGN_OWNER_ID))
-                            .permission(Permission::Read)
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await);
-        put_policy_text(
-            &c,
+        grant_read_acl(&c.s3, &w.models, FOREIGN_OWNER_ID).await;
+        put_policy(
+            &c.s3,
             &w.models,
             &json!({"Version": "2012-10-17", "Statement": [foreign]}).to_string(),
         )
@@ -667,16 +510,19 @@ access = "read-write"
     }
 
     async fn lock_object(&self) -> Option<String> {
-        object_text(&sdk(None).await, &self.lock_bucket, LOCK_KEY).await
+        object_text(&sdk(None).await.s3, &self.lock_bucket, LOCK_KEY).await
     }
 
     /// Nothing s3ward must keep is gone: the buckets that existed, every object with its
     /// content, and the other team's statement exactly as it was.
     async fn assert_nothing_lost(&self, when: &str) {
         let c = self.clients().await;
-        assert!(bucket_exists(&c, &self.models).await, "{when}: bucket gone");
         assert!(
-            bucket_exists(&sdk(None).await, &self.lock_bucket).await,
+            bucket_exists(&c.s3, &self.models).await,
+            "{when}: bucket gone"
+        );
+        assert!(
+            bucket_exists(&sdk(None).await.s3, &self.lock_bucket).await,
             "{when}: lock bucket gone"
         );
         let listed = ok(c.s3.list_objects_v2().bucket(&self.models).send().await);
@@ -685,12 +531,12 @@ access = "read-write"
         assert_eq!(keys, want, "{when}: objects");
         for (key, body) in OBJECTS {
             assert_eq!(
-                object_text(&c, &self.models, key).await.as_deref(),
+                object_text(&c.s3, &self.models, key).await.as_deref(),
                 Some(*body),
                 "{when}: {key}"
             );
         }
-        let policy = live_policy(&c, &self.models).await;
+        let policy = live_policy(&c.s3, &self.models).await;
         let statements = policy["Statement"].as_array().expect("statements");
         let theirs: Vec<&Value> = statements
             .iter()
@@ -796,20 +642,20 @@ async fn kill_after(k: usize, n: usize) {
     let drift = run(&w.dir, None, &["drift", PLAN]).await;
     assert_eq!(drift.code, 0, "{at}, then rerun:\n{drift}");
     let c = w.clients().await;
-    assert!(bucket_exists(&c, &w.checkpoints).await, "{at}");
-    assert!(role_exists(&c, &w.role).await, "{at}");
+    assert!(bucket_exists(&c.s3, &w.checkpoints).await, "{at}");
+    assert!(role_exists(&c.iam, &w.role).await, "{at}");
     // Every resource records what was applied to it, so that drift can tell drift from
     // pending later.
     for bucket in [&w.models, &w.checkpoints] {
-        let tags = ok(c.s3.get_bucket_tagging().bucket(bucket).send().await);
+        let tags = bucket_tags(&c.s3, bucket).await;
         assert!(
-            tags.tag_set().iter().any(|t| t.key() == "s3ward:applied"),
+            tags.iter().any(|(k, _)| k == "s3ward:applied"),
             "{at}, then rerun: {bucket} has no s3ward:applied tag: {tags:?}"
         );
     }
-    let tags = ok(c.iam.list_role_tags().role_name(&w.role).send().await);
+    let tags = role_tags(&c.iam, &w.role).await;
     assert!(
-        tags.tags().iter().any(|t| t.key() == "s3ward:applied"),
+        tags.iter().any(|(k, _)| k == "s3ward:applied"),
         "{at}, then rerun: the role has no s3ward:applied tag: {tags:?}"
     );
 }
@@ -824,15 +670,7 @@ async fn force_unlock_removes_a_stale_lock_when_nothing_is_left_to_apply() {
     apply(&t.dir, None).await;
     let stale = json!({"holder": "arn:aws:sts::123456789012:assumed-role/ops/cron", "host": "cron-1",
         "pid": 7, "plan": "reliability", "since": "2026-01-02T03:04:05Z", "token": "dead"});
-    ok(sdk(None)
-        .await
-        .s3
-        .put_object()
-        .bucket(&t.lock_bucket)
-        .key(LOCK_KEY)
-        .body(ByteStream::from(stale.to_string().into_bytes()))
-        .send()
-        .await);
+    t.put_lock_object(stale.to_string()).await;
     let forced = run(
         &t.dir,
         None,
@@ -874,11 +712,10 @@ async fn an_apply_killed_after_any_write_converges_on_rerun_part_3_of_3() {
 /// need no emulation of the conditional write.
 #[tokio::test]
 async fn moto_refuses_a_conditional_put_over_an_existing_object() {
-    let c = sdk(None).await;
-    let bucket = unique("rel-conditional");
-    create_bucket(&c, &bucket).await;
+    let s3 = sdk(None).await.s3;
+    let bucket = new_bucket(&s3, "rel-conditional").await;
     let put = || {
-        c.s3.put_object()
+        s3.put_object()
             .bucket(&bucket)
             .key("k")
             .if_none_match("*")
@@ -889,7 +726,7 @@ async fn moto_refuses_a_conditional_put_over_an_existing_object() {
     let e = service_error(put().await);
     assert_eq!((e.code.as_str(), e.status), ("PreconditionFailed", 412));
     assert_eq!(
-        object_text(&c, &bucket, "k").await.as_deref(),
+        object_text(&s3, &bucket, "k").await.as_deref(),
         Some("first")
     );
 }
@@ -907,15 +744,7 @@ async fn a_held_lock_refuses_naming_holder_and_time_and_force_unlock_takes_it_ov
         "token": "0123456789abcdef",
     })
     .to_string();
-    ok(sdk(None)
-        .await
-        .s3
-        .put_object()
-        .bucket(&t.lock_bucket)
-        .key(LOCK_KEY)
-        .body(ByteStream::from(held.clone().into_bytes()))
-        .send()
-        .await);
+    t.put_lock_object(held.clone()).await;
     let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
 
     let refused = run(
@@ -935,12 +764,9 @@ async fn a_held_lock_refuses_naming_holder_and_time_and_force_unlock_takes_it_ov
         "{refused}"
     );
     assert!(refused.stderr.contains("--force-unlock"), "{refused}");
-    // The one write was the conditional put of the lock, refused.
-    let ops = proxy.operations();
-    let sent: Vec<String> = writes(&ops).iter().map(|r| r.to_string()).collect();
-    assert_eq!(sent, vec!["s3 PutObject 412".to_string()], "{refused}");
+    assert_only_write_was_a_refused_lock(&proxy.operations(), &refused);
     assert_eq!(t.lock_object().await.as_deref(), Some(held.as_str()));
-    assert!(!role_exists(&t.clients().await, &t.role).await);
+    assert!(!role_exists(&t.clients().await.iam, &t.role).await);
 
     // `--force-unlock` takes it over, applies, and releases it.
     let forced = run(
@@ -1038,9 +864,7 @@ async fn of_two_concurrent_applies_of_one_plan_file_one_applies_and_the_other_is
             .contains(&format!("(pid {first_pid}); nothing was changed")),
         "{second}"
     );
-    let ops = recording.operations();
-    let sent: Vec<String> = writes(&ops).iter().map(|r| r.to_string()).collect();
-    assert_eq!(sent, vec!["s3 PutObject 412".to_string()], "{second}");
+    assert_only_write_was_a_refused_lock(&recording.operations(), &second);
 
     gate.open();
     let first = first.wait_async().await;
@@ -1123,18 +947,16 @@ async fn malformed_live_bucket_policies_are_named_and_the_rest_is_planned() {
     );
     let mut names = Vec::new();
     for (key, mode, policy) in cases {
-        let name = unique(&format!("rel-bad-{key}"));
-        create_bucket(&c, &name).await;
-        put_policy_text(&c, &name, policy).await;
+        let name = new_bucket(&c.s3, &format!("rel-bad-{key}")).await;
+        put_policy(&c.s3, &name, policy).await;
         text.push_str(&format!(
             "\n[buckets.{key}]\naccount = \"main\"\nname = \"{name}\"\npolicy_mode = \"{mode}\"\n\
              [[buckets.{key}.grants]]\nto = \"account.main\"\naccess = \"list\"\n"
         ));
         names.push(name);
     }
-    let odd = unique("rel-bad-operator");
-    create_bucket(&c, &odd).await;
-    put_policy_text(&c, &odd, &unknown_operator.replace("BUCKET", &odd)).await;
+    let odd = new_bucket(&c.s3, "rel-bad-operator").await;
+    put_policy(&c.s3, &odd, &unknown_operator.replace("BUCKET", &odd)).await;
     text.push_str(&format!(
         "\n[buckets.operator]\naccount = \"main\"\nname = \"{odd}\"\n\
          [[buckets.operator.grants]]\nto = \"account.main\"\naccess = \"list\"\n"
@@ -1183,10 +1005,10 @@ async fn malformed_live_bucket_policies_are_named_and_the_rest_is_planned() {
     apply(&dir, None).await;
     assert_no_changes(&dir, None).await;
     for name in &names[..4] {
-        let p = live_policy(&c, name).await;
+        let p = live_policy(&c.s3, name).await;
         assert!(p["Statement"].is_array(), "{name}: {p:#}");
     }
-    let p = live_policy(&c, &odd).await;
+    let p = live_policy(&c.s3, &odd).await;
     assert!(!p.to_string().contains("StringEqualsFooBar"), "{p:#}");
     // The merge-mode bucket was left alone.
     assert_eq!(

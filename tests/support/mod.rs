@@ -1,6 +1,6 @@
 //! Test support for s3ward's integration tests: a local AWS (moto, with a strictness layer),
 //! SDK clients pointed at it, a runner for the `s3ward` binary, and a recording,
-//! fault-injecting proxy ([`proxy`]).
+//! fault-injecting proxy ([`proxy`]); and what the command tests share ([`fixtures`]).
 //!
 //! One moto server serves the whole test process ([`moto`]); tests keep apart by naming
 //! their buckets and roles with [`unique`], so they can all run in parallel (and under
@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod fixtures;
 pub mod json_doc;
 pub mod proxy;
 
