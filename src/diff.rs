@@ -58,6 +58,20 @@ fn create_or_update(exists: bool) -> Action {
     }
 }
 
+/// A create of `address` that leaves it as `after`.
+fn created(address: Address, write: Write, after: Value) -> Change {
+    let mut c = change(address, Action::Create, write);
+    c.after = Some(after);
+    c
+}
+
+/// A create of the policy document `doc` at `address`, shown whole as added lines.
+fn created_policy(address: Address, write: Write, doc: &PolicyDocument) -> Change {
+    let mut c = created(address, write, doc_value(doc));
+    c.policy_diff = Some(policy_diff(None, Some(doc)));
+    c
+}
+
 fn change(address: Address, action: Action, write: Write) -> Change {
     Change {
         address,
@@ -139,43 +153,36 @@ fn diff_bucket(desired: &Desired, b: &Bucket, lb: &LiveBucket, ctx: &Context, cs
         c.after = Some(after);
         cs.changes.push(c);
         if let Some(doc) = b.policy_document() {
-            let mut c = change(
+            cs.changes.push(created_policy(
                 Address::BucketPolicy(key.clone()),
-                Action::Create,
                 Write::PutBucketPolicy {
                     bucket: b.name.clone(),
                     policy: doc.to_json(),
                 },
-            );
-            c.after = Some(doc_value(&doc));
-            c.policy_diff = Some(policy_diff(None, Some(&doc)));
-            cs.changes.push(c);
+                &doc,
+            ));
         }
         if let Some(pab) = b.public_access_block {
-            let mut c = change(
+            cs.changes.push(created(
                 Address::BucketPublicAccessBlock(key.clone()),
-                Action::Create,
                 Write::PutPublicAccessBlock {
                     bucket: b.name.clone(),
                     config: pab,
                 },
-            );
-            c.after = Some(json!(pab));
-            cs.changes.push(c);
+                json!(pab),
+            ));
         }
         // What s3ward creates carries `managed-by` and `s3ward:plan` (SPEC), as roles do.
         let mut tags = created_tags(desired);
         tags.extend(b.tags.clone());
-        let mut c = change(
+        cs.changes.push(created(
             Address::BucketTags(key.clone()),
-            Action::Create,
             Write::PutBucketTags {
                 bucket: b.name.clone(),
                 tags: tags.clone(),
             },
-        );
-        c.after = Some(json!(tags));
-        cs.changes.push(c);
+            json!(tags),
+        ));
         cs.applied
             .insert(resource, record(bucket_digests(b, None), BTreeMap::new()));
         return;
@@ -514,30 +521,25 @@ fn diff_role(desired: &Desired, r: &Role, lr: &LiveRole, cs: &mut ChangeSet) {
         c.after = Some(after);
         cs.changes.push(c);
         for (name, doc) in desired_inline(r) {
-            let mut c = change(
+            cs.changes.push(created_policy(
                 Address::RoleInlinePolicy(key.clone(), name.clone()),
-                Action::Create,
                 Write::PutRolePolicy {
                     role: r.name.clone(),
                     name: name.clone(),
                     policy: doc.to_json(),
                 },
-            );
-            c.after = Some(doc_value(doc));
-            c.policy_diff = Some(policy_diff(None, Some(doc)));
-            cs.changes.push(c);
+                doc,
+            ));
         }
         for arn in r.managed_policies.iter().flatten() {
-            let mut c = change(
+            cs.changes.push(created(
                 Address::RoleManagedPolicy(key.clone(), arn.clone()),
-                Action::Create,
                 Write::AttachRolePolicy {
                     role: r.name.clone(),
                     arn: arn.clone(),
                 },
-            );
-            c.after = Some(json!(arn));
-            cs.changes.push(c);
+                json!(arn),
+            ));
         }
         cs.applied
             .insert(resource, record(role_digests(r, None), BTreeMap::new()));

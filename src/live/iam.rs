@@ -66,72 +66,63 @@ pub async fn read(
         })
         .await
     };
+    let iam_ref = &iam;
     let attached = async {
         if !reads.managed {
             return Ok(Setting::NotRead);
         }
-        let mut arns = BTreeSet::new();
-        let mut marker: Option<String> = None;
-        loop {
+        let arns = all_pages(|marker| async move {
             let out = aws
                 .call(
                     Op::iam("ListAttachedRolePolicies", name),
                     RetryPolicy::STANDARD,
                     || {
-                        iam.list_attached_role_policies()
+                        iam_ref
+                            .list_attached_role_policies()
                             .role_name(name)
                             .set_marker(marker.clone())
                             .send()
                     },
                 )
-                .await;
-            let out = match out {
-                Ok(o) => o,
-                Err(e) if e.code_is("NoSuchEntity") => return Ok(Setting::Absent),
-                Err(e) => return Err(e),
-            };
-            arns.extend(
-                out.attached_policies()
-                    .iter()
-                    .filter_map(|p| p.policy_arn().map(str::to_string)),
-            );
-            match (out.is_truncated(), out.marker()) {
-                (true, Some(m)) => marker = Some(m.to_string()),
-                _ => break,
-            }
-        }
-        Ok(Setting::Present(arns))
+                .await?;
+            let arns = out
+                .attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_string))
+                .collect();
+            Ok((arns, next_marker(out.is_truncated(), out.marker())))
+        })
+        .await?;
+        Ok(match arns {
+            Some(arns) => Setting::Present(arns.into_iter().collect::<BTreeSet<_>>()),
+            None => Setting::Absent,
+        })
     };
     let list_inline = reads.inline.is_none();
     let inline = async {
         let names: Vec<String> = if list_inline {
-            let mut names = Vec::new();
-            let mut marker: Option<String> = None;
-            loop {
+            let names = all_pages(|marker| async move {
                 let out = aws
                     .call(
                         Op::iam("ListRolePolicies", name),
                         RetryPolicy::STANDARD,
                         || {
-                            iam.list_role_policies()
+                            iam_ref
+                                .list_role_policies()
                                 .role_name(name)
                                 .set_marker(marker.clone())
                                 .send()
                         },
                     )
-                    .await;
-                let out = match out {
-                    Ok(o) => o,
-                    Err(e) if e.code_is("NoSuchEntity") => return Ok(BTreeMap::new()),
-                    Err(e) => return Err(e),
-                };
-                names.extend(out.policy_names().iter().cloned());
-                match (out.is_truncated(), out.marker()) {
-                    (true, Some(m)) => marker = Some(m.to_string()),
-                    _ => break,
-                }
+                    .await?;
+                let names = out.policy_names().to_vec();
+                Ok((names, next_marker(out.is_truncated(), out.marker())))
+            })
+            .await?;
+            match names {
+                Some(names) => names,
+                None => return Ok(BTreeMap::new()),
             }
-            names
         } else {
             reads.inline.clone().unwrap_or_default()
         };
@@ -208,4 +199,33 @@ fn absent(reads: &RoleReads) -> LiveRole {
         r.managed = Setting::NotRead;
     }
     r
+}
+
+/// Every item of an IAM list that pages with `Marker`, or `None` when the role does not
+/// exist (`NoSuchEntity`). `page(marker)` reads one page: its items and the next marker.
+async fn all_pages<T, F, Fut>(mut page: F) -> Result<Option<Vec<T>>, AwsError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), AwsError>>,
+{
+    let mut items = Vec::new();
+    let mut marker = None;
+    loop {
+        match page(marker.take()).await {
+            Ok((got, next)) => {
+                items.extend(got);
+                match next {
+                    Some(m) => marker = Some(m),
+                    None => return Ok(Some(items)),
+                }
+            }
+            Err(e) if e.code_is("NoSuchEntity") => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// IAM's next page marker: only when the answer says it is truncated.
+fn next_marker(truncated: bool, marker: Option<&str>) -> Option<String> {
+    marker.filter(|_| truncated).map(str::to_string)
 }

@@ -537,6 +537,31 @@ impl Resolver {
         None
     }
 
+    /// The head of a role or bucket entry: its account (`None` when the key is unknown,
+    /// with a placeholder to keep checking the rest of the entry) and its AWS name
+    /// (`name = ...`, else the table key), which must follow `rule`.
+    fn account_and_name(
+        &mut self,
+        e: &Entry<'_>,
+        account: &Spanned<String>,
+        name: Option<&Spanned<String>>,
+        ctx: &Ctx<'_>,
+        rule: NameRule,
+    ) -> (Option<Account>, Account, String) {
+        let known_account = self.account_key(account, ctx.accounts).cloned();
+        let account = known_account
+            .clone()
+            .unwrap_or_else(|| placeholder_account(account));
+        let (text, span) = name.map_or((e.key.clone(), e.key_span.clone()), |n| {
+            (n.get_ref().clone(), n.span())
+        });
+        if !(rule.valid)(&text) {
+            let d = self.error(format!("`{text}` is not a valid {}", rule.what), Some(span));
+            Self::set_label_hint(d, None, Some(rule.rule.into()));
+        }
+        (known_account, account, text)
+    }
+
     /// An `[accounts]` key (the only form allowed where s3ward acts).
     fn account_key<'a>(
         &mut self,
@@ -618,26 +643,17 @@ impl Resolver {
     }
 
     fn role(&mut self, e: &Entry<'_>, raw: RawRole, ctx: &Ctx<'_>) -> Option<Role> {
-        let known_account = self.account_key(&raw.account, ctx.accounts).cloned();
-        let account = known_account
-            .clone()
-            .unwrap_or_else(|| placeholder_account(&raw.account));
-        let name = raw
-            .name
-            .as_ref()
-            .map_or(e.key.clone(), |n| n.get_ref().clone());
-        let name_span = raw.name.as_ref().map_or(e.key_span.clone(), |n| n.span());
-        if !valid_role_name(&name) {
-            let d = self.error(
-                format!("`{name}` is not a valid IAM role name"),
-                Some(name_span),
-            );
-            Self::set_label_hint(
-                d,
-                None,
-                Some("1 to 64 letters, digits and `+ = , . @ _ -`".into()),
-            );
-        }
+        let (known_account, account, name) = self.account_and_name(
+            e,
+            &raw.account,
+            raw.name.as_ref(),
+            ctx,
+            NameRule {
+                valid: valid_role_name,
+                what: "IAM role name",
+                rule: "1 to 64 letters, digits and `+ = , . @ _ -`",
+            },
+        );
         if let Some(p) = &raw.path
             && !valid_path(p.get_ref())
         {
@@ -1031,26 +1047,17 @@ impl Resolver {
         default_region: Option<&str>,
     ) -> Option<Bucket> {
         // With an unknown account, keep checking the rest of the entry, then drop it.
-        let known_account = self.account_key(&raw.account, ctx.accounts).cloned();
-        let account = known_account
-            .clone()
-            .unwrap_or_else(|| placeholder_account(&raw.account));
-        let name = raw
-            .name
-            .as_ref()
-            .map_or(e.key.clone(), |n| n.get_ref().clone());
-        let name_span = raw.name.as_ref().map_or(e.key_span.clone(), |n| n.span());
-        if !valid_bucket_name(&name) {
-            let d = self.error(
-                format!("`{name}` is not a valid S3 bucket name"),
-                Some(name_span),
-            );
-            Self::set_label_hint(
-                d,
-                None,
-                Some("3 to 63 lower-case letters, digits, `.` and `-`, starting and ending with a letter or digit".into()),
-            );
-        }
+        let (known_account, account, name) = self.account_and_name(
+            e,
+            &raw.account,
+            raw.name.as_ref(),
+            ctx,
+            NameRule {
+                valid: valid_bucket_name,
+                what: "S3 bucket name",
+                rule: "3 to 63 lower-case letters, digits, `.` and `-`, starting and ending with a letter or digit",
+            },
+        );
         if let Some(r) = &raw.region {
             self.check_region(r);
         }
@@ -1688,6 +1695,15 @@ fn shorten(s: &str) -> String {
     } else {
         format!("{}…", s.chars().take(39).collect::<String>())
     }
+}
+
+/// What a valid AWS name of some kind looks like, for [`Resolver::account_and_name`].
+struct NameRule {
+    valid: fn(&str) -> bool,
+    /// "IAM role name".
+    what: &'static str,
+    /// The rule, shown as the hint.
+    rule: &'static str,
 }
 
 /// Stands in for an unknown account so that the rest of an entry is still checked.
