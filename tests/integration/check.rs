@@ -11,16 +11,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ObjectOwnership, OwnershipControls, OwnershipControlsRule};
+use aws_sdk_s3::types::ObjectOwnership;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::support::fixtures::{PLAN, json_of, new_bucket, set_ownership};
 use crate::support::json_doc::{check_documented, documented_fields, field_paths};
 use crate::support::proxy::{Fault, Proxy, ProxyRules, Rule};
 use crate::support::{MOTO_OWNER_ID, PlanDir, Run, moto, ok, sdk, unique};
 
-const PLAN: &str = "plan.toml";
 const INDEX: &str = "model.safetensors.index.json";
 const FOREIGN_OWNER_ID: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
 /// A 12-digit account that holds the bucket in the cross-account test, reached through
@@ -78,14 +78,6 @@ fn sharded_model(prefix: &str, n: usize) -> Vec<(String, Vec<u8>)> {
     objects
 }
 
-/// A bucket of this test in the ambient account, created with the SDK (moto's defaults: no
-/// ownership controls, so ownership is not enforced).
-async fn new_bucket(s3: &aws_sdk_s3::Client, prefix: &str) -> String {
-    let name = unique(prefix);
-    ok(s3.create_bucket().bucket(&name).send().await);
-    name
-}
-
 /// Uploads every object, 16 at a time.
 async fn upload(s3: &aws_sdk_s3::Client, bucket: &str, objects: Vec<(String, Vec<u8>)>) {
     futures::stream::iter(objects)
@@ -103,24 +95,6 @@ async fn upload(s3: &aws_sdk_s3::Client, bucket: &str, objects: Vec<(String, Vec
 
 async fn delete(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) {
     ok(s3.delete_object().bucket(bucket).key(key).send().await);
-}
-
-async fn set_ownership(s3: &aws_sdk_s3::Client, bucket: &str, o: ObjectOwnership) {
-    let controls = OwnershipControls::builder()
-        .rules(
-            OwnershipControlsRule::builder()
-                .object_ownership(o)
-                .build()
-                .expect("a rule"),
-        )
-        .build()
-        .expect("controls");
-    ok(s3
-        .put_bucket_ownership_controls()
-        .bucket(bucket)
-        .ownership_controls(controls)
-        .send()
-        .await);
 }
 
 /// A plan file with one bucket `models` (in the ambient account) and these model
@@ -174,10 +148,6 @@ impl Check {
         let v = json_of(&run);
         (run, v)
     }
-}
-
-fn json_of(run: &Run) -> Value {
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{run}"))
 }
 
 /// The JSON report of the model directory `prefix`.

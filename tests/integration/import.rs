@@ -9,13 +9,14 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use aws_sdk_s3::types::PublicAccessBlockConfiguration;
 use serde_json::{Value, json};
 
-use crate::support::proxy::{Proxy, ProxyRules, Recorded};
-use crate::support::{
-    AMBIENT_ACCOUNT, Clients, PRINCIPAL_DELAY_HEADER, PlanDir, Run, moto, ok, sdk, unique,
+use crate::support::fixtures::{
+    self, EC2_TRUST, PLAN, create_bucket, create_role, put_policy, put_role_policy,
+    set_public_access_block,
 };
+use crate::support::proxy::{Proxy, ProxyRules, Recorded};
+use crate::support::{AMBIENT_ACCOUNT, PlanDir, Run, moto, ok, sdk, unique};
 
 const IMPORTED: &str = "imported.toml";
 /// Another account, reached with `--assume-role` (moto lets any role be assumed).
@@ -57,70 +58,10 @@ async fn assert_round_trip(dir: &PlanDir, text: &str, extra: &[&str]) {
     assert_eq!(p.stdout.lines().last(), Some("No changes."), "{p}\n{text}");
 }
 
+/// Writes `plan` as the plan file and applies it.
 async fn apply(dir: &PlanDir, plan: &str) {
-    dir.write("plan.toml", plan);
-    let run = dir
-        .s3ward(&["apply", "--auto-approve", "plan.toml"])
-        .run_async()
-        .await;
-    assert_eq!(run.code, 0, "{run}");
-}
-
-async fn create_bucket(c: &Clients, name: &str) {
-    ok(c.s3.create_bucket().bucket(name).send().await);
-}
-
-/// PutBucketPolicy, with principals accepted at once.
-async fn put_policy(c: &Clients, bucket: &str, policy: &str) {
-    ok(c.s3
-        .put_bucket_policy()
-        .bucket(bucket)
-        .policy(policy)
-        .customize()
-        .mutate_request(|req| {
-            req.headers_mut().insert(PRINCIPAL_DELAY_HEADER, "0");
-        })
-        .send()
-        .await);
-}
-
-async fn allow_public_policies(c: &Clients, bucket: &str) {
-    let off = PublicAccessBlockConfiguration::builder()
-        .block_public_acls(false)
-        .ignore_public_acls(false)
-        .block_public_policy(false)
-        .restrict_public_buckets(false)
-        .build();
-    ok(c.s3
-        .put_public_access_block()
-        .bucket(bucket)
-        .public_access_block_configuration(off)
-        .send()
-        .await);
-}
-
-/// CreateRole, with principals in the trust policy accepted at once.
-async fn create_role(c: &Clients, name: &str, trust: &str) {
-    ok(c.iam
-        .create_role()
-        .role_name(name)
-        .assume_role_policy_document(trust)
-        .customize()
-        .mutate_request(|req| {
-            req.headers_mut().insert(PRINCIPAL_DELAY_HEADER, "0");
-        })
-        .send()
-        .await);
-}
-
-async fn put_role_policy(c: &Clients, role: &str, name: &str, doc: &str) {
-    ok(c.iam
-        .put_role_policy()
-        .role_name(role)
-        .policy_name(name)
-        .policy_document(doc)
-        .send()
-        .await);
+    dir.write(PLAN, plan);
+    fixtures::apply(dir, None).await;
 }
 
 /// A role or user that a corpus document names, created once (tests share fixed names).
@@ -158,8 +99,6 @@ async fn ensure_principal(arn: &str) {
         Err(e) => panic!("creating {arn}: {e:?}"),
     }
 }
-
-const EC2_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 // --- 1. Grants that fit come back as grants --------------------------------------------------
 
@@ -363,7 +302,7 @@ async fn odd_statements_stay_verbatim() {
     let dir = PlanDir::new();
     let c = sdk(None).await;
     let bucket = unique("imp-odd");
-    create_bucket(&c, &bucket).await;
+    create_bucket(&c.s3, &bucket).await;
     // A grant's statements with one of them edited by hand, a Sid that only looks like
     // s3ward's, and ordinary statements.
     let arn = format!("arn:aws:s3:::{bucket}");
@@ -388,7 +327,7 @@ async fn odd_statements_stay_verbatim() {
              "Condition": {"StringEquals": {"aws:SourceAccount": AMBIENT_ACCOUNT}}},
         ]
     });
-    put_policy(&c, &bucket, &policy.to_string()).await;
+    put_policy(&c.s3, &bucket, &policy.to_string()).await;
     let (_, text) = import(&dir, &["--account", AMBIENT_ACCOUNT, "--bucket", &bucket]).await;
     assert!(!text.contains("\n[[buckets."), "no grant expected:\n{text}");
     for sid in [
@@ -425,7 +364,7 @@ async fn irsa_trust_attachments_and_inline_policies() {
             }}
         }]
     });
-    create_role(&c, &role, &trust.to_string()).await;
+    create_role(&c.iam, &role, &trust.to_string()).await;
     for arn in [
         "arn:aws:iam::aws:policy/ReadOnlyAccess",
         "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
@@ -438,14 +377,14 @@ async fn irsa_trust_attachments_and_inline_policies() {
             .await);
     }
     put_role_policy(
-        &c,
+        &c.iam,
         &role,
         "kms-decrypt",
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"s3.eu-west-1.amazonaws.com"}}}]}"#,
     )
     .await;
     put_role_policy(
-        &c,
+        &c.iam,
         &role,
         "quoted",
         r#"{"Version":"2012-10-17","Statement":[{"Sid":"Quote","Effect":"Deny","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::x/it's'''here/*"}]}"#,
@@ -495,7 +434,7 @@ async fn a_trust_policy_with_conditions_stays_raw() {
          "Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/models:*"},
                       "StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}},
         {"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    create_role(&c, &role, trust).await;
+    create_role(&c.iam, &role, trust).await;
     let (_, text) = import(&dir, &["--account", AMBIENT_ACCOUNT, "--role", &role]).await;
     assert!(text.contains("trust_policy = '''"), "{text}");
     assert!(
@@ -645,7 +584,7 @@ async fn the_public_corpus_round_trips() {
     let mut lockout = Vec::new();
     for (name, text) in corpus("bucket") {
         let bucket = unique(&format!("imp-c{}", &name[..2]));
-        create_bucket(&c, &bucket).await;
+        create_bucket(&c.s3, &bucket).await;
         let policy = to_bucket(&text, &bucket);
         for arn in principal_arns(&policy) {
             ensure_principal(&arn).await;
@@ -656,9 +595,9 @@ async fn the_public_corpus_round_trips() {
             .iter()
             .any(s3ward::policy::lint::is_public_statement)
         {
-            allow_public_policies(&c, &bucket).await;
+            set_public_access_block(&c.s3, &bucket, [false; 4]).await;
         }
-        put_policy(&c, &bucket, &policy.to_string()).await;
+        put_policy(&c.s3, &bucket, &policy.to_string()).await;
         // A Deny that shuts out every principal of the account but a few also shuts out
         // s3ward: those need `--allow-self-lockout`, and are imported on their own.
         let offline = s3ward::policy::lint::Identity {
@@ -681,13 +620,13 @@ async fn the_public_corpus_round_trips() {
         for arn in principal_arns(&policy) {
             ensure_principal(&arn).await;
         }
-        create_role(&c, &role, &text).await;
+        create_role(&c.iam, &role, &text).await;
         roles.push(role);
     }
     let holder = unique("imp-identity");
-    create_role(&c, &holder, EC2_TRUST).await;
+    create_role(&c.iam, &holder, EC2_TRUST).await;
     for (name, text) in corpus("identity") {
-        put_role_policy(&c, &holder, &name, &text).await;
+        put_role_policy(&c.iam, &holder, &name, &text).await;
     }
     roles.push(holder);
 
