@@ -10,7 +10,7 @@
 //!
 //! | resource | calls |
 //! |---|---|
-//! | bucket | GetBucketPolicy, GetBucketTagging, + GetBucketAcl (`bucket_acl = "private"`), + GetBucketOwnershipControls (`object_ownership` set), + GetPublicAccessBlock (`block_public_access` set): 2 to 5 |
+//! | bucket | GetBucketPolicy, GetBucketTagging, + GetBucketAcl (`bucket_acl = "private"`, unless the plan file asks for BucketOwnerEnforced and the bucket has it: ACLs are disabled then), + GetBucketOwnershipControls (`object_ownership` set), + GetPublicAccessBlock (`block_public_access` set): 2 to 5 |
 //! | role | GetRole, + ListAttachedRolePolicies (`managed_policies` set), + ListRolePolicies and one GetRolePolicy per inline policy (`inline_policies` exclusive), else one GetRolePolicy per declared inline policy and `s3ward-grants`: 2 to 3 + n |
 //! | account | one STS GetCallerIdentity per run, one AssumeRole per account with `assume_role` |
 
@@ -93,6 +93,15 @@ pub struct LiveAcl {
 }
 
 impl LiveAcl {
+    /// The ACL of a bucket that enforces ownership, without reading it: ACLs are disabled
+    /// there, so it grants nothing to anyone but the owner (whose id is not needed).
+    pub fn disabled() -> LiveAcl {
+        LiveAcl {
+            owner: String::new(),
+            grants: Vec::new(),
+        }
+    }
+
     /// Grants to anyone but the bucket owner: access that `bucket_acl = "private"` removes.
     pub fn foreign_grants(&self) -> Vec<&AclGrant> {
         let owner = format!("CanonicalUser:{}", self.owner);
