@@ -162,6 +162,14 @@ impl Error {
         }
     }
 
+    /// Writing the command's output to stdout failed.
+    pub fn stdout(source: std::io::Error) -> Error {
+        Error::WriteFile {
+            path: "<stdout>".into(),
+            source,
+        }
+    }
+
     /// A write to stdout failed because the reader went away.
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::WriteFile { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)

@@ -43,10 +43,7 @@ fn print_plan(global: &Global, cs: &ChangeSet) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     render::text::write_plan(&mut out, cs, &render::text::Options { color })
         .and_then(|()| out.flush())
-        .map_err(|e| Error::WriteFile {
-            path: "<stdout>".into(),
-            source: e,
-        })
+        .map_err(Error::stdout)
 }
 
 async fn apply_plan(global: &Global, args: &ApplyArgs, plan_path: &Path) -> Result<Exit, Error> {

@@ -166,12 +166,7 @@ pub async fn run(global: &Global, args: &CheckArgs) -> Result<Exit, Error> {
                 .and_then(|()| writeln!(out))
         }
     };
-    written
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::WriteFile {
-            path: "<stdout>".into(),
-            source: e,
-        })?;
+    written.and_then(|()| out.flush()).map_err(Error::stdout)?;
     Ok(if ok { Exit::Success } else { Exit::Differs })
 }
 

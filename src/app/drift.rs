@@ -47,12 +47,7 @@ pub async fn run(global: &Global, args: &DriftArgs) -> Result<Exit, Error> {
             },
         ),
     };
-    written
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::WriteFile {
-            path: "<stdout>".into(),
-            source: e,
-        })?;
+    written.and_then(|()| out.flush()).map_err(Error::stdout)?;
     if !cs.problems.is_empty() {
         return Err(Error::PlanProblems {
             count: cs.problems.len(),

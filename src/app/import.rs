@@ -220,10 +220,7 @@ fn write(path: Option<&Path>, text: &str) -> Result<(), Error> {
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())
                 .and_then(|()| out.flush())
-                .map_err(|source| Error::WriteFile {
-                    path: "<stdout>".into(),
-                    source,
-                })
+                .map_err(Error::stdout)
         }
     }
 }

@@ -56,10 +56,7 @@ fn write_stdout(bytes: &[u8]) -> Result<Exit, Error> {
     let mut out = std::io::stdout().lock();
     out.write_all(bytes)
         .and_then(|()| out.flush())
-        .map_err(|e| Error::WriteFile {
-            path: "<stdout>".into(),
-            source: e,
-        })?;
+        .map_err(Error::stdout)?;
     Ok(Exit::Success)
 }
 

@@ -149,21 +149,17 @@ pub async fn run(global: &Global, args: &PlanArgs) -> Result<Exit, Error> {
     }
     let cs = &planned.change_set;
     let mut out = std::io::stdout().lock();
-    let write_err = |e: std::io::Error| Error::WriteFile {
-        path: "<stdout>".into(),
-        source: e,
-    };
     match args.format {
         Format::Text => {
             render::text::write_plan(&mut out, cs, &render::text::Options { color: color_out })
-                .map_err(write_err)?
+                .map_err(Error::stdout)?
         }
         Format::Markdown => {
             let opts = render::markdown::Options {
                 title: format!("s3ward plan: `{}`", planned.desired.name),
                 ..Default::default()
             };
-            render::markdown::write_plan(&mut out, cs, &opts).map_err(write_err)?;
+            render::markdown::write_plan(&mut out, cs, &opts).map_err(Error::stdout)?;
         }
         Format::Json => render::json::write_plan(
             &mut out,
@@ -174,9 +170,9 @@ pub async fn run(global: &Global, args: &PlanArgs) -> Result<Exit, Error> {
                 sha256: &planned.desired.source.sha256,
             },
         )
-        .map_err(write_err)?,
+        .map_err(Error::stdout)?,
     }
-    out.flush().map_err(write_err)?;
+    out.flush().map_err(Error::stdout)?;
     if let Some(path) = &args.out {
         let saved = SavedPlan {
             format: crate::saved::FORMAT.into(),
