@@ -167,7 +167,9 @@ impl Aws {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let started = Instant::now();
+        // The budget counts from the first attempt (SPEC item 12): time spent waiting for a
+        // permit under `--parallelism` is not time AWS had to answer.
+        let mut first_attempt: Option<Instant> = None;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
@@ -178,6 +180,7 @@ impl Aws {
                     .await
                     .expect("semaphore never closes");
                 let t = Instant::now();
+                first_attempt.get_or_insert(t);
                 // Boxed: an SDK `send()` future is several KB, and inline it would make every
                 // waiting `call` that size. `live::read` starts every read of a plan at once
                 // (5 per bucket), so inline it cost ~29 KB per bucket before the first
@@ -211,7 +214,8 @@ impl Aws {
                 Retry::Transient => policy.transient_budget,
                 Retry::Semantic => policy.semantic_budget,
             };
-            if started.elapsed() >= budget || attempt >= policy.max_attempts {
+            let since_first = first_attempt.map_or(Duration::ZERO, |t| t.elapsed());
+            if since_first >= budget || attempt >= policy.max_attempts {
                 return Err(err.exhausted(attempt));
             }
             let delay = backoff(attempt, policy.base_delay, policy.max_delay);
@@ -600,5 +604,52 @@ mod tests {
             "S3 GetBucketPolicy failed: AccessDenied: m (after 3 attempts)"
         );
         assert_eq!(e.to_string(), "AccessDenied: m (after 3 attempts)");
+    }
+
+    #[tokio::test]
+    async fn the_retry_budget_counts_from_the_first_attempt_not_the_wait_for_a_permit() {
+        use aws_sdk_s3::operation::get_bucket_policy::GetBucketPolicyError;
+        let aws = Aws::connect(&AwsOptions {
+            region: Some("us-east-1".into()),
+            profile: None,
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            parallelism: 1,
+        })
+        .await;
+        let policy = RetryPolicy {
+            transient_budget: Duration::from_millis(50),
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+            ..RetryPolicy::STANDARD
+        };
+        // Someone else holds the only permit for longer than the whole budget.
+        let held = aws.permits.clone().acquire_owned().await.unwrap();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            drop(held);
+        });
+        let mut calls = 0;
+        let r: Result<(), AwsError> = aws
+            .call(Op::s3("GetBucketPolicy", "b"), policy, || {
+                calls += 1;
+                let first = calls == 1;
+                async move {
+                    if first {
+                        Err(
+                            SdkError::<GetBucketPolicyError, HttpResponse>::timeout_error(
+                                "timed out",
+                            ),
+                        )
+                    } else {
+                        Ok(())
+                    }
+                }
+            })
+            .await;
+        assert!(
+            r.is_ok(),
+            "the first attempt's fault must be retried: {r:?}"
+        );
+        assert_eq!(calls, 2);
     }
 }

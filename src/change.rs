@@ -288,12 +288,21 @@ pub enum Write {
         region: String,
         ownership: Option<ObjectOwnership>,
     },
+    /// In `merge` mode (`merge` is the plan's Sid prefix) the live policy is read again when
+    /// written: the statements this plan does not own are taken as they are then, and only
+    /// the owned statements of `policy` are this plan's (SPEC item 9).
     PutBucketPolicy {
         bucket: String,
         policy: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        merge: Option<String>,
     },
+    /// In `merge` mode, statements someone else added since the plan are kept (then it
+    /// writes them instead of deleting the policy).
     DeleteBucketPolicy {
         bucket: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        merge: Option<String>,
     },
     /// PutBucketAcl with the canned ACL `private`.
     ResetBucketAcl {

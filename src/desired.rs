@@ -304,6 +304,9 @@ pub struct Bucket {
     pub public_access_block: Option<PublicAccessBlock>,
     pub acl: AclMode,
     pub policy_mode: PolicyMode,
+    /// How the Sids of the statements this plan owns in the bucket policy begin: `s3ward`
+    /// when it owns the whole policy, [`merge_sid_prefix`] in `merge` mode.
+    pub sid_prefix: String,
     /// The statements s3ward owns in the bucket policy (generated from grants, then
     /// `extra_policy_statements`), in a fixed order. Empty: s3ward wants none.
     pub policy_statements: Vec<Statement>,
@@ -326,6 +329,75 @@ impl Bucket {
     pub fn enforces_ownership(&self) -> bool {
         self.ownership == Some(ObjectOwnership::BucketOwnerEnforced)
     }
+
+    /// The Sid prefix to merge under when writing the bucket policy (`merge` mode), else `None`.
+    pub fn merge_prefix(&self) -> Option<String> {
+        (self.policy_mode == PolicyMode::Merge).then(|| self.sid_prefix.clone())
+    }
+
+    /// Whether this plan owns a statement of the live bucket policy: all of them when
+    /// authoritative; in `merge` mode only its own (see [`owns_sid`]).
+    pub fn owns(&self, st: &Statement) -> bool {
+        self.policy_mode == PolicyMode::Authoritative || owns_sid(&self.sid_prefix, st.sid())
+    }
+}
+
+/// The Sid prefix of the statements one plan file owns in a bucket policy it shares with
+/// others (`merge` mode): `s3ward` and the plan's name in lowercase letters and digits
+/// (`ml-models` → `s3wardmlmodels`). What follows it always starts with a capital letter,
+/// so no plan's prefix can claim another plan's statements (`s3wardml` does not own
+/// `s3wardml2Read…`, nor `s3wardmlmodelsRead…`).
+pub fn merge_sid_prefix(plan_name: &str) -> String {
+    let token: String = plan_name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    format!("s3ward{token}")
+}
+
+/// The bucket policy to write in `merge` mode, at the moment of writing: the statements of
+/// `live` that the plan does not own, as they are now, then the plan's own statements of
+/// `planned`. `None`: nothing is left, delete the policy.
+pub fn merge_policy(
+    prefix: &str,
+    live: Option<&PolicyDocument>,
+    planned: Option<&PolicyDocument>,
+) -> Option<PolicyDocument> {
+    let mut statements: Vec<Statement> = live
+        .iter()
+        .flat_map(|d| &d.statements)
+        .filter(|s| !owns_sid(prefix, s.sid()))
+        .cloned()
+        .collect();
+    statements.extend(
+        planned
+            .iter()
+            .flat_map(|d| &d.statements)
+            .filter(|s| owns_sid(prefix, s.sid()))
+            .cloned(),
+    );
+    let version = planned
+        .and_then(|d| d.version.clone())
+        .or_else(|| live.and_then(|d| d.version.clone()))
+        .unwrap_or_else(|| "2012-10-17".into());
+    (!statements.is_empty()).then(|| PolicyDocument {
+        version: Some(version),
+        id: None,
+        statements,
+    })
+}
+
+/// Whether a statement with `sid` belongs to the plan whose merge prefix is `prefix`: the
+/// prefix followed by a capital letter; or a Sid written before Sids carried the plan's name
+/// (`s3ward` directly followed by a capital letter), which every plan of the bucket treats as
+/// its own so that the next apply rewrites it under its own name.
+pub fn owns_sid(prefix: &str, sid: Option<&str>) -> bool {
+    let capital_after = |p: &str| {
+        sid.and_then(|s| s.strip_prefix(p))
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+    };
+    capital_after(prefix) || capital_after("s3ward")
 }
 
 impl Grant {
@@ -528,6 +600,7 @@ mod tests {
             public_access_block: None,
             acl: AclMode::Private,
             policy_mode: PolicyMode::Authoritative,
+            sid_prefix: "s3ward".into(),
             policy_statements: vec![],
             tags: BTreeMap::new(),
             grants: vec![],
@@ -709,5 +782,50 @@ mod tests {
         assert!(on.relaxes_to(&off));
         assert!(!off.relaxes_to(&on));
         assert!(!on.relaxes_to(&on));
+    }
+
+    fn st(sid: &str) -> Statement {
+        Statement {
+            sid: Some(sid.into()),
+            ..Statement::allow()
+        }
+    }
+
+    #[test]
+    fn merge_prefixes_never_claim_another_plans_statements() {
+        assert_eq!(merge_sid_prefix("ml-models"), "s3wardmlmodels");
+        assert_eq!(merge_sid_prefix("Team_2"), "s3wardteam2");
+        let ml = merge_sid_prefix("ml");
+        assert!(owns_sid(&ml, Some("s3wardmlReadRoleApp")));
+        assert!(
+            !owns_sid(&ml, Some("s3wardmlmodelsReadRoleApp")),
+            "plan `ml-models`'s"
+        );
+        assert!(!owns_sid(&ml, Some("s3wardml2ReadRoleApp")), "plan `ml2`'s");
+        assert!(!owns_sid(&ml, Some("s3wardmlreadRoleApp")));
+        assert!(!owns_sid(&ml, Some("AnalyticsRead")));
+        assert!(!owns_sid(&ml, None));
+        // Written before Sids carried the plan's name: every plan takes it over.
+        assert!(owns_sid(&ml, Some("s3wardReadRoleApp")));
+    }
+
+    #[test]
+    fn merging_at_write_time_keeps_what_others_own_now() {
+        let prefix = merge_sid_prefix("one");
+        let doc = |sids: &[&str]| PolicyDocument::new(sids.iter().map(|s| st(s)).collect());
+        // Planned: someone's statement as it was at plan time, and ours.
+        let planned = doc(&["Theirs", "s3wardoneReadA"]);
+        // Now: theirs, one added since, another plan's, and our old one.
+        let live = doc(&["Theirs", "AddedLater", "s3wardtwoReadB", "s3wardoneReadOld"]);
+        let merged = merge_policy(&prefix, Some(&live), Some(&planned)).unwrap();
+        let sids: Vec<&str> = merged.statements.iter().filter_map(|s| s.sid()).collect();
+        assert_eq!(
+            sids,
+            ["Theirs", "AddedLater", "s3wardtwoReadB", "s3wardoneReadA"]
+        );
+        // Deleting our part leaves theirs; nothing left means no policy.
+        let left = merge_policy(&prefix, Some(&live), None).unwrap();
+        assert_eq!(left.statements.len(), 3);
+        assert!(merge_policy(&prefix, Some(&doc(&["s3wardoneReadOld"])), None).is_none());
     }
 }

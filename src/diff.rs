@@ -158,6 +158,7 @@ fn diff_bucket(desired: &Desired, b: &Bucket, lb: &LiveBucket, ctx: &Context, cs
                 Write::PutBucketPolicy {
                     bucket: b.name.clone(),
                     policy: doc.to_json(),
+                    merge: b.merge_prefix(),
                 },
                 &doc,
             ));
@@ -350,9 +351,11 @@ fn bucket_policy(
                         Some(doc) => Write::PutBucketPolicy {
                             bucket: b.name.clone(),
                             policy: doc.to_json(),
+                            merge: b.merge_prefix(),
                         },
                         None => Write::DeleteBucketPolicy {
                             bucket: b.name.clone(),
+                            merge: b.merge_prefix(),
                         },
                     },
                 );
@@ -365,11 +368,8 @@ fn bucket_policy(
         },
         (PolicyMode::Merge, Some(d)) => match &d.doc {
             Ok(doc) => {
-                let (mine, theirs): (Vec<Statement>, Vec<Statement>) = doc
-                    .statements
-                    .iter()
-                    .cloned()
-                    .partition(Statement::is_s3ward);
+                let (mine, theirs): (Vec<Statement>, Vec<Statement>) =
+                    doc.statements.iter().cloned().partition(|s| b.owns(s));
                 let owned = (!mine.is_empty()).then(|| PolicyDocument {
                     version: doc.version.clone(),
                     id: None,
@@ -415,6 +415,7 @@ fn bucket_policy(
     let write = if statements.is_empty() {
         Write::DeleteBucketPolicy {
             bucket: b.name.clone(),
+            merge: b.merge_prefix(),
         }
     } else {
         let version = live
@@ -430,6 +431,7 @@ fn bucket_policy(
                 statements,
             }
             .to_json(),
+            merge: b.merge_prefix(),
         }
     };
     let action = match (&owned_live, &desired_doc) {
@@ -819,7 +821,7 @@ pub fn bucket_digests(b: &Bucket, live: Option<&LiveBucket>) -> Digests {
                 Some(Ok(doc)) => doc
                     .statements
                     .iter()
-                    .filter(|s| b.policy_mode == PolicyMode::Authoritative || s.is_s3ward())
+                    .filter(|s| b.owns(s))
                     .cloned()
                     .collect(),
                 Some(Err(_)) => {

@@ -242,7 +242,8 @@ fn grants_policy_is_removed_when_no_grant_names_the_role() {
     assert_eq!(
         del.write,
         Write::DeleteBucketPolicy {
-            bucket: "acme-models".into()
+            bucket: "acme-models".into(),
+            merge: None,
         }
     );
 }

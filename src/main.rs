@@ -11,8 +11,9 @@ fn main() -> ExitCode {
     let color = s3ward::app::use_color(cli.global.color, &std::io::stderr());
     match s3ward::app::run(cli) {
         Ok(exit) => exit.code(),
-        // Whoever reads stdout stopped (`s3ward plan | head`): nothing left to say.
-        Err(err) if err.is_broken_pipe() => std::process::ExitCode::SUCCESS,
+        // Whoever reads stdout stopped: nothing left to say there, and the outcome stays a
+        // failure (commands write through `app::stdout`, which lets them finish instead).
+        Err(err) if err.is_broken_pipe() => err.exit_code(),
         Err(err) => {
             s3ward::error::report(&err, &mut std::io::stderr(), color);
             err.exit_code()

@@ -137,7 +137,7 @@ pub async fn run(global: &Global, args: &CheckArgs) -> Result<Exit, Error> {
     }
     let complete = models.iter().filter(|m| m.complete()).count();
     let ok = complete == models.len() && foreign.is_empty();
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     let written = match args.format {
         ReportFormat::Text => write_text(&mut out, &models, &foreign),
         ReportFormat::Json => {

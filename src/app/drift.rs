@@ -22,7 +22,7 @@ pub async fn run(global: &Global, args: &DriftArgs) -> Result<Exit, Error> {
     for c in &mut cs.changes {
         c.kind.get_or_insert(DriftKind::Pending);
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     let written = match args.format {
         ReportFormat::Text => {
             render::text::write_drift(&mut out, cs, &render::text::Options { color: color_out })

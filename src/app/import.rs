@@ -217,7 +217,7 @@ fn write(path: Option<&Path>, text: &str) -> Result<(), Error> {
                 })
         }
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = super::stdout();
             out.write_all(text.as_bytes())
                 .and_then(|()| out.flush())
                 .map_err(Error::stdout)

@@ -27,6 +27,52 @@ pub fn use_color(choice: ColorChoice, stream: &impl std::io::IsTerminal) -> bool
     }
 }
 
+/// Stdout, for a command's data. When the reader goes away (`s3ward drift | head -1`), the
+/// rest of the output is discarded and the command still finishes and exits with its own
+/// code: a closed pipe must never turn drift's 2 (differs) into 0.
+pub fn stdout() -> Stdout {
+    Stdout {
+        inner: std::io::stdout().lock(),
+        closed: false,
+    }
+}
+
+/// See [`stdout`].
+pub struct Stdout {
+    inner: std::io::StdoutLock<'static>,
+    closed: bool,
+}
+
+impl Stdout {
+    fn absorb<T>(&mut self, r: std::io::Result<T>, none: T) -> std::io::Result<T> {
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(none)
+            }
+            r => r,
+        }
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let r = self.inner.write(buf);
+        self.absorb(r, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = self.inner.flush();
+        self.absorb(r, ())
+    }
+}
+
 pub fn run(cli: Cli) -> Result<Exit, Error> {
     match &cli.command {
         Command::Validate(args) => validate(args, cli.global.color),
@@ -53,7 +99,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<Exit, Error> {
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     out.write_all(bytes)
         .and_then(|()| out.flush())
         .map_err(Error::stdout)?;
@@ -74,7 +120,7 @@ fn validate(args: &ValidateArgs, color: ColorChoice) -> Result<Exit, Error> {
         allow_self_lockout: args.allow_self_lockout,
     };
     let mut first_error = None;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = stdout();
     for path in &args.plans {
         match plan_file::load(path, options) {
             Ok(loaded) => {

@@ -148,7 +148,7 @@ pub async fn run(global: &Global, args: &PlanArgs) -> Result<Exit, Error> {
         c.kind = None;
     }
     let cs = &planned.change_set;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     match args.format {
         Format::Text => {
             render::text::write_plan(&mut out, cs, &render::text::Options { color: color_out })

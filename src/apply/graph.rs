@@ -14,37 +14,100 @@
 //!   block, except that a block that *relaxes* goes first (the policy may need it) → tags;
 //! - each resource's `s3ward:applied` record → after all of that resource's changes.
 //!
+//! Two kinds of edge: most are *hard* (`b` runs only if `a` succeeded); a few are *order
+//! only* (`b` runs after `a` has finished, whatever became of it): the public access block
+//! that tightens waits for the bucket's earlier writes that way, since removing public access
+//! is right even when the policy write failed (SPEC item 10).
+//!
+//! New roles whose trust policies name each other (or themselves) would wait for each other
+//! for ever. Such a cycle is broken as SPEC item 8 says: each role in it is created with
+//! [`INERT_TRUST`], and a [`Node::Trust`] sets its real trust once every role it names exists.
+//!
 //! Resources with no edge between them run in parallel.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::change::{Action, Address, Change, ChangeSet, Resource, Write};
 use crate::desired::PublicAccessBlock;
 
-/// A unit of work: one change, or the `s3ward:applied` tag of one resource.
+/// The trust a role in a cycle of new roles is created with: it lets no one assume the role
+/// (a Deny for everyone, and no Allow). Its real trust follows as soon as the roles it names
+/// exist.
+pub const INERT_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"s3wardNoOneUntilTrustIsSet","Effect":"Deny","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+
+/// A unit of work: one change, the real trust of a role created with [`INERT_TRUST`], or the
+/// `s3ward:applied` tag of one resource.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Node {
     Change(usize),
+    /// The trust of the role created by change `i`, set after that role and every new role
+    /// its trust names exist.
+    Trust(usize),
     Record(Resource),
 }
 
 #[derive(Clone, Debug)]
 pub struct Graph {
     pub nodes: Vec<Node>,
-    /// `deps[i]`: the nodes `i` waits for.
+    /// `deps[i]`: the nodes `i` waits for, and that must have succeeded for `i` to run.
     pub deps: Vec<Vec<usize>>,
-    /// `rdeps[i]`: the nodes that wait for `i`.
+    /// `after[i]`: the nodes `i` waits for whatever becomes of them (ordering only).
+    pub after: Vec<Vec<usize>>,
+    /// `rdeps[i]`: the nodes that wait for `i`, either way.
     rdeps: Vec<Vec<usize>>,
+    /// Changes (indices into the change set) that create a role with [`INERT_TRUST`].
+    inert: BTreeSet<usize>,
 }
 
 impl Graph {
-    /// Nodes that wait for `i`.
+    /// Nodes that wait for `i` (hard or order-only).
     pub fn dependents(&self, i: usize) -> &[usize] {
         &self.rdeps[i]
     }
 
-    /// Whether `a` must come before `b` (directly or through others).
+    /// A graph from explicit edges, for tests of the executor's rules on shapes `build`
+    /// never makes (such as a cycle it could not break).
+    #[cfg(test)]
+    pub fn from_edges(nodes: Vec<Node>, deps: Vec<Vec<usize>>, after: Vec<Vec<usize>>) -> Graph {
+        let mut rdeps = vec![Vec::new(); nodes.len()];
+        for i in 0..nodes.len() {
+            for &j in deps[i].iter().chain(&after[i]) {
+                rdeps[j].push(i);
+            }
+        }
+        Graph {
+            nodes,
+            deps,
+            after,
+            rdeps,
+            inert: BTreeSet::new(),
+        }
+    }
+
+    /// Whether change `i` creates its role with [`INERT_TRUST`] (a [`Node::Trust`] follows).
+    pub fn creates_with_inert_trust(&self, change: usize) -> bool {
+        self.inert.contains(&change)
+    }
+
+    /// Whether `a` must come before `b` (directly or through others, by either kind of edge).
     pub fn precedes(&self, a: usize, b: usize) -> bool {
+        let waits_for = |n: usize| self.deps[n].iter().chain(&self.after[n]).copied();
+        let mut stack: Vec<usize> = waits_for(b).collect();
+        let mut seen = vec![false; self.nodes.len()];
+        while let Some(n) = stack.pop() {
+            if n == a {
+                return true;
+            }
+            if !seen[n] {
+                seen[n] = true;
+                stack.extend(waits_for(n));
+            }
+        }
+        false
+    }
+
+    /// Whether `b` runs only if `a` succeeded (through hard edges alone).
+    pub fn requires(&self, b: usize, a: usize) -> bool {
         let mut stack = self.deps[b].clone();
         let mut seen = vec![false; self.nodes.len()];
         while let Some(n) = stack.pop() {
@@ -59,12 +122,14 @@ impl Graph {
         false
     }
 
-    /// A topological order (Kahn's algorithm, lowest index first), for a sequential apply.
+    /// A topological order (Kahn's algorithm, lowest index first). Nodes on a cycle are
+    /// left out: the executor never starts them and reports them as not attempted.
     pub fn order(&self) -> Vec<usize> {
         let n = self.nodes.len();
-        let mut indegree: Vec<usize> = self.deps.iter().map(Vec::len).collect();
-        let mut ready: std::collections::BTreeSet<usize> =
-            (0..n).filter(|i| indegree[*i] == 0).collect();
+        let mut indegree: Vec<usize> = (0..n)
+            .map(|i| self.deps[i].len() + self.after[i].len())
+            .collect();
+        let mut ready: BTreeSet<usize> = (0..n).filter(|i| indegree[*i] == 0).collect();
         let mut out = Vec::with_capacity(n);
         while let Some(i) = ready.pop_first() {
             out.push(i);
@@ -75,7 +140,6 @@ impl Graph {
                 }
             }
         }
-        debug_assert_eq!(out.len(), n, "the apply graph has a cycle");
         out
     }
 }
@@ -135,6 +199,7 @@ pub fn build(cs: &ChangeSet) -> Graph {
     let changes = &cs.changes;
     let mut nodes: Vec<Node> = (0..changes.len()).map(Node::Change).collect();
     let mut deps: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
+    let mut after: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
     let mut by_resource: BTreeMap<Resource, Vec<usize>> = BTreeMap::new();
     for (i, c) in changes.iter().enumerate() {
         by_resource.entry(c.address.resource()).or_default().push(i);
@@ -159,8 +224,27 @@ pub fn build(cs: &ChangeSet) -> Graph {
                 });
                 let mut chain = members.clone();
                 chain.sort_by_key(|&i| bucket_rank(&changes[i], relaxing));
-                for w in chain.windows(2) {
-                    deps[w[1]].push(w[0]);
+                let is_block =
+                    |i: usize| matches!(changes[i].address, Address::BucketPublicAccessBlock(_));
+                let tightens_at = chain.iter().position(|&i| !relaxing && is_block(i));
+                for (at, w) in chain.windows(2).enumerate() {
+                    if tightens_at.is_some_and(|t| at + 1 > t) {
+                        // After the block (the tags): as before it, needs all earlier writes.
+                        deps[w[1]].extend(chain[..=at].iter().copied());
+                    } else if tightens_at == Some(at + 1) {
+                        // One write at a time still, but a failure before it (the policy,
+                        // the ACL reset, ownership) must not keep the bucket open: order
+                        // only, except for the bucket's creation, which it needs.
+                        for &earlier in &chain[..=at] {
+                            if matches!(changes[earlier].address, Address::Bucket(_)) {
+                                deps[w[1]].push(earlier);
+                            } else {
+                                after[w[1]].push(earlier);
+                            }
+                        }
+                    } else {
+                        deps[w[1]].push(w[0]);
+                    }
                 }
             }
             Resource::Role(_) => {
@@ -192,15 +276,35 @@ pub fn build(cs: &ChangeSet) -> Graph {
             }
         }
     }
-    // Policies that name a role created in this run wait for it.
-    for (i, c) in changes.iter().enumerate() {
-        let Some(text) = policy_text(&c.write) else {
-            continue;
-        };
-        for (creator, arn) in &created_roles {
-            if *creator != i && text.contains(&format!("\"{arn}\"")) && !deps[i].contains(creator) {
-                deps[i].push(*creator);
-            }
+    // Policies that name a role created in this run wait for it: AWS rejects a principal
+    // that does not exist yet.
+    let names: Vec<Vec<usize>> = changes
+        .iter()
+        .map(|c| {
+            policy_text(&c.write).map_or_else(Vec::new, |text| {
+                created_roles
+                    .iter()
+                    .filter(|(_, arn)| text.contains(&format!("\"{arn}\"")))
+                    .map(|(creator, _)| *creator)
+                    .collect()
+            })
+        })
+        .collect();
+    // New roles whose trusts name each other (or themselves) form a cycle: each is created
+    // with an inert trust, and its real trust is set once all the roles it names exist.
+    let inert = roles_on_a_trust_cycle(&created_roles, &names);
+    let mut trust_nodes: BTreeMap<usize, usize> = BTreeMap::new();
+    for (i, named) in names.iter().enumerate() {
+        if inert.contains(&i) {
+            let node = nodes.len();
+            nodes.push(Node::Trust(i));
+            let mut d = vec![i];
+            d.extend(named.iter().copied());
+            deps.push(d);
+            after.push(Vec::new());
+            trust_nodes.insert(i, node);
+        } else {
+            deps[i].extend(named.iter().copied().filter(|&creator| creator != i));
         }
     }
     // One `s3ward:applied` record per resource that has one, after all its changes (a
@@ -210,18 +314,60 @@ pub fn build(cs: &ChangeSet) -> Graph {
             continue;
         };
         let resource = addr.resource();
+        let mut d = by_resource.get(&resource).cloned().unwrap_or_default();
+        let trusts: Vec<usize> = d
+            .iter()
+            .filter_map(|i| trust_nodes.get(i).copied())
+            .collect();
+        d.extend(trusts);
         nodes.push(Node::Record(resource.clone()));
-        deps.push(by_resource.get(&resource).cloned().unwrap_or_default());
+        deps.push(d);
+        after.push(Vec::new());
     }
     let mut rdeps = vec![Vec::new(); nodes.len()];
-    for (i, d) in deps.iter_mut().enumerate() {
-        d.sort_unstable();
-        d.dedup();
-        for &j in d.iter() {
+    for i in 0..nodes.len() {
+        deps[i].sort_unstable();
+        deps[i].dedup();
+        let hard = deps[i].clone();
+        after[i].retain(|j| !hard.contains(j));
+        after[i].sort_unstable();
+        after[i].dedup();
+        for &j in deps[i].iter().chain(&after[i]) {
             rdeps[j].push(i);
         }
     }
-    Graph { nodes, deps, rdeps }
+    Graph {
+        nodes,
+        deps,
+        after,
+        rdeps,
+        inert,
+    }
+}
+
+/// The role creations that are on a cycle of "my trust names your ARN" (a role naming
+/// itself is a cycle of one): none of them could ever start.
+fn roles_on_a_trust_cycle(
+    created_roles: &[(usize, String)],
+    names: &[Vec<usize>],
+) -> BTreeSet<usize> {
+    let creators: BTreeSet<usize> = created_roles.iter().map(|(i, _)| *i).collect();
+    let mut out = BTreeSet::new();
+    for &start in &creators {
+        // Depth-first from `start` through the creations it names; a way back is a cycle.
+        let mut stack: Vec<usize> = names[start].clone();
+        let mut seen = BTreeSet::new();
+        while let Some(n) = stack.pop() {
+            if n == start {
+                out.insert(start);
+                break;
+            }
+            if creators.contains(&n) && seen.insert(n) {
+                stack.extend(names[n].iter().copied());
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -256,6 +402,7 @@ mod tests {
             Write::PutBucketPolicy {
                 bucket: b.into(),
                 policy: "{}".into(),
+                merge: None,
             },
             Write::ResetBucketAcl { bucket: b.into() },
             Write::PutBucketOwnership {
@@ -335,6 +482,7 @@ mod tests {
             Write::PutBucketPolicy {
                 bucket: "m".into(),
                 policy: r#"{"Statement":[{"Principal":{"AWS":"arn:aws:iam::2:role/ray"}}]}"#.into(),
+                merge: None,
             },
         ));
         let mut create = c(
@@ -423,5 +571,106 @@ mod tests {
         assert!(g.deps[0].is_empty() && g.deps[1].is_empty());
         assert_eq!(g.nodes[2], Node::Record(Resource::Bucket("a".into())));
         assert_eq!(g.deps[2], vec![0]);
+    }
+
+    fn new_role(key: &str, trusts: &[&str]) -> Change {
+        let principals: Vec<String> = trusts
+            .iter()
+            .map(|t| format!("\"arn:aws:iam::1:role/{t}\""))
+            .collect();
+        let mut c = c(
+            &format!("role.{key}"),
+            Action::Create,
+            Write::CreateRole {
+                name: key.into(),
+                path: "/".into(),
+                description: None,
+                max_session_duration: None,
+                trust: format!(
+                    r#"{{"Statement":[{{"Principal":{{"AWS":[{}]}}}}]}}"#,
+                    principals.join(",")
+                ),
+                tags: Default::default(),
+            },
+        );
+        c.after = Some(json!({ "arn": format!("arn:aws:iam::1:role/{key}") }));
+        c
+    }
+
+    #[test]
+    fn new_roles_that_trust_each_other_are_created_inert_then_given_their_trust() {
+        let mut cs = ChangeSet::default();
+        cs.changes.push(new_role("a", &["b"]));
+        cs.changes.push(new_role("b", &["a", "c"]));
+        cs.changes.push(new_role("c", &[]));
+        cs.changes.push(new_role("d", &["a"]));
+        cs.applied.insert("role.a".into(), Default::default());
+        let g = build(&cs);
+        // Every node can run: the cycle a <-> b is broken.
+        assert_eq!(g.order().len(), g.nodes.len());
+        assert!(g.creates_with_inert_trust(0) && g.creates_with_inert_trust(1));
+        assert!(!g.creates_with_inert_trust(2) && !g.creates_with_inert_trust(3));
+        let trust = |i: usize| g.nodes.iter().position(|n| *n == Node::Trust(i)).unwrap();
+        let (ta, tb) = (trust(0), trust(1));
+        assert_eq!(
+            g.deps[0],
+            Vec::<usize>::new(),
+            "a is created without waiting"
+        );
+        assert_eq!(g.deps[ta], vec![0, 1]);
+        assert_eq!(g.deps[tb], vec![0, 1, 2], "b's trust waits for a, b and c");
+        assert_eq!(
+            g.deps[3],
+            vec![0],
+            "d (not on the cycle) waits for a to exist"
+        );
+        let record = g.nodes.len() - 1;
+        assert!(
+            g.requires(record, ta),
+            "a's record waits for its real trust"
+        );
+    }
+
+    #[test]
+    fn a_role_that_trusts_itself_is_a_cycle_of_one() {
+        let mut cs = ChangeSet::default();
+        cs.changes.push(new_role("a", &["a"]));
+        let g = build(&cs);
+        assert!(g.creates_with_inert_trust(0));
+        assert_eq!(g.nodes, vec![Node::Change(0), Node::Trust(0)]);
+        assert_eq!(g.deps[1], vec![0]);
+    }
+
+    #[test]
+    fn a_tightening_block_waits_for_the_policy_but_does_not_need_it() {
+        let (p, a, o, b) = bucket_writes("m");
+        let mut cs = ChangeSet::default();
+        cs.changes.push(c("bucket.m.policy", Action::Update, p));
+        cs.changes.push(c("bucket.m.acl", Action::Update, a));
+        cs.changes.push(c("bucket.m.ownership", Action::Update, o));
+        cs.changes
+            .push(c("bucket.m.public_access_block", Action::Update, b));
+        let g = build(&cs);
+        assert!(g.precedes(0, 3), "still one write at a time");
+        assert!(
+            !g.requires(3, 0),
+            "but the policy's failure does not stop it"
+        );
+        assert!(g.requires(1, 0), "the ACL reset still needs the policy");
+        assert!(g.requires(2, 1), "ownership still needs the ACL reset");
+        let mut with_tags = cs.clone();
+        with_tags.changes.push(c(
+            "bucket.m.tags",
+            Action::Update,
+            Write::PutBucketTags {
+                bucket: "m".into(),
+                tags: Default::default(),
+            },
+        ));
+        let g = build(&with_tags);
+        assert!(
+            g.requires(4, 0) && g.requires(4, 3),
+            "the tags still need every write"
+        );
     }
 }

@@ -25,7 +25,7 @@ pub fn check(
     for c in &cs.changes {
         let addr = c.address.to_string();
         match &c.write {
-            Write::PutBucketPolicy { bucket, policy } => {
+            Write::PutBucketPolicy { bucket, policy, .. } => {
                 if policy.len() > lint::BUCKET_POLICY_MAX_BYTES {
                     out.push(format!(
                         "{addr}: the bucket policy is {} bytes; S3 allows {}",

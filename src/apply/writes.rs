@@ -15,9 +15,10 @@ use aws_sdk_s3::types::{
 
 use crate::aws::{AwsError, Op, RetryPolicy};
 use crate::change::Write;
-use crate::desired::APPLIED_TAG;
+use crate::desired::{APPLIED_TAG, merge_policy};
 use crate::live::Session;
 use crate::live::s3::to_sdk_ownership;
+use crate::policy::PolicyDocument;
 
 /// How long a principal created moments ago may take to become usable (SPEC: 2 minutes).
 pub const PRINCIPAL_BUDGET: Duration = Duration::from_secs(120);
@@ -94,7 +95,16 @@ pub async fn perform(session: &Session, t: &Target<'_>, w: &Write) -> Result<(),
                 Err(e) => Err(e),
             }
         }
-        Write::PutBucketPolicy { bucket, policy } => {
+        Write::PutBucketPolicy {
+            bucket,
+            policy,
+            merge: Some(prefix),
+        } => merge_bucket_policy(session, t, bucket, prefix, Some(policy)).await,
+        Write::DeleteBucketPolicy {
+            bucket,
+            merge: Some(prefix),
+        } => merge_bucket_policy(session, t, bucket, prefix, None).await,
+        Write::PutBucketPolicy { bucket, policy, .. } => {
             let s3 = session.s3(t.account, t.region);
             // A principal created moments ago may not be usable yet; a new bucket may not
             // be visible yet. Both clear with time.
@@ -109,7 +119,7 @@ pub async fn perform(session: &Session, t: &Target<'_>, w: &Write) -> Result<(),
             .await
             .map(drop)
         }
-        Write::DeleteBucketPolicy { bucket } => {
+        Write::DeleteBucketPolicy { bucket, .. } => {
             let s3 = session.s3(t.account, t.region);
             aws.call(
                 Op::s3("DeleteBucketPolicy", bucket),
@@ -200,9 +210,12 @@ pub async fn perform(session: &Session, t: &Target<'_>, w: &Write) -> Result<(),
                 .await;
             match r {
                 Ok(_) => Ok(()),
-                // An earlier attempt created it and its answer was lost (a dropped
-                // connection, a timeout): the role is ours, as if it had answered.
-                Err(e) if e.code_is("EntityAlreadyExists") && e.attempts > 1 => Ok(()),
+                // An earlier attempt may have created it and its answer was lost (a dropped
+                // connection, a timeout). Adopt it only if its tags say this plan created it:
+                // a role someone else made meanwhile is not ours to take over.
+                Err(e) if e.code_is("EntityAlreadyExists") && e.attempts > 1 => {
+                    adopt_created_role(session, t.account, name, &tags, e).await
+                }
                 Err(e) => Err(e),
             }
         }
@@ -302,6 +315,113 @@ pub async fn perform(session: &Session, t: &Target<'_>, w: &Write) -> Result<(),
         }
         Write::TagRole { role, tags } => tag_role(session, t.account, role, tags).await,
     }
+}
+
+/// `merge` mode: reads the live policy again and writes the statements others own as they
+/// are now, with this plan's (SPEC item 9). A statement added between plan and apply is kept.
+async fn merge_bucket_policy(
+    session: &Session,
+    t: &Target<'_>,
+    bucket: &str,
+    prefix: &str,
+    planned: Option<&str>,
+) -> Result<(), AwsError> {
+    let aws = &session.aws;
+    let s3 = session.s3(t.account, t.region);
+    let live = aws
+        .call(Op::s3("GetBucketPolicy", bucket), bucket_policy(t), || {
+            s3.get_bucket_policy().bucket(bucket).send()
+        })
+        .await;
+    let live_text = match live {
+        Ok(o) => o.policy().map(str::to_string),
+        Err(e) if e.code_is("NoSuchBucketPolicy") => None,
+        Err(e) => return Err(e),
+    };
+    let invalid = |what: &str, e: crate::policy::ParseError| AwsError {
+        service: "s3",
+        operation: "GetBucketPolicy",
+        code: None,
+        message: format!(
+            "{what} is not a valid policy document ({e}); in `merge` mode s3ward does not overwrite statements it cannot read"
+        ),
+        status: None,
+        attempts: 1,
+        no_response: false,
+    };
+    let live_doc = live_text
+        .as_deref()
+        .map(PolicyDocument::parse)
+        .transpose()
+        .map_err(|e| invalid("the live bucket policy", e))?;
+    let planned_doc = planned
+        .map(PolicyDocument::parse)
+        .transpose()
+        .map_err(|e| invalid("the policy to write", e))?;
+    match merge_policy(prefix, live_doc.as_ref(), planned_doc.as_ref()) {
+        Some(doc) => {
+            let w = Write::PutBucketPolicy {
+                bucket: bucket.to_string(),
+                policy: doc.to_json(),
+                merge: None,
+            };
+            Box::pin(perform(session, t, &w)).await
+        }
+        None if live_doc.is_none() => Ok(()),
+        None => {
+            let w = Write::DeleteBucketPolicy {
+                bucket: bucket.to_string(),
+                merge: None,
+            };
+            Box::pin(perform(session, t, &w)).await
+        }
+    }
+}
+
+/// After a retried CreateRole answered `EntityAlreadyExists`: the role is the one an earlier
+/// attempt created when it carries every tag that attempt sent (`managed-by`, `s3ward:plan`
+/// and the declared tags); otherwise the error stands, saying why.
+async fn adopt_created_role(
+    session: &Session,
+    account: &str,
+    name: &str,
+    sent: &[aws_sdk_iam::types::Tag],
+    exists: AwsError,
+) -> Result<(), AwsError> {
+    let iam = session.iam(account);
+    let live = session
+        .aws
+        .call(Op::iam("GetRole", name), RetryPolicy::STANDARD, || {
+            iam.get_role().role_name(name).send()
+        })
+        .await?;
+    let live_tags: BTreeMap<String, String> = live
+        .role()
+        .map(|r| {
+            r.tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let sent: BTreeMap<String, String> = sent
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    if created_by(&sent, &live_tags) {
+        Ok(())
+    } else {
+        let mut e = exists;
+        e.message.push_str(
+            "; a role of this name appeared during the apply, and its tags do not say this plan created it: s3ward does not take it over",
+        );
+        Err(e)
+    }
+}
+
+/// Whether a role with `live` tags is the one created with `sent` tags.
+fn created_by(sent: &BTreeMap<String, String>, live: &BTreeMap<String, String>) -> bool {
+    sent.iter().all(|(k, v)| live.get(k) == Some(v))
 }
 
 fn iam_tags(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_iam::types::Tag> {
@@ -432,5 +552,27 @@ pub fn operation(w: &Write) -> &'static str {
         Write::AttachRolePolicy { .. } => "AttachRolePolicy",
         Write::DetachRolePolicy { .. } => "DetachRolePolicy",
         Write::TagRole { .. } => "TagRole",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_role_is_adopted_only_with_every_tag_its_creation_sent() {
+        let sent = BTreeMap::from([
+            ("managed-by".to_string(), "s3ward".to_string()),
+            ("s3ward:plan".to_string(), "ml-models".to_string()),
+        ]);
+        let mut live = sent.clone();
+        live.insert("s3ward:applied".into(), "x".into());
+        assert!(created_by(&sent, &live));
+        live.insert("s3ward:plan".into(), "other-plan".into());
+        assert!(!created_by(&sent, &live), "another plan's role");
+        assert!(
+            !created_by(&sent, &BTreeMap::new()),
+            "someone's untagged role"
+        );
     }
 }

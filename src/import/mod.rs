@@ -744,6 +744,7 @@ fn bucket(
         public_access_block,
         acl: AclMode::Private,
         policy_mode: PolicyMode::Authoritative,
+        sid_prefix: "s3ward".into(),
         policy_statements: Vec::new(),
         tags: BTreeMap::new(),
         grants: Vec::new(),

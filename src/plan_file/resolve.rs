@@ -304,6 +304,7 @@ impl Resolver {
             })
             .collect();
         let ctx = Ctx {
+            plan_name: &name,
             accounts: &accounts,
             principals: &principals,
             roles: &role_refs,
@@ -1126,6 +1127,10 @@ impl Resolver {
             public_access_block,
             acl,
             policy_mode,
+            sid_prefix: match policy_mode {
+                PolicyMode::Authoritative => "s3ward".to_string(),
+                PolicyMode::Merge => merge_sid_prefix(ctx.plan_name),
+            },
             policy_statements: Vec::new(),
             tags,
             grants: Vec::new(),
@@ -1357,7 +1362,7 @@ impl Resolver {
         // Unique within the bucket: a second grant of the same access to the same grantee is
         // numbered, and so is one whose name would read the same (`role.model`'s second
         // read grant and `role.model2`'s first are both `...RoleModel2` otherwise).
-        let stem = format!("s3ward{}{}", access_word(access), word);
+        let stem = format!("{}{}{}", bucket.sid_prefix, access_word(access), word);
         let mut sid = stem.clone();
         let mut n = 1;
         while sids.contains(&sid) {
@@ -1461,12 +1466,17 @@ impl Resolver {
                 self.error(format!("extra statement {i} reuses the Sid `{sid}`"), sp(text))
                     .hint = Some("Sids must be unique in a bucket policy; s3ward's own are `s3ward<Access><Grantee>...`".into());
             }
-            if bucket.policy_mode == PolicyMode::Merge && !st.is_s3ward() {
+            if bucket.policy_mode == PolicyMode::Merge
+                && !st.sid().is_some_and(|s| {
+                    owns_sid(&bucket.sid_prefix, Some(s)) && s.starts_with(&bucket.sid_prefix)
+                })
+            {
+                let prefix = &bucket.sid_prefix;
                 self.error(
-                    format!("in `merge` mode, extra statement {i} needs a Sid starting with `s3ward`"),
+                    format!("in `merge` mode, extra statement {i} needs a Sid starting with `{prefix}` and a capital letter"),
                     sp(text),
                 )
-                .hint = Some("in merge mode s3ward owns only statements whose Sid starts with `s3ward`; without it the statement would be written once and then never managed".into());
+                .hint = Some(format!("in merge mode this plan owns only statements whose Sid starts with `{prefix}` (`s3ward` and the plan's name), so that plan files sharing the bucket keep each other's; e.g. `{prefix}DenyInsecureTransport`"));
             }
             for res in st.resource.iter().chain(st.not_resource.iter()).flatten() {
                 if res != "*" && res != &bucket_arn && !res.starts_with(&format!("{bucket_arn}/")) {
@@ -1648,6 +1658,8 @@ struct RoleRef {
 }
 
 struct Ctx<'a> {
+    /// The plan's name (`settings.name`, else the file stem).
+    plan_name: &'a str,
     accounts: &'a BTreeMap<String, Account>,
     principals: &'a BTreeMap<String, String>,
     roles: &'a BTreeMap<String, RoleRef>,

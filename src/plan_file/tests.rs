@@ -340,7 +340,24 @@ policy_mode = "merge"
 extra_policy_statements = '[{{"Sid":"Vendor","Effect":"Allow","Principal":{{"AWS":"333333333333"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-b/*"}}]'
 "#
     ));
-    assert!(out.contains("needs a Sid starting with `s3ward`"), "{out}");
+    assert!(
+        out.contains("needs a Sid starting with `s3wardbad` and a capital letter"),
+        "{out}"
+    );
+    // A Sid of the form every plan of the bucket would own is not enough either: two plan
+    // files sharing the bucket would fight over it.
+    let out = errors(&format!(
+        r#"{HEAD}[buckets.b]
+account = "storage"
+name = "acme-b"
+policy_mode = "merge"
+extra_policy_statements = '[{{"Sid":"s3wardDenyHttp","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::acme-b/*","Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}}]'
+"#
+    ));
+    assert!(
+        out.contains("needs a Sid starting with `s3wardbad`"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -552,7 +569,7 @@ fn broken_plan_files_give_clear_errors() {
         (
             "huge key",
             format!("version = 1\n[accounts.{huge_key}]\nid = \"111111111111\"\n"),
-            "",
+            "is not a usable key in `[accounts]`",
         ),
         (
             "huge file",
@@ -565,7 +582,13 @@ fn broken_plan_files_give_clear_errors() {
             "# nothing here\n".into(),
             "missing `version`",
         ),
-        ("BOM", "\u{feff}version = 1\nx = 1\n".into(), ""),
+        // A byte order mark is skipped (editors on Windows write one); the error after it
+        // is still placed on its own line and column.
+        (
+            "BOM",
+            "\u{feff}version = 1\nx = 1\n".into(),
+            "unknown key `x`\n --> bad.toml:2:1",
+        ),
         (
             "deeply nested array",
             format!("version = 1\nx = {}\n", "[".repeat(100_000)),
@@ -599,6 +622,7 @@ fn broken_plan_files_give_clear_errors() {
         let r =
             std::panic::catch_unwind(|| parse(Path::new("bad.toml"), &text, Options::default()));
         let r = r.unwrap_or_else(|_| panic!("{name}: panicked"));
+        assert!(!want.is_empty(), "{name}: a case must say what it expects");
         match r {
             Ok(_) => panic!("{name}: accepted"),
             Err(Error::InvalidPlan(report)) => {
@@ -672,4 +696,10 @@ access = "write"
         let unique: std::collections::BTreeSet<&String> = sids.iter().collect();
         assert_eq!(unique.len(), sids.len(), "{sids:?}");
     }
+}
+
+#[test]
+fn a_byte_order_mark_is_skipped() {
+    let d = ok("\u{feff}version = 1\n[settings]\nname = \"bom\"\n");
+    assert_eq!(d.name, "bom");
 }

@@ -143,7 +143,10 @@ mod tests {
             policy_diff: None,
             notes: vec![],
             kind: None,
-            write: Write::DeleteBucketPolicy { bucket: "x".into() },
+            write: Write::DeleteBucketPolicy {
+                bucket: "x".into(),
+                merge: None,
+            },
         }
     }
 

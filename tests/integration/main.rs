@@ -9,6 +9,7 @@ mod check;
 mod drift;
 mod import;
 mod plan;
+mod promises;
 mod proxy;
 mod reliability;
 mod strict;
