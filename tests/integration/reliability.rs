@@ -46,6 +46,28 @@ fn assert_only_write_was_a_refused_lock(ops: &[Recorded], run: &Run) {
     assert_eq!(sent, vec!["s3 PutObject 412".to_string()], "{run}");
 }
 
+/// The lock bucket's writes (`s3 PutObject 200`, ...), in order.
+fn lock_writes(ops: &[Recorded], lock_bucket: &str) -> Vec<String> {
+    writes(ops)
+        .iter()
+        .filter(|r| r.resource.as_deref() == Some(lock_bucket))
+        .map(|r| r.to_string())
+        .collect()
+}
+
+/// A lock object that another s3ward left (Alice's apply).
+fn held_by_alice() -> String {
+    json!({
+        "holder": "arn:aws:sts::123456789012:assumed-role/ops/alice",
+        "host": "laptop-7",
+        "pid": 4242,
+        "plan": "reliability",
+        "since": "2026-01-02T03:04:05Z",
+        "token": "0123456789abcdef",
+    })
+    .to_string()
+}
+
 /// One account reached by AssumeRole, a role, and a bucket that exists already (so that
 /// its writes use the standard retry budget), with a grant between them; optionally the
 /// apply lock in a bucket of the ambient account.
@@ -735,15 +757,7 @@ async fn moto_refuses_a_conditional_put_over_an_existing_object() {
 async fn a_held_lock_refuses_naming_holder_and_time_and_force_unlock_takes_it_over() {
     let t = Small::new("rel-lock-held").await;
     t.write(true, "");
-    let held = json!({
-        "holder": "arn:aws:sts::123456789012:assumed-role/ops/alice",
-        "host": "laptop-7",
-        "pid": 4242,
-        "plan": "reliability",
-        "since": "2026-01-02T03:04:05Z",
-        "token": "0123456789abcdef",
-    })
-    .to_string();
+    let held = held_by_alice();
     t.put_lock_object(held.clone()).await;
     let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
 
@@ -817,9 +831,12 @@ async fn an_apply_takes_the_lock_before_its_first_write_and_removes_it_after_its
     assert!(sent.len() > 2, "{ops:?}");
     assert_eq!(t.lock_object().await, None);
 
-    // Nothing to do: no lock is taken at all.
+    // `plan` takes no lock.
     proxy.clear();
     assert_no_changes(&t.dir, Some(&proxy.endpoint)).await;
+    assert!(writes(&proxy.operations()).is_empty());
+    // Nothing to do: apply takes the lock before it reads (it cannot know that before),
+    // and writes nothing else.
     let again = run(
         &t.dir,
         Some(&proxy.endpoint),
@@ -827,7 +844,12 @@ async fn an_apply_takes_the_lock_before_its_first_write_and_removes_it_after_its
     )
     .await;
     assert_eq!(again.code, 0, "{again}");
-    assert!(writes(&proxy.operations()).is_empty(), "{again}");
+    let sent: Vec<String> = writes(&proxy.operations())
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    assert_eq!(sent, ["s3 PutObject 200", "s3 DeleteObject 204"], "{again}");
+    assert_eq!(t.lock_object().await, None);
 }
 
 #[tokio::test]
@@ -913,6 +935,89 @@ async fn a_lock_whose_answer_was_lost_is_still_ours() {
     apply(&t.dir, Some(&proxy.endpoint)).await;
     assert_eq!(t.lock_object().await, None);
     assert_no_changes(&t.dir, None).await;
+}
+
+/// SPEC apply order 9: `apply PLAN` and `apply --saved` take the lock before they read
+/// anything of the resources they manage: with the lock held by another apply, the only
+/// requests are STS (resolving the accounts) and the lock's own.
+#[tokio::test]
+async fn a_held_lock_refuses_apply_before_it_reads_the_managed_resources() {
+    let t = Small::new("rel-lock-first").await;
+    t.write(true, "");
+    let made = run(&t.dir, None, &["plan", PLAN, "--out", "p.json"]).await;
+    assert_eq!(made.code, 0, "{made}");
+    t.put_lock_object(held_by_alice()).await;
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    for args in [
+        &["apply", "--auto-approve", PLAN][..],
+        &["apply", "--saved", "p.json"],
+    ] {
+        proxy.clear();
+        let refused = run(&t.dir, Some(&proxy.endpoint), args).await;
+        assert_eq!(refused.code, 1, "{refused}");
+        assert!(refused.stderr.contains("is held by"), "{refused}");
+        let ops = proxy.operations();
+        let read: Vec<String> = ops
+            .iter()
+            .filter(|r| r.service != "sts" && r.resource.as_deref() != Some(t.lock_bucket.as_str()))
+            .map(|r| format!("{r} ({:?})", r.resource))
+            .collect();
+        assert!(read.is_empty(), "before the lock: {read:?}\n{refused}");
+        assert_only_write_was_a_refused_lock(&ops, &refused);
+    }
+    assert_eq!(t.lock_object().await, Some(held_by_alice()));
+}
+
+/// The lock is released on every way out after it was taken: a refused prompt, a stale
+/// saved plan, a saved plan that does not match its plan file.
+#[tokio::test]
+async fn the_lock_is_released_when_apply_refuses_after_taking_it() {
+    let t = Small::new("rel-lock-release").await;
+    t.write(true, "");
+    let made = run(&t.dir, None, &["plan", PLAN, "--out", "p.json"]).await;
+    assert_eq!(made.code, 0, "{made}");
+    t.dir
+        .write("other.toml", &t.text(true, "# another plan file\n"));
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    let refusals: [(&[&str], &str); 2] = [
+        (&["apply", PLAN], "stdin is not a terminal"),
+        (
+            &["apply", "--saved", "p.json", "--plan-file", "other.toml"],
+            "saved plan does not match its plan file",
+        ),
+    ];
+    let check = |refused: &Run, why: &str| {
+        assert_eq!(refused.code, 1, "{refused}");
+        assert!(refused.stderr.contains(why), "{refused}");
+        assert_eq!(
+            lock_writes(&proxy.operations(), &t.lock_bucket),
+            ["s3 PutObject 200", "s3 DeleteObject 204"],
+            "{refused}"
+        );
+        assert_eq!(writes(&proxy.operations()).len(), 2, "{refused}");
+    };
+    for (args, why) in refusals {
+        proxy.clear();
+        let refused = run(&t.dir, Some(&proxy.endpoint), args).await;
+        check(&refused, why);
+        assert_eq!(t.lock_object().await, None, "{refused}");
+    }
+    // Stale: AWS changed after the plan was saved.
+    set_ownership(
+        &t.clients().await.s3,
+        &t.bucket,
+        ObjectOwnership::ObjectWriter,
+    )
+    .await;
+    proxy.clear();
+    let stale = run(
+        &t.dir,
+        Some(&proxy.endpoint),
+        &["apply", "--saved", "p.json"],
+    )
+    .await;
+    check(&stale, "saved plan is stale");
+    assert_eq!(t.lock_object().await, None, "{stale}");
 }
 
 // --- 4. Malformed live documents ------------------------------------------------------------
