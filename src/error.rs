@@ -113,6 +113,12 @@ pub enum Error {
         host: String,
     },
 
+    /// Something other than an s3ward lock sits at the lock key.
+    #[error(
+        "`{location}` holds an object ({size} bytes) that s3ward did not write as a lock; s3ward never deletes it, and cannot take the apply lock while it is there; nothing was changed"
+    )]
+    NotALock { location: String, size: usize },
+
     #[error("{0}")]
     Usage(String),
 }
@@ -161,6 +167,9 @@ impl Error {
             ),
             Error::SavedMismatch { .. } => Some(
                 "nothing was changed. The saved plan was altered after `s3ward plan --out` wrote it, or was not made from the plan file that was reviewed: run `s3ward plan --out FILE` on the reviewed plan file, review it, and apply that".into(),
+            ),
+            Error::NotALock { .. } => Some(
+                "the lock key must hold nothing but s3ward's lock: move that object away yourself, or point `settings.lock` at another key".into(),
             ),
             Error::StalePlan { .. } => Some(
                 "AWS or the plan file changed after the plan was saved; run `s3ward plan --out FILE` again and review it".into(),

@@ -1020,6 +1020,43 @@ async fn the_lock_is_released_when_apply_refuses_after_taking_it() {
     assert_eq!(t.lock_object().await, None, "{stale}");
 }
 
+/// SPEC apply order 11: an object at the lock key that s3ward did not write as a lock is
+/// never deleted, `--force-unlock` or not; the refusal names it.
+#[tokio::test]
+async fn force_unlock_never_deletes_an_object_that_s3ward_did_not_write() {
+    let t = Small::new("rel-lock-foreign").await;
+    t.write(true, "");
+    let theirs = "{\"holder\": \"not a lock\", \"weights\": [0.1, 0.2]}".to_string();
+    t.put_lock_object(theirs.clone()).await;
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    for args in [
+        &["apply", "--auto-approve", "--force-unlock", PLAN][..],
+        &["apply", "--auto-approve", PLAN],
+    ] {
+        proxy.clear();
+        let refused = run(&t.dir, Some(&proxy.endpoint), args).await;
+        assert_eq!(refused.code, 1, "{refused}");
+        assert!(
+            refused.stderr.contains(&format!(
+                "error: `s3://{}/{LOCK_KEY}` holds an object ({} bytes) that s3ward did not \
+                 write as a lock; s3ward never deletes it",
+                t.lock_bucket,
+                theirs.len()
+            )),
+            "{refused}"
+        );
+        assert!(refused.stderr.contains("settings.lock"), "{refused}");
+        let deleted: Vec<String> = writes(&proxy.operations())
+            .iter()
+            .filter(|r| r.operation.starts_with("Delete"))
+            .map(|r| r.to_string())
+            .collect();
+        assert!(deleted.is_empty(), "{deleted:?}\n{refused}");
+        assert_eq!(t.lock_object().await.as_deref(), Some(theirs.as_str()));
+    }
+    assert!(!role_exists(&t.clients().await.iam, &t.role).await);
+}
+
 // --- 4. Malformed live documents ------------------------------------------------------------
 
 /// Live bucket policies that are not policies (moto stores any text; IAM refuses malformed
