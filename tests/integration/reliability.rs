@@ -7,8 +7,11 @@
 //!   answer lost after the write happened is retried safely.
 //! - Kill anywhere: an apply SIGKILLed right after its k-th write, for every k, then run
 //!   again, converges; no bucket, object or merge-mode statement is ever lost.
-//! - The apply lock: held → refused, naming holder and time, nothing written;
-//!   `--force-unlock` takes it over; released after an apply; two appliers → one applies.
+//! - The apply lock: held → refused, naming holder and time, nothing written, nothing of
+//!   the managed resources read; `--force-unlock` takes it over, but never deletes an object
+//!   s3ward did not write as a lock; released after an apply and on every refusal; two
+//!   appliers → one applies, and every write happens under the lock. Each lock test fails
+//!   when `Lock::acquire` does nothing.
 //! - Malformed live bucket policies: `plan` names the address and carries on.
 //! - Secrets: no credential appears in any output at any verbosity, errors included.
 //!
@@ -897,13 +900,25 @@ async fn of_two_concurrent_applies_of_one_plan_file_one_applies_and_the_other_is
 }
 
 /// Unsynchronised: each of two applies started together either applies or is refused by
-/// the lock; at least one applies; the result converges.
+/// the lock; at least one applies; the result converges. Both go through one recording
+/// proxy, each with its own ambient access key, so that the order of their requests shows
+/// the lock at work: its holders never overlap, and every write to the managed resources
+/// is made by an apply while it holds the lock (without the lock, both could apply and
+/// converge, and the test would prove nothing).
 #[tokio::test]
 async fn two_applies_started_together_never_both_fail_and_converge() {
     let t = Small::new("rel-lock-race").await;
     t.write(true, "");
-    let start = || t.dir.s3ward(&["apply", "--auto-approve", PLAN]).spawn();
-    let (a, b) = (start(), start());
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    let keys = ["AKIATESTS3WARDRACE0A", "AKIATESTS3WARDRACE0B"];
+    let start = |key: &str| {
+        t.dir
+            .s3ward(&["apply", "--auto-approve", PLAN])
+            .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+            .env("AWS_ACCESS_KEY_ID", key)
+            .spawn()
+    };
+    let (a, b) = (start(keys[0]), start(keys[1]));
     let (a, b) = tokio::join!(a.wait_async(), b.wait_async());
     for r in [&a, &b] {
         assert!(
@@ -912,6 +927,28 @@ async fn two_applies_started_together_never_both_fail_and_converge() {
         );
     }
     assert!(a.code == 0 || b.code == 0, "{a}\n{b}");
+
+    let ops = proxy.operations();
+    let mut holder: Option<&str> = None;
+    let mut managed_writes = 0;
+    for r in writes(&ops) {
+        let key = r.access_key.as_deref().unwrap_or_default();
+        if r.resource.as_deref() == Some(t.lock_bucket.as_str()) {
+            match (r.operation.as_str(), r.status, holder) {
+                ("PutObject", Some(200), None) => holder = Some(key),
+                // Refused: by the other's lock (its answer may be recorded just after the
+                // other released it, as answers are recorded when they leave).
+                ("PutObject", Some(412), h) => assert_ne!(h, Some(key), "{ops:#?}"),
+                ("DeleteObject", Some(204), Some(h)) if h == key => holder = None,
+                _ => panic!("{r} by {key} while the lock is held by {holder:?}: {ops:#?}"),
+            }
+        } else {
+            managed_writes += 1;
+            assert!(holder.is_some(), "{r} without the lock: {ops:#?}");
+        }
+    }
+    assert_eq!(holder, None, "{ops:#?}");
+    assert!(managed_writes > 0, "{ops:#?}");
     assert_eq!(t.lock_object().await, None);
     assert_no_changes(&t.dir, None).await;
 }
@@ -933,6 +970,15 @@ async fn a_lock_whose_answer_was_lost_is_still_ours() {
         ),
     );
     apply(&t.dir, Some(&proxy.endpoint)).await;
+    // The lock was taken (the answer lost), found to be ours on the retry, and released.
+    assert_eq!(
+        lock_writes(&proxy.operations(), &t.lock_bucket),
+        [
+            "s3 PutObject 200 [DropResponse]",
+            "s3 PutObject 412",
+            "s3 DeleteObject 204"
+        ]
+    );
     assert_eq!(t.lock_object().await, None);
     assert_no_changes(&t.dir, None).await;
 }
