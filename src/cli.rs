@@ -142,6 +142,10 @@ pub struct ApplyArgs {
     /// Apply exactly this saved plan (from `plan --out`), without asking; refused when stale.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["targets", "auto_approve"])]
     pub saved: Option<PathBuf>,
+    /// With --saved: refuse unless this file holds exactly the plan-file text the saved plan
+    /// was made from (CI passes the plan file of the merged commit).
+    #[arg(long, value_name = "PATH", requires = "saved")]
+    pub plan_file: Option<PathBuf>,
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,

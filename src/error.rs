@@ -95,6 +95,10 @@ pub enum Error {
     #[error("saved plan is stale: {}", reasons.join("; "))]
     StalePlan { reasons: Vec<String> },
 
+    /// The saved plan is not what its plan file gives: it was altered on its way.
+    #[error("saved plan does not match its plan file: {}", reasons.join("; "))]
+    SavedMismatch { reasons: Vec<String> },
+
     #[error("the plan has {count} problem{} (above); nothing can be applied until {} fixed", if *count == 1 { "" } else { "s" }, if *count == 1 { "it is" } else { "they are" })]
     PlanProblems { count: usize },
 
@@ -108,6 +112,12 @@ pub enum Error {
         since: String,
         host: String,
     },
+
+    /// Something other than an s3ward lock sits at the lock key.
+    #[error(
+        "`{location}` holds an object ({size} bytes) that s3ward did not write as a lock; s3ward never deletes it, and cannot take the apply lock while it is there; nothing was changed"
+    )]
+    NotALock { location: String, size: usize },
 
     #[error("{0}")]
     Usage(String),
@@ -154,6 +164,12 @@ impl Error {
             ),
             Error::Locked { .. } => Some(
                 "another apply of this plan file is running; wait for it. If it died (killed, crashed), run `s3ward apply --force-unlock ...` to remove its lock".into(),
+            ),
+            Error::SavedMismatch { .. } => Some(
+                "nothing was changed. The saved plan was altered after `s3ward plan --out` wrote it, or was not made from the plan file that was reviewed: run `s3ward plan --out FILE` on the reviewed plan file, review it, and apply that".into(),
+            ),
+            Error::NotALock { .. } => Some(
+                "the lock key must hold nothing but s3ward's lock: move that object away yourself, or point `settings.lock` at another key".into(),
             ),
             Error::StalePlan { .. } => Some(
                 "AWS or the plan file changed after the plan was saved; run `s3ward plan --out FILE` again and review it".into(),

@@ -1,5 +1,6 @@
-//! `s3ward apply`: plan, show, confirm, execute, report. `apply --saved FILE`: check the
-//! saved plan is fresh, then execute exactly its changes.
+//! `s3ward apply`: lock, plan, show, confirm, execute, release, report. `apply --saved FILE`:
+//! check the saved plan is fresh and is what its plan file gives, then execute exactly its
+//! changes, under the lock likewise.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -7,24 +8,25 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::plan::{Planned, aws_options, load, log_stats, parse_targets, plan};
+use super::plan::{Connected, as_saved, connect, load, log_stats};
 use crate::apply::executor::{self, Event};
 use crate::apply::lock::Lock;
 use crate::apply::{Report, graph, safety};
-use crate::aws::Aws;
 use crate::change::ChangeSet;
 use crate::cli::{ApplyArgs, Global};
 use crate::desired::Desired;
 use crate::error::{Error, Exit};
-use crate::live::{self, Session};
+use crate::live::Session;
 use crate::plan_file;
 use crate::policy::lint::Identity;
 use crate::render;
-use crate::saved::{SavedPlan, stale_reasons};
+use crate::saved::{SavedPlan, change_set_differences, stale_reasons};
 
 pub async fn run(global: &Global, args: &ApplyArgs) -> Result<Exit, Error> {
     match (&args.saved, &args.plan) {
-        (Some(saved), _) => apply_saved(global, saved, args.force_unlock).await,
+        (Some(saved), _) => {
+            apply_saved(global, saved, args.plan_file.as_deref(), args.force_unlock).await
+        }
         (None, Some(plan_path)) => apply_plan(global, args, plan_path).await,
         (None, None) => Err(Error::Usage("give a plan file, or --saved FILE".into())),
     }
@@ -46,44 +48,57 @@ fn print_plan(global: &Global, cs: &ChangeSet) -> Result<(), Error> {
         .map_err(Error::stdout)
 }
 
+/// `apply PLAN`: connect, lock, read, diff, show, confirm, execute, release.
 async fn apply_plan(global: &Global, args: &ApplyArgs, plan_path: &Path) -> Result<Exit, Error> {
     let color_err = super::use_color(global.color, &std::io::stderr());
     let desired = load(plan_path, args.selection.allow_self_lockout, color_err)?;
-    let Planned {
-        desired,
-        session,
-        change_set,
-        ..
-    } = plan(global, desired, &args.selection).await?;
-    print_plan(global, &change_set)?;
-    if change_set.is_empty() && change_set.problems.is_empty() {
-        // Nothing to change; maybe records to bring up to date (bookkeeping, no prompt),
-        // and, when asked, a stale lock to remove.
-        if !change_set.applied.is_empty() || args.force_unlock {
-            let report = locked_execute(&session, &desired, &change_set, args.force_unlock).await?;
-            if !change_set.applied.is_empty() {
-                note_records(&change_set, &report);
-            }
+    let connected = connect(global, desired, &args.selection.targets).await?;
+    let done = under_lock(&connected, args.force_unlock, async {
+        let live = connected.read().await?;
+        let change_set = connected.diff(&live, args.selection.allow_self_lockout);
+        print_plan(global, &change_set)?;
+        if change_set.is_empty() && change_set.problems.is_empty() {
+            // Nothing to change; maybe records to bring up to date (bookkeeping, no prompt).
+            return Ok(records_only(&connected, &change_set).await);
         }
-        log_stats(&session.aws);
-        return Ok(Exit::Success);
-    }
-    refuse_unsafe(
-        &desired,
-        &change_set,
-        &session,
-        args.selection.allow_self_lockout,
-    )?;
-    if !args.auto_approve {
-        confirm()?;
-    }
-    let report = locked_execute(&session, &desired, &change_set, args.force_unlock).await?;
-    log_stats(&session.aws);
-    finish(report)
+        refuse_unsafe(
+            &connected.desired,
+            &change_set,
+            &connected.session,
+            args.selection.allow_self_lockout,
+        )?;
+        if !args.auto_approve {
+            confirm()?;
+        }
+        Ok(Some(
+            execute(&connected.session, &connected.desired, &change_set).await,
+        ))
+    })
+    .await;
+    log_stats(&connected.session.aws);
+    done.and_then(finish)
 }
 
-async fn apply_saved(global: &Global, path: &Path, force_unlock: bool) -> Result<Exit, Error> {
+/// `apply --saved FILE`: check the saved plan's own text, connect, lock, re-read, refuse
+/// when stale, refuse unless `--plan-file` holds its text and the change set derived again
+/// is the saved one, show, execute, release. Why the refusals come in this order: see
+/// [`crate::saved`].
+async fn apply_saved(
+    global: &Global,
+    path: &Path,
+    plan_file_arg: Option<&Path>,
+    force_unlock: bool,
+) -> Result<Exit, Error> {
     let saved = SavedPlan::read(path)?;
+    if let Some(reason) = saved.text_mismatch(path) {
+        return Err(Error::SavedMismatch {
+            reasons: vec![reason],
+        });
+    }
+    let given = match plan_file_arg {
+        None => None,
+        Some(p) => Some((p, read_plan_file(p)?)),
+    };
     // The plan file must be the one the plan was made from.
     let on_disk = std::fs::read(&saved.plan_file.path)
         .ok()
@@ -96,32 +111,72 @@ async fn apply_saved(global: &Global, path: &Path, force_unlock: bool) -> Result
         },
     )?
     .desired;
-    let targets = parse_targets(&desired, &saved.targets)?;
-    let aws = Aws::connect(&aws_options(global)).await;
-    let resources = live::selected_resources(&desired, &targets);
-    let accounts = live::accounts_of(&desired, &resources);
-    let session = Session::connect(aws, &desired, Some(&accounts)).await?;
-    let now = live::read(&session, &desired, &resources, None).await?;
-    let reasons = stale_reasons(&saved, on_disk.as_deref(), &now.fingerprints());
-    if !reasons.is_empty() {
-        log_stats(&session.aws);
-        return Err(Error::StalePlan { reasons });
-    }
-    let cs = &saved.change_set;
-    print_plan(global, cs)?;
-    if cs.is_empty() {
-        if !cs.applied.is_empty() || force_unlock {
-            let report = locked_execute(&session, &desired, cs, force_unlock).await?;
-            if !cs.applied.is_empty() {
-                note_records(cs, &report);
-            }
+    let connected = connect(global, desired, &saved.targets).await?;
+    let done = under_lock(&connected, force_unlock, async {
+        let live = connected.read().await?;
+        let reasons = stale_reasons(&saved, on_disk.as_deref(), &live.fingerprints());
+        if !reasons.is_empty() {
+            return Err(Error::StalePlan { reasons });
         }
-        return Ok(Exit::Success);
+        if let Some(reason) = given
+            .as_ref()
+            .and_then(|(p, text)| saved.plan_file_mismatch(path, p, text))
+        {
+            return Err(Error::SavedMismatch {
+                reasons: vec![reason],
+            });
+        }
+        let derived = as_saved(connected.diff(&live, saved.allow_self_lockout));
+        let mut reasons = change_set_differences(&saved.change_set, &derived);
+        if !reasons.is_empty() {
+            if saved.s3ward_version != env!("CARGO_PKG_VERSION") {
+                reasons.push(format!(
+                    "it was made by s3ward {}, and this is s3ward {}",
+                    saved.s3ward_version,
+                    env!("CARGO_PKG_VERSION")
+                ));
+            }
+            return Err(Error::SavedMismatch { reasons });
+        }
+        let cs = &saved.change_set;
+        print_plan(global, cs)?;
+        if cs.is_empty() {
+            return Ok(records_only(&connected, cs).await);
+        }
+        refuse_unsafe(
+            &connected.desired,
+            cs,
+            &connected.session,
+            saved.allow_self_lockout,
+        )?;
+        Ok(Some(
+            execute(&connected.session, &connected.desired, cs).await,
+        ))
+    })
+    .await;
+    log_stats(&connected.session.aws);
+    done.and_then(finish)
+}
+
+/// `--plan-file PATH`'s text.
+fn read_plan_file(path: &Path) -> Result<String, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::ReadPlan {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|_| Error::PlanNotUtf8 {
+        path: path.to_path_buf(),
+    })
+}
+
+/// With nothing to change: writes the `s3ward:applied` records that are missing or out of
+/// date (bookkeeping, no prompt), and says what became of them. No report follows.
+async fn records_only(connected: &Connected, cs: &ChangeSet) -> Option<Report> {
+    if !cs.applied.is_empty() {
+        let report = execute(&connected.session, &connected.desired, cs).await;
+        note_records(cs, &report);
     }
-    refuse_unsafe(&desired, cs, &session, saved.allow_self_lockout)?;
-    let report = locked_execute(&session, &desired, cs, force_unlock).await?;
-    log_stats(&session.aws);
-    finish(report)
+    None
 }
 
 /// Says what became of the `s3ward:applied` records written with nothing else to change.
@@ -139,15 +194,18 @@ fn note_records(cs: &ChangeSet, report: &Report) {
     }
 }
 
-/// Executes under the plan file's apply lock, when it has one.
-async fn locked_execute(
-    session: &Session,
-    desired: &Desired,
-    cs: &ChangeSet,
+/// Runs `work` (read, plan, apply) under the plan file's apply lock, when it has one: taken
+/// before anything of the managed resources is read, so that what is applied was planned
+/// from a state no other apply of this plan file was changing (SPEC, apply order 9), and
+/// released whatever `work` ends with: done, failed, refused, cancelled.
+async fn under_lock<T>(
+    connected: &Connected,
     force_unlock: bool,
-) -> Result<Report, Error> {
+    work: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let (session, desired) = (&connected.session, &connected.desired);
     let Some(at) = &desired.lock else {
-        return Ok(execute(session, desired, cs).await);
+        return work.await;
     };
     let region = desired
         .region
@@ -162,15 +220,15 @@ async fn locked_execute(
         force_unlock,
     )
     .await?;
-    let report = execute(session, desired, cs).await;
+    let done = work.await;
     if let Err(e) = lock.release().await {
-        // The apply happened; say so first, then what is left behind.
+        // The work happened (or failed on its own); say so first, then what is left behind.
         eprintln!(
             "warning: could not release the apply lock `s3://{}/{}`: {e}; the next apply needs `--force-unlock`",
             at.bucket, at.key
         );
     }
-    Ok(report)
+    done
 }
 
 fn refuse_unsafe(
@@ -248,7 +306,11 @@ async fn execute(session: &Session, desired: &Desired, cs: &ChangeSet) -> Report
     executor::execute(session, desired, cs, &g, &on_event).await
 }
 
-fn finish(report: Report) -> Result<Exit, Error> {
+/// Prints the report of an apply, if there was one, and ends with its exit.
+fn finish(report: Option<Report>) -> Result<Exit, Error> {
+    let Some(report) = report else {
+        return Ok(Exit::Success);
+    };
     let mut out = std::io::stdout().lock();
     let _ = write_report(&mut out, &report);
     let _ = out.flush();

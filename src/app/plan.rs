@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
 use crate::aws::{Aws, AwsOptions};
-use crate::change::{Address, ChangeSet};
+use crate::change::{Address, ChangeSet, Resource};
 use crate::cli::{Format, Global, PlanArgs, Selection};
 use crate::desired::Desired;
 use crate::diff::{self, Context};
@@ -71,40 +71,93 @@ pub fn parse_targets(desired: &Desired, raw: &[String]) -> Result<Vec<Address>, 
         .collect()
 }
 
+/// A session for what the `--target`s select, before anything of theirs is read: the
+/// point where `apply` takes its lock (SPEC: before it reads).
+pub struct Connected {
+    pub desired: Desired,
+    pub session: Session,
+    pub targets: Vec<Address>,
+    resources: Vec<Resource>,
+}
+
+/// Resolves the accounts (STS only); reads nothing of the managed resources.
+pub async fn connect(
+    global: &Global,
+    desired: Desired,
+    targets: &[String],
+) -> Result<Connected, Error> {
+    let targets = parse_targets(&desired, targets)?;
+    let aws = Aws::connect(&aws_options(global)).await;
+    let resources = live::selected_resources(&desired, &targets);
+    let accounts = live::accounts_of(&desired, &resources);
+    let session = Session::connect(aws, &desired, Some(&accounts)).await?;
+    Ok(Connected {
+        desired,
+        session,
+        targets,
+        resources,
+    })
+}
+
+impl Connected {
+    /// Reads the live state of the selected resources.
+    pub async fn read(&self) -> Result<Live, Error> {
+        read_with_progress(&self.session, &self.desired, &self.resources).await
+    }
+
+    /// The change set from the plan file to `live` (pure), narrowed to the targets.
+    pub fn diff(&self, live: &Live, allow_self_lockout: bool) -> ChangeSet {
+        let ctx = Context {
+            regions: self
+                .desired
+                .buckets
+                .values()
+                .map(|b| (b.key.clone(), self.session.bucket_region(b)))
+                .collect(),
+            identities: self
+                .session
+                .accounts
+                .iter()
+                .map(|(k, a)| (k.clone(), a.identity()))
+                .collect(),
+            allow_self_lockout,
+        };
+        let mut change_set = diff::diff(&self.desired, live, &ctx);
+        change_set.retain_targets(&self.targets);
+        change_set
+    }
+
+    pub fn planned(self, live: Live, change_set: ChangeSet) -> Planned {
+        Planned {
+            desired: self.desired,
+            session: self.session,
+            live,
+            change_set,
+            targets: self.targets,
+        }
+    }
+}
+
 /// Connects and reads what `targets` select, then diffs.
 pub async fn plan(
     global: &Global,
     desired: Desired,
     selection: &Selection,
 ) -> Result<Planned, Error> {
-    let targets = parse_targets(&desired, &selection.targets)?;
-    let aws = Aws::connect(&aws_options(global)).await;
-    let resources = live::selected_resources(&desired, &targets);
-    let accounts = live::accounts_of(&desired, &resources);
-    let session = Session::connect(aws, &desired, Some(&accounts)).await?;
-    let live = read_with_progress(&session, &desired, &resources).await?;
-    let ctx = Context {
-        regions: desired
-            .buckets
-            .values()
-            .map(|b| (b.key.clone(), session.bucket_region(b)))
-            .collect(),
-        identities: session
-            .accounts
-            .iter()
-            .map(|(k, a)| (k.clone(), a.identity()))
-            .collect(),
-        allow_self_lockout: selection.allow_self_lockout,
-    };
-    let mut change_set = diff::diff(&desired, &live, &ctx);
-    change_set.retain_targets(&targets);
-    Ok(Planned {
-        desired,
-        session,
-        live,
-        change_set,
-        targets,
-    })
+    let connected = connect(global, desired, &selection.targets).await?;
+    let live = connected.read().await?;
+    let change_set = connected.diff(&live, selection.allow_self_lockout);
+    Ok(connected.planned(live, change_set))
+}
+
+/// The change set as `plan --out` saves it, and as `apply --saved` derives it again to
+/// compare: `kind` (drift or pending) is `drift`'s business (SPEC: JSON has `kind` "for
+/// drift").
+pub fn as_saved(mut change_set: ChangeSet) -> ChangeSet {
+    for c in &mut change_set.changes {
+        c.kind = None;
+    }
+    change_set
 }
 
 /// Reads the live state, with a counter on stderr when it is a terminal and reading takes
@@ -112,7 +165,7 @@ pub async fn plan(
 async fn read_with_progress(
     session: &Session,
     desired: &Desired,
-    resources: &[crate::change::Resource],
+    resources: &[Resource],
 ) -> Result<Live, Error> {
     let done = Arc::new(AtomicUsize::new(0));
     let ticker = super::progress::Ticker::start(
@@ -143,10 +196,7 @@ pub async fn run(global: &Global, args: &PlanArgs) -> Result<Exit, Error> {
     let desired = load(&args.plan, args.selection.allow_self_lockout, color_err)?;
     let mut planned = plan(global, desired, &args.selection).await?;
     log_stats(&planned.session.aws);
-    // `kind` (drift or pending) is `drift`'s business (SPEC: JSON has `kind` "for drift").
-    for c in &mut planned.change_set.changes {
-        c.kind = None;
-    }
+    planned.change_set = as_saved(std::mem::take(&mut planned.change_set));
     let cs = &planned.change_set;
     let mut out = super::stdout();
     match args.format {

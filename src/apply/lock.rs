@@ -8,6 +8,13 @@
 //! that was killed stays until `--force-unlock`, which removes it whoever holds it: the
 //! person doing that vouches that no apply is running.
 //!
+//! `--force-unlock` deletes only an object that s3ward wrote as a lock: one whose body is a
+//! lock record ([`LockInfo`], every field present). Anything else at the lock key (a file
+//! someone put there, a key mistyped in `settings.lock`) is refused, named, and left
+//! alone: s3ward cannot know what it is, and a wrong `settings.lock` must not cost someone
+//! an object. (Rejected: trusting any object at the key, as before; or a metadata marker,
+//! which locks written by earlier versions lack.)
+//!
 //! The lock bucket is reached with the ambient credentials, in `settings.region` (or the
 //! ambient region). It is the one object s3ward ever deletes, and only its own.
 
@@ -17,7 +24,8 @@ use crate::aws::{Aws, AwsError, Op, RetryPolicy};
 use crate::desired::LockLocation;
 use crate::error::Error;
 
-/// What the lock object says.
+/// What the lock object says. Every field is required: a body that is not all of this was
+/// not written by s3ward as a lock.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LockInfo {
     /// The identity that took it (caller ARN).
@@ -44,11 +52,37 @@ fn url(at: &LockLocation) -> String {
     format!("s3://{}/{}", at.bucket, at.key)
 }
 
+/// What is at the lock key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Held {
+    /// A lock that s3ward wrote.
+    Lock(LockInfo),
+    /// Some other object, which s3ward never deletes.
+    Foreign { size: usize },
+}
+
+impl Held {
+    fn lock(&self) -> Option<&LockInfo> {
+        match self {
+            Held::Lock(info) => Some(info),
+            Held::Foreign { .. } => None,
+        }
+    }
+}
+
+/// Tells a lock s3ward wrote from anything else that may sit at its key.
+fn classify(body: &[u8]) -> Held {
+    match serde_json::from_slice::<LockInfo>(body) {
+        Ok(info) => Held::Lock(info),
+        Err(_) => Held::Foreign { size: body.len() },
+    }
+}
+
 async fn read(
     aws: &Aws,
     s3: &aws_sdk_s3::Client,
     at: &LockLocation,
-) -> Result<Option<LockInfo>, AwsError> {
+) -> Result<Option<Held>, AwsError> {
     let out = aws
         .call(
             Op::s3("GetObject", &at.bucket),
@@ -61,20 +95,17 @@ async fn read(
         Err(e) if e.code_is("NoSuchKey") => return Ok(None),
         Err(e) => return Err(e),
     };
-    let bytes = out
-        .body
-        .collect()
-        .await
-        .map(|b| b.into_bytes())
-        .unwrap_or_default();
-    Ok(Some(serde_json::from_slice(&bytes).unwrap_or(LockInfo {
-        holder: "(unreadable lock object)".into(),
-        host: String::new(),
-        pid: 0,
-        plan: String::new(),
-        since: String::new(),
-        token: String::new(),
-    })))
+    // A body cut short must not pass for a foreign object (or for a lock).
+    let bytes = out.body.collect().await.map_err(|e| AwsError {
+        service: "s3",
+        operation: "GetObject",
+        code: None,
+        message: format!("reading the lock object failed: {e}"),
+        status: None,
+        attempts: 1,
+        no_response: true,
+    })?;
+    Ok(Some(classify(&bytes.into_bytes())))
 }
 
 impl Lock {
@@ -91,15 +122,22 @@ impl Lock {
         let s3 = aws.s3(region, None);
         let addr = format!("lock {}", url(at));
         if force {
-            if let Some(old) = read(aws, &s3, at)
+            match read(aws, &s3, at)
                 .await
                 .map_err(|e| Error::aws(addr.clone(), e))?
             {
-                tracing::warn!(
+                Some(Held::Lock(old)) => tracing::warn!(
                     "--force-unlock: removing the lock held by {} since {}",
                     old.holder,
                     old.since
-                );
+                ),
+                Some(Held::Foreign { size }) => {
+                    return Err(Error::NotALock {
+                        location: url(at),
+                        size,
+                    });
+                }
+                None => {}
             }
             aws.call(
                 Op::s3("DeleteObject", &at.bucket),
@@ -145,7 +183,11 @@ impl Lock {
             {
                 let held = read(aws, &s3, at).await.ok().flatten();
                 // An earlier attempt of ours took it and its answer was lost.
-                if held.as_ref().is_some_and(|h| h.token == info.token) {
+                if held
+                    .as_ref()
+                    .and_then(Held::lock)
+                    .is_some_and(|h| h.token == info.token)
+                {
                     return Ok(Lock {
                         aws: aws.clone(),
                         s3,
@@ -153,12 +195,17 @@ impl Lock {
                         token: info.token,
                     });
                 }
+                if let Some(Held::Foreign { size }) = held {
+                    return Err(Error::NotALock {
+                        location: url(at),
+                        size,
+                    });
+                }
+                let held = held.as_ref().and_then(Held::lock);
                 Err(Error::Locked {
                     location: url(at),
-                    holder: held
-                        .as_ref()
-                        .map_or_else(|| "someone".into(), |h| h.holder.clone()),
-                    since: held.as_ref().map(|h| h.since.clone()).unwrap_or_default(),
+                    holder: held.map_or_else(|| "someone".into(), |h| h.holder.clone()),
+                    since: held.map(|h| h.since.clone()).unwrap_or_default(),
                     host: held
                         .map(|h| format!("{} (pid {})", h.host, h.pid))
                         .unwrap_or_default(),
@@ -175,7 +222,7 @@ impl Lock {
             .await
             .map_err(|e| Error::aws(addr.clone(), e))?;
         match current {
-            Some(info) if info.token == self.token => {
+            Some(Held::Lock(info)) if info.token == self.token => {
                 self.aws
                     .call(
                         Op::s3("DeleteObject", &self.at.bucket),
@@ -214,4 +261,44 @@ fn hostname() -> String {
                 .map(|h| h.trim().to_string())
         })
         .unwrap_or_else(|| "unknown-host".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> LockInfo {
+        LockInfo {
+            holder: "arn:aws:sts::123456789012:assumed-role/ops/alice".into(),
+            host: "laptop-7".into(),
+            pid: 4242,
+            plan: "ml-models".into(),
+            since: "2026-01-02T03:04:05Z".into(),
+            token: "0123456789abcdef".into(),
+        }
+    }
+
+    #[test]
+    fn what_s3ward_writes_is_a_lock() {
+        let body = serde_json::to_vec_pretty(&info()).unwrap();
+        assert_eq!(classify(&body), Held::Lock(info()));
+    }
+
+    #[test]
+    fn anything_else_at_the_key_is_foreign() {
+        for body in [
+            &b""[..],
+            b"model weights",
+            b"{}",
+            br#"{"holder": "someone", "since": "yesterday"}"#,
+            b"[1, 2, 3]",
+        ] {
+            assert_eq!(
+                classify(body),
+                Held::Foreign { size: body.len() },
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
 }

@@ -16,7 +16,7 @@ use crate::support::fixtures::{
     FOREIGN_OWNER_ID, MlModels, PLAN, account, apply, assert_no_changes, assert_only_reads,
     attach_policy, bucket_exists, bucket_tags, create_bucket, grant_read_acl, live_policy,
     put_policy, replace, role_exists, role_tags, run, set_bucket_tags, set_ownership,
-    set_public_access_block,
+    set_public_access_block, sha256_hex,
 };
 use crate::support::proxy::{Fault, Proxy, ProxyRules, Recorded, Rule};
 use crate::support::{
@@ -493,6 +493,200 @@ async fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies_once() {
         "`bucket.weights.public_access_block` changed in AWS",
     )
     .await;
+}
+
+// --- 4b. Saved plans altered on their way --------------------------------------------------
+
+/// The saved plan at `name` in `dir`, as JSON.
+fn read_saved(dir: &PlanDir, name: &str) -> Value {
+    let text = std::fs::read_to_string(dir.path().join(name)).expect("the saved plan");
+    serde_json::from_str(&text).expect("a saved plan is JSON")
+}
+
+fn write_saved(dir: &PlanDir, name: &str, saved: &Value) {
+    dir.write(name, &serde_json::to_string_pretty(saved).unwrap());
+}
+
+/// `s3ward apply --saved ARGS...` through `proxy`, refused (exit 1) with "saved plan does
+/// not match its plan file" having written nothing at all; its output for a snapshot.
+async fn apply_mismatched(t: &Simple, proxy: &Proxy, args: &[&str]) -> String {
+    proxy.clear();
+    let run = run(&t.dir, Some(&proxy.endpoint), args).await;
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr
+            .contains("error: saved plan does not match its plan file: "),
+        "{run}"
+    );
+    assert!(!run.stdout.contains("Apply complete"), "{run}");
+    let writes: Vec<String> = proxy
+        .operations()
+        .iter()
+        .filter(|r| !r.is_read())
+        .map(ToString::to_string)
+        .collect();
+    assert!(writes.is_empty(), "writes: {writes:?}\n{run}");
+    let c = t.clients().await;
+    assert!(!bucket_exists(&c.s3, &t.bucket).await, "{run}");
+    assert!(!role_exists(&c.iam, &t.role).await, "{run}");
+    run.snapshot_text()
+}
+
+/// The index of the first change whose write is `op`.
+fn change_with(saved: &Value, op: &str) -> usize {
+    saved["change_set"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["write"]["op"] == op)
+        .unwrap_or_else(|| panic!("no `{op}` write in {saved:#}"))
+}
+
+/// SPEC "Saved plans": the saved change set must be exactly what its plan-file text gives;
+/// a write edited on its way, or a change added, is refused before anything is written.
+#[tokio::test]
+async fn a_saved_plan_whose_changes_were_altered_is_refused_and_writes_nothing() {
+    let t = Simple::new("apply-saved-edit");
+    t.write("");
+    let made = run(&t.dir, None, &["plan", PLAN, "--out", "p.json"]).await;
+    assert_eq!(made.code, 0, "{made}");
+    let honest = read_saved(&t.dir, "p.json");
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+
+    // The bucket policy in a `write` opened to everyone.
+    let mut saved = honest.clone();
+    let i = change_with(&saved, "put_bucket_policy");
+    let public = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": "*", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{}/*", t.bucket)}]});
+    saved["change_set"]["changes"][i]["write"]["policy"] = json!(public.to_string());
+    write_saved(&t.dir, "edited.json", &saved);
+    let edited = apply_mismatched(&t, &proxy, &["apply", "--saved", "edited.json"]).await;
+    insta::assert_snapshot!("saved_plan_with_an_edited_write", edited);
+
+    // A change added: the policy of a bucket the plan file does not name.
+    let mut saved = honest.clone();
+    let mut added = saved["change_set"]["changes"][i].clone();
+    added["address"] = json!("bucket.victim.policy");
+    added["write"]["bucket"] = json!(unique("apply-victim"));
+    saved["change_set"]["changes"]
+        .as_array_mut()
+        .unwrap()
+        .push(added);
+    write_saved(&t.dir, "added.json", &saved);
+    let added = apply_mismatched(&t, &proxy, &["apply", "--saved", "added.json"]).await;
+    insta::assert_snapshot!("saved_plan_with_an_added_change", added);
+
+    // The `s3ward:applied` records are part of the change set too.
+    let mut saved = honest.clone();
+    let records = saved["change_set"]["applied"].as_object_mut().unwrap();
+    assert!(records.contains_key("bucket.weights"), "{honest:#}");
+    records.remove("bucket.weights");
+    write_saved(&t.dir, "records.json", &saved);
+    apply_mismatched(&t, &proxy, &["apply", "--saved", "records.json"]).await;
+
+    // The honest one applies.
+    let applied = run(&t.dir, None, &["apply", "--saved", "p.json"]).await;
+    assert_eq!(applied.code, 0, "{applied}");
+    assert_no_changes(&t.dir, None).await;
+}
+
+/// The plan-file text a saved plan carries cannot be swapped either: not without its
+/// SHA-256 (refused before any AWS call), and not with it fixed up and the recorded path
+/// pointed at a file that holds the new text (the change set no longer follows).
+#[tokio::test]
+async fn a_saved_plan_whose_plan_file_text_was_altered_is_refused() {
+    let t = Simple::new("apply-saved-text");
+    t.write("");
+    let made = run(&t.dir, None, &["plan", PLAN, "--out", "p.json"]).await;
+    assert_eq!(made.code, 0, "{made}");
+    let honest = read_saved(&t.dir, "p.json");
+    let evil = t.text(r#"tags = { owner = "mallory" }"#);
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+
+    // The text edited, its SHA-256 left as it was: refused before any AWS call.
+    let mut saved = honest.clone();
+    saved["plan_file"]["text"] = json!(evil);
+    write_saved(&t.dir, "text.json", &saved);
+    let text = apply_mismatched(&t, &proxy, &["apply", "--saved", "text.json"]).await;
+    assert!(proxy.operations().is_empty(), "{text}");
+    insta::assert_snapshot!("saved_plan_with_edited_text", text);
+
+    // The SHA-256 fixed up and the path pointed at a file holding the edited text.
+    t.dir.write("saved/evil.toml", &evil);
+    saved["plan_file"]["sha256"] = json!(sha256_hex(&evil));
+    saved["plan_file"]["path"] = json!("saved/evil.toml");
+    write_saved(&t.dir, "fixed.json", &saved);
+    let fixed = apply_mismatched(&t, &proxy, &["apply", "--saved", "fixed.json"]).await;
+    insta::assert_snapshot!("saved_plan_with_edited_text_and_sha256", fixed);
+
+    // The SHA-256 fixed up, the recorded path left: the plan file there no longer has
+    // that SHA-256, which is how a changed plan file looks, so it is stale.
+    saved["plan_file"]["path"] = honest["plan_file"]["path"].clone();
+    write_saved(&t.dir, "stale.json", &saved);
+    apply_stale(
+        &t.dir,
+        &proxy,
+        "stale.json",
+        "the plan file `plan.toml` changed since the plan was saved",
+    )
+    .await;
+    assert!(!role_exists(&t.clients().await.iam, &t.role).await);
+}
+
+/// `apply --saved FILE --plan-file PATH` (CI passes the merged plan file) refuses unless
+/// PATH holds the text the saved plan was made from, naming both; even a saved plan made
+/// honestly, but from another plan file.
+#[tokio::test]
+async fn apply_saved_with_plan_file_refuses_another_plan_file() {
+    let t = Simple::new("apply-saved-pf");
+    t.write("");
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+
+    // A saved plan made, by the book, from another plan file.
+    t.dir
+        .write("other.toml", &t.text(r#"tags = { owner = "mallory" }"#));
+    let made = run(&t.dir, None, &["plan", "other.toml", "--out", "other.json"]).await;
+    assert_eq!(made.code, 0, "{made}");
+    let other = apply_mismatched(
+        &t,
+        &proxy,
+        &["apply", "--saved", "other.json", "--plan-file", PLAN],
+    )
+    .await;
+    insta::assert_snapshot!("saved_plan_of_another_plan_file", other);
+
+    // The right saved plan, and a --plan-file that holds other text.
+    let made = run(&t.dir, None, &["plan", PLAN, "--out", "p.json"]).await;
+    assert_eq!(made.code, 0, "{made}");
+    let wrong = apply_mismatched(
+        &t,
+        &proxy,
+        &["apply", "--saved", "p.json", "--plan-file", "other.toml"],
+    )
+    .await;
+    assert!(
+        wrong
+            .contains("`other.toml` (--plan-file) does not hold the text of `plan.toml`, the plan file that `p.json` was made from"),
+        "{wrong}"
+    );
+
+    // The same text under another path is the same plan file.
+    t.dir.write("merged/plan.toml", &t.text(""));
+    let applied = run(
+        &t.dir,
+        None,
+        &[
+            "apply",
+            "--saved",
+            "p.json",
+            "--plan-file",
+            "merged/plan.toml",
+        ],
+    )
+    .await;
+    assert_eq!(applied.code, 0, "{applied}");
+    assert!(applied.stdout.contains("\nApply complete: "), "{applied}");
+    assert_no_changes(&t.dir, None).await;
 }
 
 // --- 5. A failure mid-apply: report, exit 1, and the rerun converges ------------------------

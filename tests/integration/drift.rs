@@ -1062,8 +1062,8 @@ fn the_pull_request_workflows_plan_comment_and_apply_the_saved_plan() {
     assert_eq!(apply.doc["concurrency"]["cancel-in-progress"], false);
     let runs = apply.runs().join("\n");
     assert!(
-        runs.contains("s3ward apply --saved saved/plan.s3ward"),
-        "{runs}"
+        runs.contains("s3ward apply --saved saved/plan.s3ward --plan-file \"$PLAN_FILE\""),
+        "apply.yml passes the merged commit's plan file: {runs}"
     );
     assert!(
         runs.contains("gh run download") && runs.contains("--name \"s3ward-plan-$PLAN_NAME\""),
@@ -1296,8 +1296,9 @@ async fn the_cron_wrapper_alerts_on_drift_and_errors_only() {
 
 /// What plan.yml and apply.yml do, in two checkouts: plan the pull request's plan file with
 /// `--format markdown --out`, carry the saved plan over as an artifact, apply it with
-/// `--saved` from the main branch's checkout, then drift finds nothing. Applying the same
-/// artifact again (a re-run) fails as stale, and so does a plan file that changed on main.
+/// `--saved` and `--plan-file` from the main branch's checkout, then drift finds nothing.
+/// Applying the same artifact again (a re-run) fails as stale, and so does a plan file that
+/// changed on main (stale comes before "does not match its plan file").
 #[tokio::test]
 async fn the_ci_flow_applies_the_saved_plan_from_another_checkout() {
     let w = World::new("drift-ci").await;
@@ -1325,7 +1326,13 @@ async fn the_ci_flow_applies_the_saved_plan_from_another_checkout() {
     std::fs::create_dir_all(main.path().join("saved")).unwrap();
     std::fs::write(main.path().join("saved/plan.s3ward"), &artifact).unwrap();
     let run = main
-        .s3ward(&["apply", "--saved", "saved/plan.s3ward"])
+        .s3ward(&[
+            "apply",
+            "--saved",
+            "saved/plan.s3ward",
+            "--plan-file",
+            "plans/models.toml",
+        ])
         .run_async()
         .await;
     assert_eq!(run.code, 0, "{run}");
@@ -1341,7 +1348,13 @@ async fn the_ci_flow_applies_the_saved_plan_from_another_checkout() {
     );
 
     let run = main
-        .s3ward(&["apply", "--saved", "saved/plan.s3ward"])
+        .s3ward(&[
+            "apply",
+            "--saved",
+            "saved/plan.s3ward",
+            "--plan-file",
+            "plans/models.toml",
+        ])
         .run_async()
         .await;
     assert_eq!(run.code, 1, "{run}");
@@ -1349,7 +1362,13 @@ async fn the_ci_flow_applies_the_saved_plan_from_another_checkout() {
 
     main.write("plans/models.toml", &w.plan_text("\n# changed on main\n"));
     let run = main
-        .s3ward(&["apply", "--saved", "saved/plan.s3ward"])
+        .s3ward(&[
+            "apply",
+            "--saved",
+            "saved/plan.s3ward",
+            "--plan-file",
+            "plans/models.toml",
+        ])
         .run_async()
         .await;
     assert_eq!(run.code, 1, "{run}");

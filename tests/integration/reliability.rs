@@ -7,8 +7,11 @@
 //!   answer lost after the write happened is retried safely.
 //! - Kill anywhere: an apply SIGKILLed right after its k-th write, for every k, then run
 //!   again, converges; no bucket, object or merge-mode statement is ever lost.
-//! - The apply lock: held → refused, naming holder and time, nothing written;
-//!   `--force-unlock` takes it over; released after an apply; two appliers → one applies.
+//! - The apply lock: held → refused, naming holder and time, nothing written, nothing of
+//!   the managed resources read; `--force-unlock` takes it over, but never deletes an object
+//!   s3ward did not write as a lock; released after an apply and on every refusal; two
+//!   appliers → one applies, and every write happens under the lock. Each lock test fails
+//!   when `Lock::acquire` does nothing.
 //! - Malformed live bucket policies: `plan` names the address and carries on.
 //! - Secrets: no credential appears in any output at any verbosity, errors included.
 //!
@@ -44,6 +47,28 @@ fn writes(ops: &[Recorded]) -> Vec<&Recorded> {
 fn assert_only_write_was_a_refused_lock(ops: &[Recorded], run: &Run) {
     let sent: Vec<String> = writes(ops).iter().map(|r| r.to_string()).collect();
     assert_eq!(sent, vec!["s3 PutObject 412".to_string()], "{run}");
+}
+
+/// The lock bucket's writes (`s3 PutObject 200`, ...), in order.
+fn lock_writes(ops: &[Recorded], lock_bucket: &str) -> Vec<String> {
+    writes(ops)
+        .iter()
+        .filter(|r| r.resource.as_deref() == Some(lock_bucket))
+        .map(|r| r.to_string())
+        .collect()
+}
+
+/// A lock object that another s3ward left (Alice's apply).
+fn held_by_alice() -> String {
+    json!({
+        "holder": "arn:aws:sts::123456789012:assumed-role/ops/alice",
+        "host": "laptop-7",
+        "pid": 4242,
+        "plan": "reliability",
+        "since": "2026-01-02T03:04:05Z",
+        "token": "0123456789abcdef",
+    })
+    .to_string()
 }
 
 /// One account reached by AssumeRole, a role, and a bucket that exists already (so that
@@ -605,21 +630,16 @@ async fn kill_after(k: usize, n: usize) {
     if k < n {
         let lock = lock.unwrap_or_else(|| panic!("{at}: no lock left behind"));
         assert!(lock.contains(&format!("\"pid\": {pid}")), "{at}: {lock}");
-        // The next apply is refused, naming the killed one, unless it has nothing to do
-        // (every change was applied; only the release was not): then it takes no lock.
+        // The next apply is refused, naming the killed one, even when it has nothing left
+        // to do (killed after its last change, before the release): it takes the lock
+        // before it reads, so it cannot know that.
         let next = run(&w.dir, None, &["apply", "--auto-approve", PLAN]).await;
-        if k == n - 1 {
-            assert_eq!(next.code, 0, "{at}:\n{next}");
-            assert!(next.stdout.ends_with("No changes.\n"), "{at}:\n{next}");
-            assert!(w.lock_object().await.is_some(), "{at}");
-        } else {
-            assert_eq!(next.code, 1, "{at}:\n{next}");
-            assert!(
-                next.stderr
-                    .contains(&format!("(pid {pid}); nothing was changed")),
-                "{at}:\n{next}"
-            );
-        }
+        assert_eq!(next.code, 1, "{at}:\n{next}");
+        assert!(
+            next.stderr
+                .contains(&format!("(pid {pid}); nothing was changed")),
+            "{at}:\n{next}"
+        );
     } else {
         assert_eq!(lock, None, "{at}");
     }
@@ -633,12 +653,7 @@ async fn kill_after(k: usize, n: usize) {
     assert_eq!(rerun.code, 0, "{at}: the rerun failed:\n{rerun}");
     w.assert_nothing_lost(&format!("{at}, then rerun")).await;
     assert_no_changes(&w.dir, None).await;
-    if k == n - 1 {
-        // s3ward bug (reported; see `force_unlock_removes_a_stale_lock_when_nothing_is_left_to_apply`):
-        // with nothing to apply, `--force-unlock` leaves the dead apply's lock.
-    } else {
-        assert_eq!(w.lock_object().await, None, "{at}, then rerun: lock left");
-    }
+    assert_eq!(w.lock_object().await, None, "{at}, then rerun: lock left");
     let drift = run(&w.dir, None, &["drift", PLAN]).await;
     assert_eq!(drift.code, 0, "{at}, then rerun:\n{drift}");
     let c = w.clients().await;
@@ -735,15 +750,7 @@ async fn moto_refuses_a_conditional_put_over_an_existing_object() {
 async fn a_held_lock_refuses_naming_holder_and_time_and_force_unlock_takes_it_over() {
     let t = Small::new("rel-lock-held").await;
     t.write(true, "");
-    let held = json!({
-        "holder": "arn:aws:sts::123456789012:assumed-role/ops/alice",
-        "host": "laptop-7",
-        "pid": 4242,
-        "plan": "reliability",
-        "since": "2026-01-02T03:04:05Z",
-        "token": "0123456789abcdef",
-    })
-    .to_string();
+    let held = held_by_alice();
     t.put_lock_object(held.clone()).await;
     let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
 
@@ -817,9 +824,12 @@ async fn an_apply_takes_the_lock_before_its_first_write_and_removes_it_after_its
     assert!(sent.len() > 2, "{ops:?}");
     assert_eq!(t.lock_object().await, None);
 
-    // Nothing to do: no lock is taken at all.
+    // `plan` takes no lock.
     proxy.clear();
     assert_no_changes(&t.dir, Some(&proxy.endpoint)).await;
+    assert!(writes(&proxy.operations()).is_empty());
+    // Nothing to do: apply takes the lock before it reads (it cannot know that before),
+    // and writes nothing else.
     let again = run(
         &t.dir,
         Some(&proxy.endpoint),
@@ -827,7 +837,12 @@ async fn an_apply_takes_the_lock_before_its_first_write_and_removes_it_after_its
     )
     .await;
     assert_eq!(again.code, 0, "{again}");
-    assert!(writes(&proxy.operations()).is_empty(), "{again}");
+    let sent: Vec<String> = writes(&proxy.operations())
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    assert_eq!(sent, ["s3 PutObject 200", "s3 DeleteObject 204"], "{again}");
+    assert_eq!(t.lock_object().await, None);
 }
 
 #[tokio::test]
@@ -875,13 +890,25 @@ async fn of_two_concurrent_applies_of_one_plan_file_one_applies_and_the_other_is
 }
 
 /// Unsynchronised: each of two applies started together either applies or is refused by
-/// the lock; at least one applies; the result converges.
+/// the lock; at least one applies; the result converges. Both go through one recording
+/// proxy, each with its own ambient access key, so that the order of their requests shows
+/// the lock at work: its holders never overlap, and every write to the managed resources
+/// is made by an apply while it holds the lock (without the lock, both could apply and
+/// converge, and the test would prove nothing).
 #[tokio::test]
 async fn two_applies_started_together_never_both_fail_and_converge() {
     let t = Small::new("rel-lock-race").await;
     t.write(true, "");
-    let start = || t.dir.s3ward(&["apply", "--auto-approve", PLAN]).spawn();
-    let (a, b) = (start(), start());
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    let keys = ["AKIATESTS3WARDRACE0A", "AKIATESTS3WARDRACE0B"];
+    let start = |key: &str| {
+        t.dir
+            .s3ward(&["apply", "--auto-approve", PLAN])
+            .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+            .env("AWS_ACCESS_KEY_ID", key)
+            .spawn()
+    };
+    let (a, b) = (start(keys[0]), start(keys[1]));
     let (a, b) = tokio::join!(a.wait_async(), b.wait_async());
     for r in [&a, &b] {
         assert!(
@@ -890,6 +917,28 @@ async fn two_applies_started_together_never_both_fail_and_converge() {
         );
     }
     assert!(a.code == 0 || b.code == 0, "{a}\n{b}");
+
+    let ops = proxy.operations();
+    let mut holder: Option<&str> = None;
+    let mut managed_writes = 0;
+    for r in writes(&ops) {
+        let key = r.access_key.as_deref().unwrap_or_default();
+        if r.resource.as_deref() == Some(t.lock_bucket.as_str()) {
+            match (r.operation.as_str(), r.status, holder) {
+                ("PutObject", Some(200), None) => holder = Some(key),
+                // Refused: by the other's lock (its answer may be recorded just after the
+                // other released it, as answers are recorded when they leave).
+                ("PutObject", Some(412), h) => assert_ne!(h, Some(key), "{ops:#?}"),
+                ("DeleteObject", Some(204), Some(h)) if h == key => holder = None,
+                _ => panic!("{r} by {key} while the lock is held by {holder:?}: {ops:#?}"),
+            }
+        } else {
+            managed_writes += 1;
+            assert!(holder.is_some(), "{r} without the lock: {ops:#?}");
+        }
+    }
+    assert_eq!(holder, None, "{ops:#?}");
+    assert!(managed_writes > 0, "{ops:#?}");
     assert_eq!(t.lock_object().await, None);
     assert_no_changes(&t.dir, None).await;
 }
@@ -911,8 +960,137 @@ async fn a_lock_whose_answer_was_lost_is_still_ours() {
         ),
     );
     apply(&t.dir, Some(&proxy.endpoint)).await;
+    // The lock was taken (the answer lost), found to be ours on the retry, and released.
+    assert_eq!(
+        lock_writes(&proxy.operations(), &t.lock_bucket),
+        [
+            "s3 PutObject 200 [DropResponse]",
+            "s3 PutObject 412",
+            "s3 DeleteObject 204"
+        ]
+    );
     assert_eq!(t.lock_object().await, None);
     assert_no_changes(&t.dir, None).await;
+}
+
+/// SPEC apply order 9: `apply PLAN` and `apply --saved` take the lock before they read
+/// anything of the resources they manage: with the lock held by another apply, the only
+/// requests are STS (resolving the accounts) and the lock's own.
+#[tokio::test]
+async fn a_held_lock_refuses_apply_before_it_reads_the_managed_resources() {
+    let t = Small::new("rel-lock-first").await;
+    t.write(true, "");
+    let made = run(&t.dir, None, &["plan", PLAN, "--out", "p.json"]).await;
+    assert_eq!(made.code, 0, "{made}");
+    t.put_lock_object(held_by_alice()).await;
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    for args in [
+        &["apply", "--auto-approve", PLAN][..],
+        &["apply", "--saved", "p.json"],
+    ] {
+        proxy.clear();
+        let refused = run(&t.dir, Some(&proxy.endpoint), args).await;
+        assert_eq!(refused.code, 1, "{refused}");
+        assert!(refused.stderr.contains("is held by"), "{refused}");
+        let ops = proxy.operations();
+        let read: Vec<String> = ops
+            .iter()
+            .filter(|r| r.service != "sts" && r.resource.as_deref() != Some(t.lock_bucket.as_str()))
+            .map(|r| format!("{r} ({:?})", r.resource))
+            .collect();
+        assert!(read.is_empty(), "before the lock: {read:?}\n{refused}");
+        assert_only_write_was_a_refused_lock(&ops, &refused);
+    }
+    assert_eq!(t.lock_object().await, Some(held_by_alice()));
+}
+
+/// The lock is released on every way out after it was taken: a refused prompt, a stale
+/// saved plan, a saved plan that does not match its plan file.
+#[tokio::test]
+async fn the_lock_is_released_when_apply_refuses_after_taking_it() {
+    let t = Small::new("rel-lock-release").await;
+    t.write(true, "");
+    let made = run(&t.dir, None, &["plan", PLAN, "--out", "p.json"]).await;
+    assert_eq!(made.code, 0, "{made}");
+    t.dir
+        .write("other.toml", &t.text(true, "# another plan file\n"));
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    let refusals: [(&[&str], &str); 2] = [
+        (&["apply", PLAN], "stdin is not a terminal"),
+        (
+            &["apply", "--saved", "p.json", "--plan-file", "other.toml"],
+            "saved plan does not match its plan file",
+        ),
+    ];
+    let check = |refused: &Run, why: &str| {
+        assert_eq!(refused.code, 1, "{refused}");
+        assert!(refused.stderr.contains(why), "{refused}");
+        assert_eq!(
+            lock_writes(&proxy.operations(), &t.lock_bucket),
+            ["s3 PutObject 200", "s3 DeleteObject 204"],
+            "{refused}"
+        );
+        assert_eq!(writes(&proxy.operations()).len(), 2, "{refused}");
+    };
+    for (args, why) in refusals {
+        proxy.clear();
+        let refused = run(&t.dir, Some(&proxy.endpoint), args).await;
+        check(&refused, why);
+        assert_eq!(t.lock_object().await, None, "{refused}");
+    }
+    // Stale: AWS changed after the plan was saved.
+    set_ownership(
+        &t.clients().await.s3,
+        &t.bucket,
+        ObjectOwnership::ObjectWriter,
+    )
+    .await;
+    proxy.clear();
+    let stale = run(
+        &t.dir,
+        Some(&proxy.endpoint),
+        &["apply", "--saved", "p.json"],
+    )
+    .await;
+    check(&stale, "saved plan is stale");
+    assert_eq!(t.lock_object().await, None, "{stale}");
+}
+
+/// SPEC apply order 11: an object at the lock key that s3ward did not write as a lock is
+/// never deleted, `--force-unlock` or not; the refusal names it.
+#[tokio::test]
+async fn force_unlock_never_deletes_an_object_that_s3ward_did_not_write() {
+    let t = Small::new("rel-lock-foreign").await;
+    t.write(true, "");
+    let theirs = "{\"holder\": \"not a lock\", \"weights\": [0.1, 0.2]}".to_string();
+    t.put_lock_object(theirs.clone()).await;
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    for args in [
+        &["apply", "--auto-approve", "--force-unlock", PLAN][..],
+        &["apply", "--auto-approve", PLAN],
+    ] {
+        proxy.clear();
+        let refused = run(&t.dir, Some(&proxy.endpoint), args).await;
+        assert_eq!(refused.code, 1, "{refused}");
+        assert!(
+            refused.stderr.contains(&format!(
+                "error: `s3://{}/{LOCK_KEY}` holds an object ({} bytes) that s3ward did not \
+                 write as a lock; s3ward never deletes it",
+                t.lock_bucket,
+                theirs.len()
+            )),
+            "{refused}"
+        );
+        assert!(refused.stderr.contains("settings.lock"), "{refused}");
+        let deleted: Vec<String> = writes(&proxy.operations())
+            .iter()
+            .filter(|r| r.operation.starts_with("Delete"))
+            .map(|r| r.to_string())
+            .collect();
+        assert!(deleted.is_empty(), "{deleted:?}\n{refused}");
+        assert_eq!(t.lock_object().await.as_deref(), Some(theirs.as_str()));
+    }
+    assert!(!role_exists(&t.clients().await.iam, &t.role).await);
 }
 
 // --- 4. Malformed live documents ------------------------------------------------------------
