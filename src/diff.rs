@@ -650,7 +650,12 @@ fn diff_role(desired: &Desired, r: &Role, lr: &LiveRole, cs: &mut ChangeSet) {
         c.policy_diff = match live_doc.map(|d| &d.doc) {
             None => Some(policy_diff(None, Some(doc))),
             Some(Ok(d)) => Some(policy_diff(Some(d), Some(doc))),
-            Some(Err(_)) => None,
+            Some(Err(e)) => {
+                c.notes.push(format!(
+                    "the live inline policy is not a valid document: {e}"
+                ));
+                None
+            }
         };
         c.kind = Some(kind_of("inline"));
         cs.changes.push(c);

@@ -466,3 +466,51 @@ fn a_targeted_setting_records_only_itself() {
         "targeted: recorded as applied"
     );
 }
+
+#[test]
+fn a_live_document_with_a_repeated_key_is_invalid_not_read() {
+    // The live text means what s3ward wants once the last `Effect` wins, which is what
+    // serde_json alone would read; it must be reported as invalid instead.
+    let d = desired(PLAN);
+    let mut live = in_sync(&d);
+    let repeat = |doc: &PolicyDocument| {
+        LiveDocument::from_text(&doc.to_json().replacen(
+            "\"Effect\":\"Allow\"",
+            "\"Effect\":\"Deny\",\"Effect\":\"Allow\"",
+            1,
+        ))
+    };
+    let policy = d.buckets["models"].policy_document().unwrap();
+    live.buckets.get_mut("models").unwrap().policy = Setting::Present(repeat(&policy));
+    let ray = live.roles.get_mut("ray").unwrap();
+    ray.trust = Some(repeat(&d.roles["ray"].trust));
+    let grants = d.roles["ray"].grants_policy.clone().unwrap();
+    ray.inline
+        .insert(GRANTS_POLICY_NAME.into(), repeat(&grants));
+    let cs = diff(&d, &live, &Context::default());
+    assert_eq!(
+        addresses(&cs),
+        vec![
+            ("bucket.models.policy".into(), Action::Update),
+            ("role.ray.trust".into(), Action::Update),
+            (
+                format!("role.ray.inline_policy[\"{GRANTS_POLICY_NAME}\"]"),
+                Action::Update
+            ),
+        ]
+    );
+    let repeated = "the key `Effect` is repeated in one object";
+    assert!(
+        cs.warnings.len() == 1 && cs.warnings[0].message.contains(repeated),
+        "{:?}",
+        cs.warnings
+    );
+    for c in &cs.changes[1..] {
+        assert!(
+            c.notes.iter().any(|n| n.contains(repeated)),
+            "{}: {:?}",
+            c.address,
+            c.notes
+        );
+    }
+}
