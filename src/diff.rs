@@ -17,7 +17,7 @@ use crate::desired::{
     Role,
 };
 use crate::live::{Live, LiveBucket, LiveDocument, LiveRole, Setting};
-use crate::policy::canonical::{CanonicalStatement, display_document};
+use crate::policy::canonical::{CanonicalStatement, display_document, has_policy_variable};
 use crate::policy::diff::diff as policy_diff;
 use crate::policy::lint::{self, Identity, Tri};
 use crate::policy::{PolicyDocument, Statement};
@@ -412,21 +412,43 @@ fn bucket_policy(
     // The document to write: the foreign statements (merge mode) plus s3ward's.
     let mut statements = foreign.clone();
     statements.extend(desired_doc.iter().flat_map(|d| d.statements.clone()));
+    // The Version to write: 2012-10-17, unless statements kept in merge mode hold `${` under
+    // 2008-10-17 (which reads it as text): then theirs, since rewriting it would turn their
+    // text into policy variables. s3ward's own statements with `${` need 2012-10-17; both at
+    // once cannot be written as one document.
+    let old_foreign = live.and_then(|l| l.doc.as_ref().ok()).filter(|d| {
+        d.version.as_deref() != Some("2012-10-17") && foreign.iter().any(has_policy_variable)
+    });
+    if let Some(live_doc) = old_foreign
+        && desired_doc
+            .iter()
+            .flat_map(|d| &d.statements)
+            .any(has_policy_variable)
+    {
+        cs.problems.push(Problem {
+            address: addr.to_string(),
+            message: format!(
+                "the live bucket policy's `Version` is `{}` and statements s3ward does not own hold `${{…}}`, which that version reads as text; the plan file's statements hold `${{…}}` as policy variables, which need `2012-10-17`",
+                live_doc.version.as_deref().unwrap_or("2008-10-17")
+            ),
+            hint: Some("move the other statements to `2012-10-17` (writing a literal `${` as `${$}{`), then plan again".into()),
+        });
+        return;
+    }
     let write = if statements.is_empty() {
         Write::DeleteBucketPolicy {
             bucket: b.name.clone(),
             merge: b.merge_prefix(),
         }
     } else {
-        let version = live
-            .and_then(|l| l.doc.as_ref().ok())
-            .filter(|_| b.policy_mode == PolicyMode::Merge)
-            .and_then(|d| d.version.clone())
-            .unwrap_or_else(|| "2012-10-17".into());
+        let version = match old_foreign {
+            Some(d) => d.version.clone(),
+            None => Some("2012-10-17".into()),
+        };
         Write::PutBucketPolicy {
             bucket: b.name.clone(),
             policy: PolicyDocument {
-                version: Some(version),
+                version,
                 id: None,
                 statements,
             }
@@ -652,7 +674,12 @@ fn diff_role(desired: &Desired, r: &Role, lr: &LiveRole, cs: &mut ChangeSet) {
         c.policy_diff = match live_doc.map(|d| &d.doc) {
             None => Some(policy_diff(None, Some(doc))),
             Some(Ok(d)) => Some(policy_diff(Some(d), Some(doc))),
-            Some(Err(_)) => None,
+            Some(Err(e)) => {
+                c.notes.push(format!(
+                    "the live inline policy is not a valid document: {e}"
+                ));
+                None
+            }
         };
         c.kind = Some(kind_of("inline"));
         cs.changes.push(c);

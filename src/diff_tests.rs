@@ -467,3 +467,168 @@ fn a_targeted_setting_records_only_itself() {
         "targeted: recorded as applied"
     );
 }
+
+#[test]
+fn a_live_document_with_a_repeated_key_is_invalid_not_read() {
+    // The live text means what s3ward wants once the last `Effect` wins, which is what
+    // serde_json alone would read; it must be reported as invalid instead.
+    let d = desired(PLAN);
+    let mut live = in_sync(&d);
+    let repeat = |doc: &PolicyDocument| {
+        LiveDocument::from_text(&doc.to_json().replacen(
+            "\"Effect\":\"Allow\"",
+            "\"Effect\":\"Deny\",\"Effect\":\"Allow\"",
+            1,
+        ))
+    };
+    let policy = d.buckets["models"].policy_document().unwrap();
+    live.buckets.get_mut("models").unwrap().policy = Setting::Present(repeat(&policy));
+    let ray = live.roles.get_mut("ray").unwrap();
+    ray.trust = Some(repeat(&d.roles["ray"].trust));
+    let grants = d.roles["ray"].grants_policy.clone().unwrap();
+    ray.inline
+        .insert(GRANTS_POLICY_NAME.into(), repeat(&grants));
+    let cs = diff(&d, &live, &Context::default());
+    assert_eq!(
+        addresses(&cs),
+        vec![
+            ("bucket.models.policy".into(), Action::Update),
+            ("role.ray.trust".into(), Action::Update),
+            (
+                format!("role.ray.inline_policy[\"{GRANTS_POLICY_NAME}\"]"),
+                Action::Update
+            ),
+        ]
+    );
+    let repeated = "the key `Effect` is repeated in one object";
+    assert!(
+        cs.warnings.len() == 1 && cs.warnings[0].message.contains(repeated),
+        "{:?}",
+        cs.warnings
+    );
+    for c in &cs.changes[1..] {
+        assert!(
+            c.notes.iter().any(|n| n.contains(repeated)),
+            "{}: {:?}",
+            c.address,
+            c.notes
+        );
+    }
+}
+
+/// `d`'s bucket policy as live, rewritten by `edit` (which must change the text).
+fn live_policy_as(d: &Desired, edit: impl Fn(&str) -> String) -> Live {
+    let mut live = in_sync(d);
+    let text = d.buckets["models"].policy_document().unwrap().to_json();
+    let edited = edit(&text);
+    assert_ne!(edited, text);
+    live.buckets.get_mut("models").unwrap().policy =
+        Setting::Present(LiveDocument::from_text(&edited));
+    live
+}
+
+#[test]
+fn a_live_policy_on_version_2008_converges_in_both_modes() {
+    let merge_plan = PLAN.replace(
+        "tags = { team = \"ml\" }",
+        "tags = { team = \"ml\" }\npolicy_mode = \"merge\"",
+    );
+    for plan in [PLAN.to_string(), merge_plan] {
+        let d = desired(&plan);
+        for old in [
+            |t: &str| t.replace("2012-10-17", "2008-10-17"),
+            |t: &str| t.replace("\"Version\":\"2012-10-17\",", ""),
+        ] {
+            let live = live_policy_as(&d, old);
+            let cs = diff(&d, &live, &Context::default());
+            assert!(cs.is_empty(), "{plan}\n{:?}", addresses(&cs));
+            assert!(cs.problems.is_empty() && cs.warnings.is_empty());
+        }
+    }
+}
+
+#[test]
+fn a_live_policy_on_version_2008_with_variables_is_rewritten_as_2012() {
+    let extra = r#"extra_policy_statements = '[{"Sid":"s3wardHome","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-models/home/${aws:userid}/*"}]'"#;
+    let merge_plan = PLAN.replace(
+        "tags = { team = \"ml\" }",
+        &format!("tags = {{ team = \"ml\" }}\npolicy_mode = \"merge\"\n{extra}"),
+    );
+    let plan = PLAN.replace(
+        "tags = { team = \"ml\" }",
+        &format!("tags = {{ team = \"ml\" }}\n{extra}"),
+    );
+    for plan in [plan, merge_plan] {
+        let d = desired(&plan);
+        // As 2012-10-17 (what s3ward writes): in sync.
+        assert!(diff(&d, &in_sync(&d), &Context::default()).is_empty());
+        // As 2008-10-17, `${aws:userid}` is text: a change, written as 2012-10-17.
+        let live = live_policy_as(&d, |t| t.replace("2012-10-17", "2008-10-17"));
+        let cs = diff(&d, &live, &Context::default());
+        assert_eq!(
+            addresses(&cs),
+            vec![("bucket.models.policy".into(), Action::Update)],
+            "{plan}"
+        );
+        let Write::PutBucketPolicy { policy, .. } = &cs.changes[0].write else {
+            panic!("not a put")
+        };
+        assert!(policy.contains("\"Version\":\"2012-10-17\""), "{policy}");
+        assert_eq!(
+            cs.changes[0].policy_diff.as_ref().unwrap().version,
+            Some(("2008-10-17".into(), "2012-10-17".into()))
+        );
+    }
+}
+
+#[test]
+fn merge_mode_refuses_to_mix_2008_variables_with_its_own() {
+    // Another writer's statement holds `${` as text under 2008-10-17; s3ward's holds it as a
+    // variable. One document cannot say both: a problem, and no write.
+    let extra = r#"extra_policy_statements = '[{"Sid":"s3wardHome","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-models/home/${aws:userid}/*"}]'"#;
+    let d = desired(&PLAN.replace(
+        "tags = { team = \"ml\" }",
+        &format!("tags = {{ team = \"ml\" }}\npolicy_mode = \"merge\"\n{extra}"),
+    ));
+    let foreign = r#"{"Sid":"Literal","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::333333333333:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-models/${x}/*"}"#;
+    let live = live_policy_as(&d, |t| {
+        t.replace("2012-10-17", "2008-10-17").replacen(
+            "\"Statement\":[",
+            &format!("\"Statement\":[{foreign},"),
+            1,
+        )
+    });
+    let cs = diff(&d, &live, &Context::default());
+    assert!(cs.changes.is_empty(), "{:?}", addresses(&cs));
+    assert_eq!(cs.problems.len(), 1, "{:?}", cs.problems);
+    assert!(
+        cs.problems[0].message.contains("reads as text"),
+        "{:?}",
+        cs.problems
+    );
+    // Without `${` in s3ward's statements the other writer's Version is kept.
+    let d = desired(&PLAN.replace(
+        "tags = { team = \"ml\" }",
+        "tags = { team = \"ml\" }\npolicy_mode = \"merge\"",
+    ));
+    let mut live = live_policy_as(&d, |t| {
+        t.replace("2012-10-17", "2008-10-17").replacen(
+            "\"Statement\":[",
+            &format!("\"Statement\":[{foreign},"),
+            1,
+        )
+    });
+    let Some(LiveDocument { doc: Ok(doc), .. }) = live.buckets["models"].policy.present().cloned()
+    else {
+        panic!("parses")
+    };
+    let mut doc = doc;
+    doc.statements.pop(); // one of s3ward's: a write is due
+    live.buckets.get_mut("models").unwrap().policy =
+        Setting::Present(LiveDocument::from_text(&doc.to_json()));
+    let cs = diff(&d, &live, &Context::default());
+    let Write::PutBucketPolicy { policy, .. } = &cs.changes[0].write else {
+        panic!("{:?}", addresses(&cs))
+    };
+    assert!(policy.contains("\"Version\":\"2008-10-17\""), "{policy}");
+}

@@ -40,6 +40,7 @@ use crate::error::Error;
 use crate::live::{AclGrant, Live, LiveBucket, LiveRole, Setting};
 use crate::plan_file::{self, Report};
 use crate::policy::Statement;
+use crate::policy::canonical::effective_version;
 use crate::policy::lint::{self, Identity};
 
 // ------------------------------------------------------------------------------------------
@@ -391,8 +392,8 @@ fn explain(input: &Input, keys: &Keys, c: &Change) -> Note {
                 .and_then(|i| input.buckets[i].live.policy.present());
             match live.map(|d| &d.doc) {
                 Some(Err(e)) => format!("{shows}: the live policy is not a valid document ({e})"),
-                Some(Ok(doc)) if doc.version.as_deref() != Some("2012-10-17") => format!(
-                    "{shows}: the live policy's `Version` is {}, and s3ward writes bucket policies as `2012-10-17`",
+                Some(Ok(doc)) if effective_version(doc) != "2012-10-17" => format!(
+                    "{shows}: the live policy's `Version` is {}, which reads `${{…}}` as text, and s3ward writes bucket policies as `2012-10-17`, where `${{…}}` is a policy variable",
                     doc.version
                         .as_deref()
                         .map_or("missing".to_string(), |v| format!("`{v}`"))
@@ -805,9 +806,10 @@ fn bucket(
                 "The live bucket policy is not a valid policy document ({e}); it is left out, \
                  and plan will replace it."
             )),
-            Ok(doc) if doc.version.as_deref() != Some("2012-10-17") => comments.push(format!(
-                "The live policy's `Version` is {}; s3ward writes `2012-10-17`, which plan will \
-                 show as an update.",
+            Ok(doc) if effective_version(doc) != "2012-10-17" => comments.push(format!(
+                "The live policy's `Version` is {} and it holds `${{…}}`, which that version \
+                 reads as text; s3ward writes `2012-10-17`, where `${{…}}` is a policy variable, \
+                 which plan will show as an update.",
                 doc.version.as_deref().unwrap_or("missing")
             )),
             Ok(_) => {}

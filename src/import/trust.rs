@@ -3,7 +3,7 @@
 //! s3ward writes one statement per entry, without Sids (`desired::trust_document`). A live
 //! statement becomes an entry only when the entry's statement is the live statement in
 //! meaning, and the whole document only when every statement does and the documents are
-//! [`equivalent`] (Version included). Anything else is kept raw in `trust_policy`, with the
+//! [`equivalent`] (Version included when a statement holds `${`). Anything else is kept raw in `trust_policy`, with the
 //! reason in a comment: a Sid, a Deny, several principals in one statement, an action or a
 //! condition that the typed entries do not write.
 
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use super::{TrustEntryOut, TrustOut};
 use crate::desired::{TrustEntry, trust_document};
 use crate::plan_file::resolve::{is_account_id, parse_iam_arn};
-use crate::policy::canonical::{canonical_principal, statements_equivalent};
+use crate::policy::canonical::{canonical_principal, effective_version, statements_equivalent};
 use crate::policy::{Effect, PolicyDocument, Statement, equivalent};
 
 /// What a trust entry may name besides literal ARNs.
@@ -52,10 +52,11 @@ pub fn trust_out(doc: &PolicyDocument, names: &TrustNames<'_>) -> TrustOut {
         }
     }
     if !equivalent(&trust_document(&typed), doc) {
-        return raw(match doc.version.as_deref() {
-            Some("2012-10-17") => "its statements are repeated".into(),
-            Some(v) => format!("its `Version` is `{v}`"),
-            None => "it has no `Version`".into(),
+        // Typed entries write 2012-10-17, which differs from 2008-10-17 only with `${`.
+        return raw(match (effective_version(doc), doc.version.as_deref()) {
+            ("2012-10-17", _) => "its statements are repeated".into(),
+            (_, Some(v)) => format!("its `Version` is `{v}`, which reads `${{…}}` as text"),
+            (_, None) => "it has no `Version`, so `${…}` in it is text".into(),
         });
     }
     TrustOut::Typed(entries)
@@ -282,11 +283,22 @@ mod tests {
             t => panic!("typed: {t:?}"),
         };
         let svc = r#"{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}"#;
+        // 2008-10-17 differs from what typed entries write (2012-10-17) only with `${`.
+        let with_variable = r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"${aws:username}"}}}"#;
         assert_eq!(
             reason(&format!(
-                r#"{{"Version":"2008-10-17","Statement":[{svc}]}}"#
+                r#"{{"Version":"2008-10-17","Statement":[{with_variable}]}}"#
             )),
-            "its `Version` is `2008-10-17`"
+            "its `Version` is `2008-10-17`, which reads `${…}` as text"
+        );
+        assert!(
+            matches!(
+                out(&format!(
+                    r#"{{"Version":"2008-10-17","Statement":[{svc}]}}"#
+                )),
+                TrustOut::Typed(_)
+            ),
+            "without `${{`, 2008-10-17 is what typed entries write"
         );
         assert_eq!(
             reason(

@@ -18,7 +18,7 @@ use super::diagnostic::{Diagnostic, Report};
 use super::raw::*;
 use crate::desired::*;
 use crate::policy::lint::{self, Identity, Tri};
-use crate::policy::{PolicyDocument, Statement};
+use crate::policy::{ParseError, PolicyDocument, Statement};
 
 /// Choices that change which checks refuse.
 #[derive(Clone, Copy, Debug, Default)]
@@ -40,6 +40,7 @@ pub fn resolve(path: &Path, text: &str, options: Options) -> Result<Loaded, Repo
     let mut r = Resolver {
         diags: Vec::new(),
         options,
+        source: text.to_string(),
     };
     let desired = r.run(path, text);
     let mut diags = r.diags;
@@ -61,6 +62,8 @@ pub fn resolve(path: &Path, text: &str, options: Options) -> Result<Loaded, Repo
 struct Resolver {
     diags: Vec<Diagnostic>,
     options: Options,
+    /// The plan file's text, to place problems found inside its JSON strings.
+    source: String,
 }
 
 type Span = Range<usize>;
@@ -998,13 +1001,53 @@ impl Resolver {
         Self::set_label_hint(d, None, Some(hint));
     }
 
+    /// Where a parse error inside the JSON of the TOML string `text` is in the plan file: at
+    /// the very bytes when the string's content is its source text byte for byte (a literal
+    /// string, `'…'` or `'''…'''`, or a basic one without escapes), else the whole string.
+    fn json_span(&self, text: &Spanned<String>, e: &ParseError) -> (Option<Span>, bool) {
+        let span = text.span();
+        let Some((at, len)) = e.at else {
+            return (Some(span), false);
+        };
+        let raw = self.source.get(span.clone()).unwrap_or_default();
+        let open = ["'''", "\"\"\"", "'", "\""]
+            .into_iter()
+            .find(|q| raw.starts_with(q))
+            .unwrap_or_default();
+        let mut start = span.start + open.len();
+        if open.len() == 3 {
+            // TOML drops a newline right after the opening delimiter of a multi-line string.
+            let rest = &self.source[start..];
+            start += if rest.starts_with("\r\n") {
+                2
+            } else {
+                usize::from(rest.starts_with('\n'))
+            };
+        }
+        let value = text.get_ref();
+        let verbatim = !open.is_empty()
+            && (open.starts_with('\'') || !raw.contains('\\'))
+            && self.source.get(start..start + value.len()) == Some(value.as_str());
+        if verbatim && at + len <= value.len() {
+            (Some(start + at..start + at + len), true)
+        } else {
+            (Some(span), false)
+        }
+    }
+
     /// Parses a raw JSON policy written in the plan file, and checks what IAM would reject.
     fn policy_text(&mut self, text: &Spanned<String>, kind: PolicyKind) -> Option<PolicyDocument> {
         let doc = match PolicyDocument::parse(text.get_ref()) {
             Ok(d) => d,
             Err(e) => {
-                let d = self.error(format!("invalid policy document: {e}"), sp(text));
-                Self::set_label_hint(d, Some("in this document"), None);
+                let (span, exact) = self.json_span(text, &e);
+                let d = self.error(format!("invalid policy document: {e}"), span);
+                let label = if exact {
+                    "repeated here"
+                } else {
+                    "in this document"
+                };
+                Self::set_label_hint(d, Some(label), repeated_key_hint(&e));
                 return None;
             }
         };
@@ -1442,14 +1485,12 @@ impl Resolver {
         let statements = match PolicyDocument::parse_statements(text.get_ref()) {
             Ok(s) => s,
             Err(e) => {
-                let d = self.error(format!("invalid `extra_policy_statements`: {e}"), sp(text));
-                Self::set_label_hint(
-                    d,
-                    None,
-                    Some(
-                        "write a JSON array of statements: '''[{\"Sid\": \"...\", ...}]'''".into(),
-                    ),
-                );
+                let (span, exact) = self.json_span(text, &e);
+                let d = self.error(format!("invalid `extra_policy_statements`: {e}"), span);
+                let hint = repeated_key_hint(&e).unwrap_or_else(|| {
+                    "write a JSON array of statements: '''[{\"Sid\": \"...\", ...}]'''".into()
+                });
+                Self::set_label_hint(d, exact.then_some("repeated here"), Some(hint));
                 return Vec::new();
             }
         };
@@ -1701,6 +1742,13 @@ fn remove_at(value: &mut Spanned<DeValue<'_>>, span: &Span) -> bool {
 }
 
 /// At most 40 characters of `s`, for messages about values that may be huge.
+/// Why a repeated JSON key is refused, and what to do.
+fn repeated_key_hint(e: &ParseError) -> Option<String> {
+    e.repeated_key.as_ref().map(|k| {
+        format!("write each key once: a reviewer may read the first `{k}` where AWS reads the last")
+    })
+}
+
 fn shorten(s: &str) -> String {
     if s.chars().count() <= 40 {
         s.to_string()

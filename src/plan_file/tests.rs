@@ -331,6 +331,40 @@ fn policy_size_limits() {
 }
 
 #[test]
+fn a_repeated_json_key_is_an_error_at_its_line_and_column() {
+    // Each kind of raw JSON the plan file takes. In literal strings (`'`, `'''`) the
+    // diagnostic points at the repeated key itself; in a basic string with escapes, whose
+    // text is not the JSON's byte for byte, at the string.
+    let out = errors(&format!(
+        r#"{HEAD}
+[roles.r]
+account = "compute"
+trust_policy = '''
+{{"Version": "2012-10-17", "Statement": [{{
+  "Effect": "Deny",
+  "Principal": {{"Service": "ec2.amazonaws.com"}},
+  "Action": "sts:AssumeRole",
+  "Effect": "Allow"
+}}]}}'''
+
+[roles.r.inline_policies]
+extra = '{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*","Resource":"arn:aws:kms:us-east-1:222222222222:key/k"}}]}}'
+other = "{{\"Version\":\"2012-10-17\",\"Version\":\"2012-10-17\",\"Statement\":[]}}"
+
+[buckets.b]
+account = "storage"
+name = "acme-b"
+extra_policy_statements = '''[
+  {{"Sid": "DenyHttp", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+    "Resource": "arn:aws:s3:::acme-b/*",
+    "Condition": {{"Bool": {{"aws:SecureTransport": "false", "aws:SecureTransport": "true"}}}}}}
+]'''
+"#
+    ));
+    insta::assert_snapshot!("repeated_json_keys", out);
+}
+
+#[test]
 fn merge_mode_extra_statements_must_be_s3ward_owned() {
     let out = errors(&format!(
         r#"{HEAD}[buckets.b]

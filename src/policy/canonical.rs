@@ -12,13 +12,19 @@
 //! | bare account id versus `arn:aws:iam::ID:root` | AWS principals expanded to the root ARN |
 //! | `"Principal": "*"` versus `{"AWS": "*"}` | `*` becomes `{"AWS": ["*"]}` |
 //!
-//! Beyond the SPEC list, and each true of how IAM evaluates policies: condition *key* names are
-//! case-insensitive (lower-cased), condition values compare as text (`true` == `"true"`), an
-//! empty `Sid` is no Sid, and an empty `Condition` is no condition. `Version` is compared
-//! (a missing one means `2008-10-17`, which changes how `${...}` variables are read); `Id` is not,
-//! because it grants nothing and AWS treats it as a label.
+//! | `Version` 2008-10-17 (or none) versus 2012-10-17, when no statement holds `${` | the version is compared only when a statement holds `${` |
 //!
-//! Sids are compared: renaming a statement is a change.
+//! Beyond the SPEC list, and each true of how IAM evaluates policies: the case of a condition
+//! *key* name (lower-cased), condition values compared as text (`true` == `"true"`), an
+//! empty `Sid` and none, an empty `Condition` and none. `Id` is not compared: it grants
+//! nothing and AWS treats it as a label.
+//!
+//! Never folded, because each would hide a real change (SPEC: over-normalising): the case of
+//! values, resources, principals and Sids (IAM compares them case-sensitively), and two
+//! condition keys under one operator that differ only in case. IAM evaluates both of those
+//! keys, so `{"k": "a", "K": "b"}` requires `a` *and* `b` where `{"k": ["a", "b"]}` requires
+//! either; they stay two keys here (see [`canonical_condition`]). The display form
+//! ([`display_statement`]) keeps every one of these differences visible too.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -89,6 +95,50 @@ pub fn condition_value_text(v: &Value) -> String {
     }
 }
 
+/// The keys of one condition operator, canonical: a key in any case is one key (lower-cased),
+/// unless the operator spells it several ways with different values. IAM then evaluates each
+/// spelling, and all must hold, which one key holding every value does not say; so each
+/// spelling's values stay a set of their own, under `KEY\0N` (N orders the value sets; a NUL
+/// cannot be in a key IAM accepts, so these never meet a written key). Spellings with the same
+/// values require the same thing twice and count once.
+fn canonical_condition(keys: &BTreeMap<String, Vec<Value>>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut spellings: BTreeMap<String, BTreeSet<BTreeSet<String>>> = BTreeMap::new();
+    for (key, values) in keys {
+        spellings
+            .entry(key.to_ascii_lowercase())
+            .or_default()
+            .insert(values.iter().map(condition_value_text).collect());
+    }
+    let mut out = BTreeMap::new();
+    for (key, sets) in spellings {
+        if sets.len() == 1 {
+            out.insert(key, sets.into_iter().next().expect("one set"));
+        } else {
+            for (n, values) in sets.into_iter().enumerate() {
+                out.insert(format!("{key}\0{n}"), values);
+            }
+        }
+    }
+    out
+}
+
+/// Whether a statement holds a policy variable (`${`), which `2008-10-17` reads as text and
+/// `2012-10-17` as a variable.
+pub fn has_policy_variable(st: &Statement) -> bool {
+    st.to_value().to_string().contains("${")
+}
+
+/// The `Version` that matters for comparing `doc`: the written one (a missing one means
+/// `2008-10-17`) when a statement holds `${`, else `2012-10-17`, since without policy
+/// variables the two versions read every statement alike (SPEC "Policy comparison").
+pub fn effective_version(doc: &PolicyDocument) -> &str {
+    if doc.statements.iter().any(has_policy_variable) {
+        doc.version.as_deref().unwrap_or("2008-10-17")
+    } else {
+        "2012-10-17"
+    }
+}
+
 impl CanonicalStatement {
     pub fn of(st: &Statement) -> CanonicalStatement {
         let lower = |list: &Option<Vec<String>>| {
@@ -96,17 +146,13 @@ impl CanonicalStatement {
                 .map(|l| l.iter().map(|a| a.to_ascii_lowercase()).collect())
         };
         let set = |list: &Option<Vec<String>>| list.as_ref().map(|l| l.iter().cloned().collect());
-        let mut condition: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
-        for (op, keys) in st.condition.iter().flatten() {
-            for (key, values) in keys {
-                condition
-                    .entry(op.clone())
-                    .or_default()
-                    .entry(key.to_ascii_lowercase())
-                    .or_default()
-                    .extend(values.iter().map(condition_value_text));
-            }
-        }
+        let condition = st
+            .condition
+            .iter()
+            .flatten()
+            .filter(|(_, keys)| !keys.is_empty())
+            .map(|(op, keys)| (op.clone(), canonical_condition(keys)))
+            .collect();
         CanonicalStatement {
             sid: st.sid().map(str::to_string),
             effect: st.effect,
@@ -124,7 +170,7 @@ impl CanonicalStatement {
 impl CanonicalPolicy {
     pub fn of(doc: &PolicyDocument) -> CanonicalPolicy {
         CanonicalPolicy {
-            version: doc.version.clone().unwrap_or_else(|| "2008-10-17".into()),
+            version: effective_version(doc).to_string(),
             statements: doc.statements.iter().map(CanonicalStatement::of).collect(),
         }
     }
@@ -140,14 +186,22 @@ pub fn statements_equivalent(a: &Statement, b: &Statement) -> bool {
     CanonicalStatement::of(a) == CanonicalStatement::of(b)
 }
 
-/// The statement written for display: values sorted (case-insensitively, as written),
-/// singletons folded, AWS principals as ARNs, keys in IAM's customary order.
+/// The statement written for display: values sorted (case-insensitively, then as written),
+/// singletons folded, AWS principals as ARNs, keys in IAM's customary order. Only action
+/// names that differ in case alone are shown once (they are one action); resources that do
+/// are two resources and are both shown.
 pub fn display_statement(st: &Statement) -> Statement {
-    fn sorted(list: &Option<Vec<String>>) -> Option<Vec<String>> {
+    fn sorted(list: &Option<Vec<String>>, one_in_any_case: bool) -> Option<Vec<String>> {
         list.as_ref().map(|l| {
             let mut l = l.clone();
-            l.sort_by_key(|a| a.to_ascii_lowercase());
-            l.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+            l.sort_by(|a, b| {
+                (a.to_ascii_lowercase(), a.as_str()).cmp(&(b.to_ascii_lowercase(), b.as_str()))
+            });
+            if one_in_any_case {
+                l.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+            } else {
+                l.dedup();
+            }
             l
         })
     }
@@ -185,10 +239,10 @@ pub fn display_statement(st: &Statement) -> Statement {
         effect: st.effect,
         principal: principal(&st.principal),
         not_principal: principal(&st.not_principal),
-        action: sorted(&st.action),
-        not_action: sorted(&st.not_action),
-        resource: sorted(&st.resource),
-        not_resource: sorted(&st.not_resource),
+        action: sorted(&st.action, true),
+        not_action: sorted(&st.not_action, true),
+        resource: sorted(&st.resource, false),
+        not_resource: sorted(&st.not_resource, false),
         condition,
     }
 }
@@ -260,13 +314,112 @@ mod tests {
             BASE.replace("111111111111", "222222222222"),
             BASE.replace("\"a/*\",\"b/*\"", "\"a/*\""),
             BASE.replace("StringLike", "StringEquals"),
-            BASE.replace("\"Version\":\"2012-10-17\",", ""),
             BASE.replace("\"Principal\":\"*\"", "\"Principal\":{\"Service\":\"*\"}"),
         ];
         for v in &variants {
             assert_ne!(&BASE, v, "variant did not change the text");
             assert!(!equivalent(&base, &doc(v)), "{v}");
         }
+    }
+
+    #[test]
+    fn case_only_differences_in_values_are_changes() {
+        let base = doc(BASE);
+        // What IAM compares case-sensitively: resources, principals, condition values, Sids.
+        let variants = [
+            BASE.replace("arn:aws:s3:::b/pub/*", "arn:aws:s3:::b/PUB/*"),
+            BASE.replace(
+                "arn:aws:iam::111111111111:root",
+                "arn:aws:iam::111111111111:ROOT",
+            ),
+            BASE.replace("\"a/*\",\"b/*\"", "\"A/*\",\"b/*\""),
+            BASE.replace("s3wardRead", "s3wardread"),
+        ];
+        for v in &variants {
+            assert_ne!(&BASE, v, "variant did not change the text");
+            assert!(!equivalent(&base, &doc(v)), "{v}");
+            // And the display form shows the difference.
+            assert_ne!(pretty(&base), pretty(&doc(v)), "{v}");
+        }
+        // Two resources that differ only in case are two resources, also when shown.
+        let two = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":["arn:aws:s3:::b/Models/*","arn:aws:s3:::b/models/*"]}]}"#,
+        );
+        let one = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":["arn:aws:s3:::b/models/*"]}]}"#,
+        );
+        assert!(!equivalent(&two, &one));
+        let shown = pretty(&two);
+        assert!(
+            shown.contains("arn:aws:s3:::b/Models/*") && shown.contains("arn:aws:s3:::b/models/*"),
+            "{shown}"
+        );
+        assert_ne!(pretty(&two), pretty(&one));
+    }
+
+    #[test]
+    fn condition_keys_differing_in_case_are_two_keys() {
+        let cond = |c: &str| {
+            doc(&format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*","Condition":{{"StringEquals":{c}}}}}]}}"#
+            ))
+        };
+        // Two keys: IAM requires both. One key with both values: either suffices.
+        let two_keys = cond(r#"{"aws:PrincipalTag/team":"a","aws:principaltag/team":"b"}"#);
+        let one_key = cond(r#"{"aws:PrincipalTag/team":["a","b"]}"#);
+        assert!(!equivalent(&two_keys, &one_key));
+        let shown = pretty(&two_keys);
+        assert!(
+            shown.contains("aws:PrincipalTag/team") && shown.contains("aws:principaltag/team"),
+            "{shown}"
+        );
+        // One key in another case is the same key.
+        assert!(equivalent(
+            &one_key,
+            &cond(r#"{"AWS:PRINCIPALTAG/TEAM":["b","a"]}"#)
+        ));
+        // Two spellings, written in any case and order, are still the same two keys.
+        assert!(equivalent(
+            &two_keys,
+            &cond(r#"{"aws:principaltag/TEAM":"b","AWS:PrincipalTag/Team":"a"}"#)
+        ));
+        assert!(!equivalent(
+            &two_keys,
+            &cond(r#"{"aws:principaltag/TEAM":"a","AWS:PrincipalTag/Team":"a"}"#)
+        ));
+    }
+
+    #[test]
+    fn versions_are_equal_without_policy_variables() {
+        let with = |version: &str, resource: &str| {
+            doc(&format!(
+                r#"{{{version}"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"111111111111"}},"Action":"s3:GetObject","Resource":"{resource}"}}]}}"#
+            ))
+        };
+        let plain = "arn:aws:s3:::b/*";
+        let variable = "arn:aws:s3:::b/${aws:username}/*";
+        let new = r#""Version":"2012-10-17","#;
+        let old = r#""Version":"2008-10-17","#;
+        // Without `${`, 2008-10-17, 2012-10-17 and no Version grant the same, both ways.
+        for (a, b) in [(old, new), (new, old), ("", new), (new, ""), (old, "")] {
+            assert!(equivalent(&with(a, plain), &with(b, plain)), "{a} {b}");
+            assert!(
+                crate::policy::diff::diff(Some(&with(a, plain)), Some(&with(b, plain))).is_empty()
+            );
+        }
+        // With `${`, 2008-10-17 reads it as text and 2012-10-17 as a variable.
+        for (a, b) in [(old, new), (new, old), ("", new), (new, "")] {
+            assert!(
+                !equivalent(&with(a, variable), &with(b, variable)),
+                "{a} {b}"
+            );
+            assert!(
+                !crate::policy::diff::diff(Some(&with(a, variable)), Some(&with(b, variable)))
+                    .is_empty()
+            );
+        }
+        assert!(equivalent(&with(old, variable), &with("", variable)));
+        assert!(equivalent(&with(new, variable), &with(new, variable)));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::canonical::{CanonicalStatement, display_statement};
+use super::canonical::{CanonicalStatement, display_statement, effective_version};
 use super::document::{PolicyDocument, Statement};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -160,12 +160,12 @@ pub fn diff(before: Option<&PolicyDocument>, after: Option<&PolicyDocument>) -> 
         before.map_or(empty, |d| &d.statements),
         after.map_or(empty, |d| &d.statements),
     );
-    if let (Some(b), Some(a)) = (before, after) {
-        let vb = b.version.clone().unwrap_or_else(|| "2008-10-17".into());
-        let va = a.version.clone().unwrap_or_else(|| "2008-10-17".into());
-        if vb != va {
-            d.version = Some((vb, va));
-        }
+    // Versions differ only when a statement holds `${` (SPEC "Policy comparison").
+    if let (Some(b), Some(a)) = (before, after)
+        && effective_version(b) != effective_version(a)
+    {
+        let written = |d: &PolicyDocument| d.version.clone().unwrap_or_else(|| "2008-10-17".into());
+        d.version = Some((written(b), written(a)));
     }
     d
 }
@@ -238,6 +238,30 @@ mod tests {
         let u = unified(before, after);
         assert!(u.contains("+    \"s3:GetObjectVersion\""), "{u}");
         assert!(u.contains("-  \"Action\": \"s3:GetObject\","), "{u}");
+    }
+
+    #[test]
+    fn a_case_only_change_is_shown_as_one() {
+        // Resources that differ only in case are two resources: dropping one is a change, and
+        // the shown `before` keeps both, so the unified diff says which one goes.
+        let before = sts(
+            r#"[{"Sid":"s3wardRead","Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"s3:GetObject","Resource":["arn:aws:s3:::b/models/*","arn:aws:s3:::b/Models/*"]}]"#,
+        );
+        let after = sts(
+            r#"[{"Sid":"s3wardRead","Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"S3:GETOBJECT","Resource":"arn:aws:s3:::b/models/*"}]"#,
+        );
+        let d = diff_statements(&before, &after);
+        let [StatementChange::Changed { before, after, .. }] = &d.changes[..] else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            before["Resource"],
+            serde_json::json!(["arn:aws:s3:::b/Models/*", "arn:aws:s3:::b/models/*"])
+        );
+        let u = unified(before, after);
+        assert!(u.contains("-    \"arn:aws:s3:::b/Models/*\","), "{u}");
+        // The action's case is not a change, so it is spelled alike on both sides.
+        assert!(u.contains(" \"Action\": \"S3:GETOBJECT\","), "{u}");
     }
 
     #[test]

@@ -93,6 +93,11 @@ impl Statement {
 pub struct ParseError {
     pub path: String,
     pub message: String,
+    /// Byte offset and length, in the parsed text, of what is wrong, when known (a repeated
+    /// key), so that a plan file can point at it.
+    pub at: Option<(usize, usize)>,
+    /// The key, when the text repeats one in an object.
+    pub repeated_key: Option<String>,
 }
 
 impl fmt::Display for ParseError {
@@ -111,7 +116,28 @@ fn err(path: impl Into<String>, message: impl Into<String>) -> ParseError {
     ParseError {
         path: path.into(),
         message: message.into(),
+        at: None,
+        repeated_key: None,
     }
+}
+
+/// Parses JSON text, refusing a key repeated in one object: serde_json would keep the last
+/// value silently, and `"Effect":"Deny", …, "Effect":"Allow"` must never read as an Allow.
+fn json(text: &str) -> Result<Value, ParseError> {
+    super::strict_json::parse(text).map_err(|e| match e {
+        super::strict_json::Error::Syntax(e) => err("", format!("not valid JSON: {e}")),
+        super::strict_json::Error::Duplicate(d) => ParseError {
+            at: d.offset.map(|o| (o, d.key.len() + 2)),
+            repeated_key: Some(d.key.clone()),
+            ..err(
+                d.path,
+                format!(
+                    "the key `{}` is repeated in one object (JSON parsers keep only the last value)",
+                    d.key
+                ),
+            )
+        },
+    })
 }
 
 /// Decodes a document as IAM returns it: URL-encoded unless it already starts with `{`.
@@ -129,8 +155,11 @@ impl PolicyDocument {
     /// Parses a policy document from JSON text (URL-encoded text from IAM is decoded first).
     pub fn parse(text: &str) -> Result<PolicyDocument, ParseError> {
         let decoded = decode_iam_text(text);
-        let value: Value =
-            serde_json::from_str(&decoded).map_err(|e| err("", format!("not valid JSON: {e}")))?;
+        let value = json(&decoded).map_err(|e| ParseError {
+            // An offset into the decoded text means nothing in the encoded one.
+            at: e.at.filter(|_| decoded == text),
+            ..e
+        })?;
         PolicyDocument::from_value(&value)
     }
 
@@ -186,8 +215,7 @@ impl PolicyDocument {
 
     /// Parses a JSON array of statements (the plan file's `extra_policy_statements`).
     pub fn parse_statements(text: &str) -> Result<Vec<Statement>, ParseError> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
+        let value = json(text)?;
         match &value {
             Value::Array(items) => items
                 .iter()
@@ -534,6 +562,52 @@ mod tests {
             r#"{"Version":"2012-10-17","Statement":[{"Sid":"a","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*","Condition":{"Null":{"k":true},"NumericLessThan":{"n":[1,2]}}}]}"#
         );
         assert_eq!(PolicyDocument::parse(&d.to_json()).unwrap(), d);
+    }
+
+    #[test]
+    fn a_repeated_key_is_an_error_never_the_last_value() {
+        // serde_json alone reads this as an Allow.
+        let e = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Effect":"Allow"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Statement[0]: the key `Effect` is repeated in one object (JSON parsers keep only the last value)"
+        );
+        // At the top, inside a condition, in a statements array, and URL-encoded (as IAM
+        // returns documents).
+        let e = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Version":"2012-10-17","Statement":[]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("the key `Version` is repeated"),
+            "{e}"
+        );
+        let e = PolicyDocument::parse_statements(
+            r#"[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"StringNotEquals":{"aws:SourceVpce":"vpce-1","aws:SourceVpce":"vpce-2"}}}]"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("[0].Condition.StringNotEquals: the key `aws:SourceVpce` is repeated"),
+            "{e}"
+        );
+        let encoded = percent_encoding::utf8_percent_encode(
+            r#"{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":"*","AWS":"arn:aws:iam::111111111111:root"}}]}"#,
+            percent_encoding::NON_ALPHANUMERIC,
+        )
+        .to_string();
+        let e = PolicyDocument::parse(&encoded).unwrap_err();
+        assert!(e.to_string().contains("the key `AWS` is repeated"), "{e}");
+        // Keys that differ in case are two keys (condition keys may be written so).
+        assert!(
+            PolicyDocument::parse_statements(
+                r#"[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"a","aws:principaltag/TEAM":"b"}}}]"#
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod canonical;
 pub mod diff;
 pub mod document;
 pub mod lint;
+pub mod strict_json;
 
 #[cfg(test)]
 mod proptests;

@@ -1,5 +1,11 @@
 //! Property tests: equality is invariant under every form SPEC "Policy comparison" lists,
-//! applied in random combinations, and any change to what a policy grants breaks equality.
+//! applied in random combinations, and any change to what a policy grants breaks equality,
+//! including a change of case alone in what IAM compares case-sensitively (values, resources,
+//! principals) and a condition key split into two that differ only in case.
+//!
+//! The pools hold values that differ only in case (`Mistral`/`mistral`, `s3:prefix`/`s3:Prefix`,
+//! `a/*`/`A/*`), so that generated documents carry both spellings side by side: a comparison
+//! or a display that folds case merges them, and these properties catch it.
 
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -21,24 +27,36 @@ const RESOURCES: &[&str] = &[
     "arn:aws:s3:::models",
     "arn:aws:s3:::models/*",
     "arn:aws:s3:::models/Mistral-7B-v0.1/*",
+    "arn:aws:s3:::models/mistral-7b-v0.1/*",
     "arn:aws:s3:::ckpt/*",
+    "arn:aws:s3:::ckpt/${aws:username}/*",
     "*",
 ];
 const ACCOUNTS: &[&str] = &["111111111111", "222222222222", "333333333333"];
 const ROLES: &[&str] = &[
     "arn:aws:iam::111111111111:role/inference",
+    "arn:aws:iam::111111111111:role/Inference",
     "arn:aws:iam::222222222222:role/ray",
 ];
-const SERVICES: &[&str] = &["ec2.amazonaws.com", "s3.amazonaws.com"];
-const SIDS: &[&str] = &["s3wardRead", "s3wardList", "Vendor", "DenyHttp"];
+const SERVICES: &[&str] = &["ec2.amazonaws.com", "EC2.amazonaws.com", "s3.amazonaws.com"];
+const SIDS: &[&str] = &["s3wardRead", "s3wardread", "Vendor", "DenyHttp"];
 const OPS: &[&str] = &["StringEquals", "StringLike", "Bool", "ArnLike"];
 const KEYS: &[&str] = &[
     "s3:prefix",
+    "s3:Prefix",
     "aws:SourceArn",
     "aws:SecureTransport",
     "s3:x-amz-acl",
 ];
-const VALUES: &[&str] = &["a/*", "b/*", "false", "bucket-owner-full-control", "x"];
+const VALUES: &[&str] = &[
+    "a/*",
+    "A/*",
+    "b/*",
+    "false",
+    "bucket-owner-full-control",
+    "x",
+    "X",
+];
 
 fn subset(pool: &'static [&'static str], max: usize) -> impl Strategy<Value = Vec<String>> {
     proptest::sample::subsequence(pool, 1..=max.min(pool.len()))
@@ -53,7 +71,7 @@ fn principal() -> impl Strategy<Value = Option<Principal>> {
         Just(Some(Principal::Star)),
         (
             subset(ACCOUNTS, 2),
-            subset(ROLES, 2),
+            subset(ROLES, 3),
             any::<bool>(),
             proptest::option::of(subset(SERVICES, 2))
         )
@@ -146,8 +164,9 @@ fn rewrite() -> impl Strategy<Value = Rewrite> {
 }
 
 /// Applies every SPEC equivalence at random: statement order, value order, string vs
-/// one-element list, key order, whitespace, action and Effect case, account id vs root ARN,
-/// `"*"` vs `{"AWS":"*"}`, and IAM's URL encoding.
+/// one-element list, key order, whitespace, action and Effect case, the case of a condition
+/// key that is the only one of its spelling, account id vs root ARN, `"*"` vs `{"AWS":"*"}`,
+/// `Version` 2008-10-17 or none when no statement holds `${`, and IAM's URL encoding.
 fn equivalent_text(doc: &PolicyDocument, rw: &Rewrite) -> String {
     let mut rng = fastrand::Rng::with_seed(rw.seed);
     let mut statements: Vec<Value> = doc
@@ -161,10 +180,19 @@ fn equivalent_text(doc: &PolicyDocument, rw: &Rewrite) -> String {
     {
         statements.push(first); // a duplicate statement grants nothing new
     }
-    let mut top = vec![
-        ("Version".to_string(), json!("2012-10-17")),
-        ("Statement".to_string(), Value::Array(statements)),
-    ];
+    let mut top = vec![("Statement".to_string(), Value::Array(statements))];
+    let version = if doc.to_json().contains("${") {
+        // The versions read `${` differently: keep the document's (none means 2008-10-17).
+        match doc.version.as_deref() {
+            Some("2008-10-17") | None if rng.bool() => None,
+            Some(_) | None => Some(doc.version.as_deref().unwrap_or("2008-10-17")),
+        }
+    } else {
+        [None, Some("2008-10-17"), Some("2012-10-17")][rng.usize(0..3)]
+    };
+    if let Some(v) = version {
+        top.push(("Version".to_string(), json!(v)));
+    }
     if rng.bool() {
         top.push(("Id".to_string(), json!("any-label")));
     }
@@ -282,7 +310,15 @@ fn rewrite_statement(st: &Statement, rng: &mut fastrand::Rng) -> Value {
                             .iter()
                             .map(|v| v.as_str().unwrap().to_string())
                             .collect();
-                        (k.clone(), list(&strs, rng, |x, _| x.to_string()))
+                        // A key's case does not matter, unless another key of the operator
+                        // differs from it only in case: then they are two keys.
+                        let alone = keys.keys().filter(|o| o.eq_ignore_ascii_case(k)).count() == 1;
+                        let k = if alone {
+                            random_case(k, rng)
+                        } else {
+                            k.clone()
+                        };
+                        (k, list(&strs, rng, |x, _| x.to_string()))
                     })
                     .collect();
                 rng.shuffle(&mut ks);
@@ -311,6 +347,16 @@ enum Mutation {
     AddPrincipalAccount,
     AddStatement,
     DropStatement,
+    // Case alone, where IAM compares case-sensitively.
+    CaseOfResource,
+    CaseOfPrincipal,
+    CaseOfConditionValue,
+    CaseOfSid,
+    /// One condition key holding two values becomes two keys that differ only in case, one
+    /// value each: IAM then requires both instead of either.
+    SplitConditionKeyByCase,
+    /// `Version` 2008-10-17 on a document with `${…}`: the variables become text.
+    OldVersionWithVariables,
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
@@ -323,10 +369,47 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         Just(Mutation::AddPrincipalAccount),
         Just(Mutation::AddStatement),
         Just(Mutation::DropStatement),
+        Just(Mutation::CaseOfResource),
+        Just(Mutation::CaseOfPrincipal),
+        Just(Mutation::CaseOfConditionValue),
+        Just(Mutation::CaseOfSid),
+        Just(Mutation::SplitConditionKeyByCase),
+        Just(Mutation::OldVersionWithVariables),
     ]
 }
 
-fn mutate(doc: &PolicyDocument, m: &Mutation, index: usize) -> PolicyDocument {
+/// `s` with the case of one ASCII letter flipped (the `index`-th, cycling), avoiding the
+/// spellings `taken` refuses; `None` when there is no such letter.
+fn case_variant(s: &str, index: usize, taken: impl Fn(&str) -> bool) -> Option<String> {
+    let letters: Vec<usize> = s
+        .char_indices()
+        .filter(|(_, c)| c.is_ascii_alphabetic())
+        .map(|(i, _)| i)
+        .collect();
+    (0..letters.len()).find_map(|n| {
+        let at = letters[(index + n) % letters.len()];
+        let mut bytes = s.as_bytes().to_vec();
+        bytes[at] ^= 0x20; // ASCII case bit
+        let v = String::from_utf8(bytes).expect("ASCII letter flipped");
+        (!taken(&v)).then_some(v)
+    })
+}
+
+/// Flips the case of one letter of one string in `list`; whether it did.
+fn recase_one(list: &mut [String], index: usize) -> bool {
+    for n in 0..list.len() {
+        let i = (index + n) % list.len();
+        if let Some(v) = case_variant(&list[i], index, |_| false) {
+            list[i] = v;
+            return true;
+        }
+    }
+    false
+}
+
+/// `doc` with one change of meaning, or `None` when the statement at `index` offers nothing
+/// for this kind of change (a case change needs a letter; a split needs two values).
+fn mutate(doc: &PolicyDocument, m: &Mutation, index: usize) -> Option<PolicyDocument> {
     let mut d = doc.clone();
     let i = index % d.statements.len();
     let st = &mut d.statements[i];
@@ -376,8 +459,96 @@ fn mutate(doc: &PolicyDocument, m: &Mutation, index: usize) -> PolicyDocument {
         Mutation::DropStatement => {
             d.statements.remove(i);
         }
+        Mutation::CaseOfResource => {
+            let list = st.resource.as_mut().or(st.not_resource.as_mut())?;
+            if !recase_one(list, index) {
+                return None;
+            }
+        }
+        Mutation::CaseOfPrincipal => {
+            let Some(Principal::Map(m)) = &mut st.principal else {
+                return None;
+            };
+            let list = m.values_mut().find(|l| l.iter().any(|v| v != "*"))?;
+            if !recase_one(list, index) {
+                return None;
+            }
+        }
+        Mutation::CaseOfConditionValue => {
+            let values = st
+                .condition
+                .as_mut()?
+                .values_mut()
+                .flat_map(|keys| keys.values_mut())
+                .next()?;
+            let mut strs: Vec<String> = values
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect();
+            if !recase_one(&mut strs, index) {
+                return None;
+            }
+            *values = strs.into_iter().map(Value::String).collect();
+        }
+        Mutation::CaseOfSid => {
+            let sid = st.sid.as_mut()?;
+            *sid = case_variant(sid, index, |_| false)?;
+        }
+        Mutation::SplitConditionKeyByCase => {
+            let keys = st
+                .condition
+                .as_mut()?
+                .values_mut()
+                .find(|keys| keys.values().any(|v| v.len() >= 2))?;
+            let key = keys.iter().find(|(_, v)| v.len() >= 2)?.0.clone();
+            let other = case_variant(&key, index, |k| keys.contains_key(k))?;
+            let moved = keys.get_mut(&key)?.pop()?;
+            keys.insert(other, vec![moved]);
+        }
+        Mutation::OldVersionWithVariables => {
+            if !d.to_json().contains("${") {
+                return None;
+            }
+            d.version = Some("2008-10-17".into());
+        }
     }
-    d
+    Some(d)
+}
+
+/// The display form with the spellings that carry no meaning folded: action names, and
+/// condition keys that are the only one of their spelling under their operator.
+fn display_folded(doc: &PolicyDocument) -> Value {
+    let mut v: Value = serde_json::from_str(&pretty(doc)).unwrap();
+    // Versions are compared by the canonical form (they differ only with `${`).
+    v.as_object_mut().unwrap().remove("Version");
+    for st in v["Statement"].as_array_mut().unwrap() {
+        for k in ["Action", "NotAction"] {
+            match st.get_mut(k) {
+                Some(Value::String(a)) => *a = a.to_ascii_lowercase(),
+                Some(Value::Array(l)) => {
+                    for a in l {
+                        *a = json!(a.as_str().unwrap().to_ascii_lowercase());
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(Value::Object(ops)) = st.get_mut("Condition") {
+            for keys in ops.values_mut() {
+                let Value::Object(keys) = keys else { continue };
+                let names: Vec<String> = keys.keys().cloned().collect();
+                *keys = std::mem::take(keys)
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let alone =
+                            names.iter().filter(|o| o.eq_ignore_ascii_case(&k)).count() == 1;
+                        (if alone { k.to_ascii_lowercase() } else { k }, v)
+                    })
+                    .collect();
+            }
+        }
+    }
+    v
 }
 
 proptest! {
@@ -388,13 +559,17 @@ proptest! {
         let text = equivalent_text(&doc, &rw);
         let other = PolicyDocument::parse(&text).unwrap();
         prop_assert!(equivalent(&doc, &other), "not equal:\n{}\n{}", doc.to_json(), text);
-        // Display keeps names as written, so compare it without case.
-        prop_assert_eq!(pretty(&doc).to_lowercase(), pretty(&other).to_lowercase());
+        prop_assert!(super::diff::diff(Some(&doc), Some(&other)).is_empty());
+        // Display keeps action names and condition keys as written; everything else it shows
+        // exactly, case included.
+        prop_assert_eq!(display_folded(&doc), display_folded(&other));
     }
 
     #[test]
     fn different_grants_are_never_equal(doc in document(), m in mutation(), index in any::<usize>(), rw in rewrite()) {
         let changed = mutate(&doc, &m, index);
+        prop_assume!(changed.is_some());
+        let changed = changed.unwrap();
         if let Mutation::FlipEffect = m {
             // Flipping may make the statement equal to another existing one; then the grant
             // set shrinks, which is still a difference, unless the document had only that pair.
@@ -406,6 +581,16 @@ proptest! {
         let text = equivalent_text(&changed, &rw);
         let reparsed = PolicyDocument::parse(&text).unwrap();
         prop_assert!(!equivalent(&doc, &reparsed), "{:?} left it equal:\n{}", m, doc.to_json());
+        // The plan shows it: a non-empty diff whose changed statements look different, and
+        // a different display form.
+        let d = super::diff::diff(Some(&doc), Some(&reparsed));
+        prop_assert!(!d.is_empty(), "{:?} left no diff:\n{}", m, doc.to_json());
+        for c in &d.changes {
+            if let super::diff::StatementChange::Changed { before, after, .. } = c {
+                prop_assert_ne!(before, after, "{:?} shows no difference", m);
+            }
+        }
+        prop_assert_ne!(pretty(&doc), pretty(&changed), "{:?} displays the same", m);
     }
 
     #[test]

@@ -344,6 +344,60 @@ async fn odd_statements_stay_verbatim() {
     assert_round_trip(&dir, &text, &[]).await;
 }
 
+/// SPEC "Policy comparison": `2008-10-17` and `2012-10-17` are equal without `${`. A bucket
+/// policy written by CloudFront's console (2008-10-17, with an `Id`) imports and plans to
+/// `No changes.`; and a plan file in `merge` mode whose statements AWS holds on 2008-10-17,
+/// beside another writer's, plans to `No changes.` too.
+#[tokio::test]
+async fn a_2008_10_17_bucket_policy_converges_in_both_modes() {
+    let dir = PlanDir::new();
+    let c = sdk(None).await;
+    let bucket = unique("imp-v2008");
+    create_bucket(&c.s3, &bucket).await;
+    let cloudfront = json!({
+        "Version": "2008-10-17",
+        "Id": "PolicyForCloudFrontPrivateContent",
+        "Statement": [{
+            "Sid": "AllowCloudFrontServicePrincipal", "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*"),
+            "Condition": {"StringEquals": {"AWS:SourceArn":
+                "arn:aws:cloudfront::111122223333:distribution/EDFDVBD6EXAMPLE"}}
+        }]
+    });
+    put_policy(&c.s3, &bucket, &cloudfront.to_string()).await;
+    let (run, text) = import(&dir, &["--account", AMBIENT_ACCOUNT, "--bucket", &bucket]).await;
+    assert!(!run.stderr.contains("Version"), "{run}\n{text}");
+    assert!(!text.contains("`Version`"), "{text}");
+    assert_round_trip(&dir, &text, &[]).await;
+
+    // Merge mode: s3ward's statements and the CloudFront one, all on 2008-10-17.
+    let dir = PlanDir::new();
+    let plan = format!(
+        r#"version = 1
+
+[accounts.main]
+id = "{AMBIENT_ACCOUNT}"
+
+[buckets.site]
+account = "main"
+name = "{bucket}"
+policy_mode = "merge"
+
+[[buckets.site.grants]]
+to = "arn:aws:iam::222222222222:root"
+access = "read"
+"#
+    );
+    apply(&dir, &plan).await;
+    let mut live = fixtures::live_policy(&c.s3, &bucket).await;
+    let statements = live["Statement"].as_array().unwrap().len();
+    assert!(statements > 1, "{live}");
+    live["Version"] = json!("2008-10-17");
+    put_policy(&c.s3, &bucket, &live.to_string()).await;
+    fixtures::assert_no_changes(&dir, None).await;
+}
+
 // --- 3. Trust, attachments, inline policies ---------------------------------------------------
 
 #[tokio::test]
