@@ -223,6 +223,7 @@ mod tests {
             write: Write::PutBucketPolicy {
                 bucket: bucket.into(),
                 policy: text.into(),
+                merge: None,
             },
         }
     }
@@ -257,6 +258,7 @@ mod tests {
         saved.changes[0].write = Write::PutBucketPolicy {
             bucket: "m".into(),
             policy: r#"{"Statement":[{"Effect":"Allow","Principal":"*"}]}"#.into(),
+            merge: None,
         };
         assert_eq!(
             change_set_differences(&saved, &derived),

@@ -42,7 +42,7 @@ fn identities(session: &Session) -> BTreeMap<String, Identity> {
 
 fn print_plan(global: &Global, cs: &ChangeSet) -> Result<(), Error> {
     let color = super::use_color(global.color, &std::io::stdout());
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     render::text::write_plan(&mut out, cs, &render::text::Options { color })
         .and_then(|()| out.flush())
         .map_err(Error::stdout)
@@ -311,7 +311,7 @@ fn finish(report: Option<Report>) -> Result<Exit, Error> {
     let Some(report) = report else {
         return Ok(Exit::Success);
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     let _ = write_report(&mut out, &report);
     let _ = out.flush();
     if report.ok() {
