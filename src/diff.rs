@@ -1052,7 +1052,11 @@ pub fn role_digests(r: &Role, live: Option<&LiveRole>) -> Digests {
                 d.insert("managed", short(&format!("{set:?}")));
             }
             let mut names: Vec<String> = desired_inline(r).keys().cloned().collect();
-            if lr.inline_complete {
+            // Undeclared ones count only where s3ward owns them (exclusive mode); in additive
+            // mode they are read for the size limit, not managed.
+            let exclusive =
+                r.inline_policies.is_some() && r.inline_policies_mode == Mode::Exclusive;
+            if lr.inline_complete && exclusive {
                 names.extend(lr.inline.keys().cloned());
             }
             inline_names(&mut names);
