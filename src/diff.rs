@@ -19,8 +19,9 @@ use crate::desired::{
 use crate::live::{Live, LiveBucket, LiveDocument, LiveRole, Setting};
 use crate::policy::canonical::{CanonicalStatement, display_document, has_policy_variable};
 use crate::policy::diff::diff as policy_diff;
-use crate::policy::lint::{self, Identity, Tri};
+use crate::policy::lint::{self, Identity};
 use crate::policy::{PolicyDocument, Statement};
+use crate::rules::{self, Stage};
 
 /// Facts known only once connected.
 #[derive(Clone, Debug, Default)]
@@ -45,8 +46,69 @@ pub fn diff(desired: &Desired, live: &Live, ctx: &Context) -> ChangeSet {
             diff_bucket(desired, bucket, lb, ctx, &mut cs);
         }
     }
+    own_role_changes(desired, ctx, &mut cs);
     cs.sort();
     cs
+}
+
+fn problem(address: impl ToString, f: rules::Finding) -> Problem {
+    Problem {
+        address: address.to_string(),
+        message: f.message,
+        hint: f.hint,
+    }
+}
+
+/// Changes to the trust or policies of a role s3ward runs as are problems (SPEC item 7).
+fn own_role_changes(desired: &Desired, ctx: &Context, cs: &mut ChangeSet) {
+    let mut found = Vec::new();
+    for c in &cs.changes {
+        let crate::change::Resource::Role(key) = c.address.resource() else {
+            continue;
+        };
+        let (Some(r), Some(who)) = (
+            desired.roles.get(&key),
+            desired
+                .roles
+                .get(&key)
+                .and_then(|r| ctx.identities.get(&r.account)),
+        ) else {
+            continue;
+        };
+        if let Some(f) = rules::own_role_change(
+            &c.address,
+            &r.account_id,
+            &r.name,
+            who,
+            ctx.allow_self_lockout,
+        ) {
+            found.push(problem(&c.address, f));
+        }
+    }
+    cs.problems.extend(found);
+}
+
+/// More than AWS's 50 tags once s3ward's are merged into the live ones is a problem when
+/// s3ward is going to tag the resource (a tag change, or its `s3ward:applied` record).
+fn tag_count(
+    cs: &mut ChangeSet,
+    resource: &str,
+    address: Address,
+    what: String,
+    live: &BTreeMap<String, String>,
+    written: &BTreeMap<String, String>,
+) {
+    let writes =
+        cs.applied.contains_key(resource) || cs.changes.iter().any(|c| c.address == address);
+    if !writes {
+        return;
+    }
+    let mut keys: BTreeSet<&str> = live.keys().map(String::as_str).collect();
+    keys.extend(written.keys().map(String::as_str));
+    keys.insert(APPLIED_TAG);
+    if let Some(f) = rules::tag_count(&what, keys.len(), live.len()) {
+        cs.problems.push(problem(address, f));
+    }
 }
 
 /// A setting that exists is updated; one that does not is created.
@@ -123,7 +185,6 @@ fn diff_bucket(desired: &Desired, b: &Bucket, lb: &LiveBucket, ctx: &Context, cs
         .or_else(|| b.region.clone())
         .unwrap_or_else(|| crate::aws::FALLBACK_REGION.to_string());
     let resource = format!("bucket.{key}");
-    self_lockout_at_plan_time(b, ctx, cs);
 
     if !lb.exists {
         if !b.create {
@@ -153,6 +214,7 @@ fn diff_bucket(desired: &Desired, b: &Bucket, lb: &LiveBucket, ctx: &Context, cs
         c.after = Some(after);
         cs.changes.push(c);
         if let Some(doc) = b.policy_document() {
+            self_lockout_findings(b, ctx, cs);
             cs.changes.push(created_policy(
                 Address::BucketPolicy(key.clone()),
                 Write::PutBucketPolicy {
@@ -184,8 +246,18 @@ fn diff_bucket(desired: &Desired, b: &Bucket, lb: &LiveBucket, ctx: &Context, cs
             },
             json!(tags),
         ));
-        cs.applied
-            .insert(resource, record(bucket_digests(b, None), BTreeMap::new()));
+        cs.applied.insert(
+            resource.clone(),
+            record(bucket_digests(b, None), BTreeMap::new()),
+        );
+        tag_count(
+            cs,
+            &resource,
+            Address::BucketTags(key.clone()),
+            format!("bucket `{}`", b.name),
+            &BTreeMap::new(),
+            &tags,
+        );
         return;
     }
 
@@ -310,8 +382,17 @@ fn diff_bucket(desired: &Desired, b: &Bucket, lb: &LiveBucket, ctx: &Context, cs
     }
     let want = bucket_digests(b, None);
     if cs.changes.len() > start || !same_digests(&applied, &want) {
-        cs.applied.insert(resource, record(want, applied));
+        cs.applied.insert(resource.clone(), record(want, applied));
     }
+    tag_count(
+        cs,
+        &resource,
+        Address::BucketTags(key.clone()),
+        format!("bucket `{}`", b.name),
+        &lb.tags.present().cloned().unwrap_or_default(),
+        &b.tags,
+    );
+    self_lockout_at_plan_time(b, ctx, cs);
 }
 
 fn bucket_policy(
@@ -487,23 +568,32 @@ fn bucket_policy(
     cs.changes.push(c);
 }
 
-/// Re-runs the self-lockout check with the identity that will apply (known once connected).
+/// Re-runs the self-lockout check with the identity that will apply, when the plan writes the
+/// bucket policy (a policy already in place is not made worse by leaving it).
 fn self_lockout_at_plan_time(b: &Bucket, ctx: &Context, cs: &mut ChangeSet) {
+    let writes = cs.changes.iter().any(|c| {
+        c.address == Address::BucketPolicy(b.key.clone())
+            && matches!(c.write, Write::PutBucketPolicy { .. })
+    });
+    if writes {
+        self_lockout_findings(b, ctx, cs);
+    }
+}
+
+fn self_lockout_findings(b: &Bucket, ctx: &Context, cs: &mut ChangeSet) {
     let Some(who) = ctx.identities.get(&b.account) else {
         return;
     };
-    for (st, action, verdict) in lint::self_lockout(&b.policy_statements, who, &b.name) {
-        if verdict == Tri::Yes && !ctx.allow_self_lockout {
-            cs.problems.push(Problem {
-                address: Address::BucketPolicy(b.key.clone()).to_string(),
-                message: format!(
-                    "statement {} would deny `{action}` to `{}`, the identity applying this plan",
-                    st.sid().map_or_else(|| "without a Sid".to_string(), |s| format!("`{s}`")),
-                    who.arn.as_deref().unwrap_or(&who.account)
-                ),
-                hint: Some("after the apply nobody could change this bucket policy but the account root; narrow the Deny, or pass `--allow-self-lockout`".into()),
-            });
-        }
+    let findings = rules::self_lockout(
+        &b.policy_statements,
+        who,
+        &b.name,
+        ctx.allow_self_lockout,
+        Stage::Connected,
+    );
+    for f in findings.into_iter().filter(|f| f.refused) {
+        cs.problems
+            .push(problem(Address::BucketPolicy(b.key.clone()), f));
     }
 }
 
@@ -565,8 +655,18 @@ fn diff_role(desired: &Desired, r: &Role, lr: &LiveRole, cs: &mut ChangeSet) {
                 json!(arn),
             ));
         }
-        cs.applied
-            .insert(resource, record(role_digests(r, None), BTreeMap::new()));
+        cs.applied.insert(
+            resource.clone(),
+            record(role_digests(r, None), BTreeMap::new()),
+        );
+        tag_count(
+            cs,
+            &resource,
+            Address::RoleTags(key.clone()),
+            format!("role `{}`", r.name),
+            &BTreeMap::new(),
+            &tags,
+        );
         return;
     }
 
@@ -711,6 +811,7 @@ fn diff_role(desired: &Desired, r: &Role, lr: &LiveRole, cs: &mut ChangeSet) {
         c.kind = Some(kind_of("inline"));
         cs.changes.push(c);
     }
+    inline_size(r, lr, &want, cs);
     // Managed policies.
     if let (Some(declared), Setting::Present(attached)) = (&r.managed_policies, &lr.managed) {
         for arn in declared.difference(attached) {
@@ -772,7 +873,52 @@ fn diff_role(desired: &Desired, r: &Role, lr: &LiveRole, cs: &mut ChangeSet) {
     }
     let want = role_digests(r, None);
     if cs.changes.len() > start || !same_digests(&applied, &want) {
-        cs.applied.insert(resource, record(want, applied));
+        cs.applied.insert(resource.clone(), record(want, applied));
+    }
+    tag_count(
+        cs,
+        &resource,
+        Address::RoleTags(key.clone()),
+        format!("role `{}`", r.name),
+        &lr.tags,
+        &r.tags,
+    );
+}
+
+/// IAM's size limit covers all of a role's inline policies: when s3ward writes one, count
+/// those it writes and the live ones that stay (undeclared ones that it does not delete).
+fn inline_size(
+    r: &Role,
+    lr: &LiveRole,
+    want: &BTreeMap<String, &PolicyDocument>,
+    cs: &mut ChangeSet,
+) {
+    let role_addr = Address::Role(r.key.clone());
+    let writes = cs.changes.iter().any(|c| {
+        c.address.resource() == role_addr.resource()
+            && matches!(c.write, Write::PutRolePolicy { .. })
+    });
+    if !writes {
+        return;
+    }
+    let written: usize = want.values().map(|d| lint::iam_size(d)).sum();
+    let deleted = |name: &str| {
+        cs.changes.iter().any(|c| {
+            c.address == Address::RoleInlinePolicy(r.key.clone(), name.to_string())
+                && matches!(c.write, Write::DeleteRolePolicy { .. })
+        })
+    };
+    let staying: Vec<(String, usize)> = lr
+        .inline
+        .iter()
+        .filter(|(name, _)| !want.contains_key(*name) && !deleted(name))
+        .map(|(name, d)| {
+            let size = rules::inline_policy_chars(d.doc.as_ref().map_err(|_| d.text.as_str()));
+            (name.clone(), size)
+        })
+        .collect();
+    if let Some(f) = rules::inline_policies_size(&r.name, written, &staying) {
+        cs.problems.push(problem(role_addr, f));
     }
 }
 
@@ -935,7 +1081,11 @@ pub fn role_digests(r: &Role, live: Option<&LiveRole>) -> Digests {
                 d.insert("managed", short(&format!("{set:?}")));
             }
             let mut names: Vec<String> = desired_inline(r).keys().cloned().collect();
-            if lr.inline_complete {
+            // Undeclared ones count only where s3ward owns them (exclusive mode); in additive
+            // mode they are read for the size limit, not managed.
+            let exclusive =
+                r.inline_policies.is_some() && r.inline_policies_mode == Mode::Exclusive;
+            if lr.inline_complete && exclusive {
                 names.extend(lr.inline.keys().cloned());
             }
             inline_names(&mut names);

@@ -397,25 +397,43 @@ fn self_lockout_is_checked_with_the_real_identity() {
 extra_policy_statements = '[{"Sid":"s3wardAdminsOnly","Effect":"Deny","Principal":"*","Action":"s3:*Policy","Resource":"arn:aws:s3:::acme-models","Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::111111111111:role/admin"}}}]'"#,
     );
     let d = desired(&text);
-    let live = in_sync(&d);
+    let mut live = in_sync(&d);
+    live.buckets.get_mut("models").unwrap().policy = Setting::Absent;
     let mut ctx = Context::default();
     ctx.identities.insert(
         "storage".into(),
         Identity::from_caller_arn(
             "111111111111",
             "arn:aws:sts::111111111111:assumed-role/ci/s3ward-x",
-        ),
+        )
+        .with_role_arn("arn:aws:iam::111111111111:role/ci"),
     );
     let cs = diff(&d, &live, &ctx);
     assert_eq!(cs.problems.len(), 1, "{:?}", cs.problems);
+    assert!(cs.problems[0].message.contains("would deny"));
+    let admin = Identity::from_caller_arn(
+        "111111111111",
+        "arn:aws:sts::111111111111:assumed-role/admin/s3ward-x",
+    );
     ctx.identities.insert(
         "storage".into(),
-        Identity::from_caller_arn(
-            "111111111111",
-            "arn:aws:sts::111111111111:assumed-role/admin/s3ward-x",
-        ),
+        admin
+            .clone()
+            .with_role_arn("arn:aws:iam::111111111111:role/admin"),
     );
     assert!(diff(&d, &live, &ctx).problems.is_empty());
+    // Ambient credentials: the role's path is unknown, and `role/admin` may not be its ARN.
+    ctx.identities.insert("storage".into(), admin);
+    let cs = diff(&d, &live, &ctx);
+    assert_eq!(cs.problems.len(), 1, "{:?}", cs.problems);
+    assert!(
+        cs.problems[0].message.contains("might deny")
+            && cs.problems[0]
+                .message
+                .contains("the path of role `admin` is not known"),
+        "{}",
+        cs.problems[0].message
+    );
 }
 
 #[test]
@@ -549,7 +567,7 @@ fn a_live_policy_on_version_2008_converges_in_both_modes() {
 
 #[test]
 fn a_live_policy_on_version_2008_with_variables_is_rewritten_as_2012() {
-    let extra = r#"extra_policy_statements = '[{"Sid":"s3wardHome","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-models/home/${aws:userid}/*"}]'"#;
+    let extra = r#"extra_policy_statements = '[{"Sid":"s3wardtHome","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-models/home/${aws:userid}/*"}]'"#;
     let merge_plan = PLAN.replace(
         "tags = { team = \"ml\" }",
         &format!("tags = {{ team = \"ml\" }}\npolicy_mode = \"merge\"\n{extra}"),
@@ -585,7 +603,7 @@ fn a_live_policy_on_version_2008_with_variables_is_rewritten_as_2012() {
 fn merge_mode_refuses_to_mix_2008_variables_with_its_own() {
     // Another writer's statement holds `${` as text under 2008-10-17; s3ward's holds it as a
     // variable. One document cannot say both: a problem, and no write.
-    let extra = r#"extra_policy_statements = '[{"Sid":"s3wardHome","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-models/home/${aws:userid}/*"}]'"#;
+    let extra = r#"extra_policy_statements = '[{"Sid":"s3wardtHome","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-models/home/${aws:userid}/*"}]'"#;
     let d = desired(&PLAN.replace(
         "tags = { team = \"ml\" }",
         &format!("tags = {{ team = \"ml\" }}\npolicy_mode = \"merge\"\n{extra}"),
@@ -631,4 +649,225 @@ fn merge_mode_refuses_to_mix_2008_variables_with_its_own() {
         panic!("{:?}", addresses(&cs))
     };
     assert!(policy.contains("\"Version\":\"2008-10-17\""), "{policy}");
+}
+
+/// `PLAN` with `extra` as the bucket's `extra_policy_statements`, and the live bucket without
+/// a policy (so the plan writes it).
+fn with_extra_statements(extra: &str) -> (Desired, Live) {
+    let text = PLAN.replace(
+        "tags = { team = \"ml\" }",
+        &format!("tags = {{ team = \"ml\" }}\nextra_policy_statements = '{extra}'"),
+    );
+    let d = desired(&text);
+    let mut live = in_sync(&d);
+    live.buckets.get_mut("models").unwrap().policy = Setting::Absent;
+    (d, live)
+}
+
+fn applying_as(account_key: &str, id: &str, arn: &str) -> Context {
+    let mut ctx = Context::default();
+    ctx.identities
+        .insert(account_key.into(), Identity::from_caller_arn(id, arn));
+    ctx
+}
+
+#[test]
+fn a_condition_s3ward_cannot_decide_refuses_the_plan_naming_it() {
+    let (d, live) = with_extra_statements(
+        r#"[{"Sid":"s3wardVpceOnly","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::acme-models","Condition":{"StringNotEquals":{"aws:SourceVpce":"vpce-1a2b"}}}]"#,
+    );
+    let mut ctx = applying_as(
+        "storage",
+        "111111111111",
+        "arn:aws:sts::111111111111:assumed-role/ci/s3ward-x",
+    );
+    let cs = diff(&d, &live, &ctx);
+    assert_eq!(cs.problems.len(), 1, "{:?}", cs.problems);
+    assert_eq!(cs.problems[0].address, "bucket.models.policy");
+    assert!(
+        cs.problems[0]
+            .message
+            .contains("might deny `s3:PutBucketPolicy`")
+            && cs.problems[0].message.contains("`aws:SourceVpce`"),
+        "{}",
+        cs.problems[0].message
+    );
+    ctx.allow_self_lockout = true;
+    assert!(diff(&d, &live, &ctx).problems.is_empty());
+}
+
+#[test]
+fn a_policy_already_in_place_is_not_refused_again() {
+    // Nothing is written, so nothing can lock anyone out (and `drift` keeps working).
+    let (d, mut live) = with_extra_statements(
+        r#"[{"Sid":"s3wardVpceOnly","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::acme-models","Condition":{"StringNotEquals":{"aws:SourceVpce":"vpce-1a2b"}}}]"#,
+    );
+    live.buckets.get_mut("models").unwrap().policy =
+        Setting::Present(doc(&d.buckets["models"].policy_document().unwrap()));
+    let ctx = applying_as(
+        "storage",
+        "111111111111",
+        "arn:aws:sts::111111111111:assumed-role/ci/s3ward-x",
+    );
+    let cs = diff(&d, &live, &ctx);
+    assert!(cs.changes.is_empty() && cs.problems.is_empty(), "{cs:?}");
+}
+
+const OWN_ROLE_PLAN: &str = r#"version = 1
+[accounts.storage]
+id = "111111111111"
+assume_role = "arn:aws:iam::111111111111:role/ops/s3ward"
+
+[roles.deployer]
+account = "storage"
+name = "s3ward"
+path = "/ops/"
+trust = [{ service = "codebuild.amazonaws.com" }]
+managed_policies = ["arn:aws:iam::aws:policy/AdministratorAccess"]
+[roles.deployer.inline_policies]
+extra = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
+"#;
+
+#[test]
+fn changes_to_the_role_s3ward_runs_as_are_refused() {
+    let d = desired(OWN_ROLE_PLAN);
+    let mut live = in_sync(&d);
+    let lr = live.roles.get_mut("deployer").unwrap();
+    lr.trust = Some(LiveDocument::from_text(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}"#,
+    ));
+    lr.inline.clear();
+    lr.managed = Setting::Present(BTreeSet::new());
+    let mut ctx = applying_as(
+        "storage",
+        "111111111111",
+        "arn:aws:sts::111111111111:assumed-role/s3ward/s3ward-test",
+    );
+    let cs = diff(&d, &live, &ctx);
+    let refused: Vec<&str> = cs.problems.iter().map(|p| p.address.as_str()).collect();
+    assert_eq!(
+        refused,
+        vec![
+            "role.deployer.trust",
+            "role.deployer.inline_policy[\"extra\"]",
+            "role.deployer.managed_policy[\"arn:aws:iam::aws:policy/AdministratorAccess\"]",
+        ],
+        "{:?}",
+        cs.problems
+    );
+    assert!(
+        cs.problems[0]
+            .message
+            .contains("role `s3ward`, which s3ward itself runs as"),
+        "{}",
+        cs.problems[0].message
+    );
+    ctx.allow_self_lockout = true;
+    assert!(diff(&d, &live, &ctx).problems.is_empty());
+    // Another role of the same account is not s3ward's.
+    let other = applying_as(
+        "storage",
+        "111111111111",
+        "arn:aws:sts::111111111111:assumed-role/admin/s3ward-test",
+    );
+    assert!(diff(&d, &live, &other).problems.is_empty());
+}
+
+#[test]
+fn more_than_50_tags_once_merged_with_live_ones_are_refused() {
+    let text = PLAN.replace(
+        "tags = { team = \"ml\" }",
+        &format!(
+            "tags = {{ {} }}",
+            (0..10)
+                .map(|i| format!("declared{i} = \"v\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    let d = desired(&text);
+    let mut live = in_sync(&d);
+    let Setting::Present(tags) = &mut live.buckets.get_mut("models").unwrap().tags else {
+        unreachable!()
+    };
+    tags.clear();
+    tags.extend((0..45).map(|i| (format!("other{i}"), "v".to_string())));
+    let cs = diff(&d, &live, &Context::default());
+    assert_eq!(cs.problems.len(), 1, "{:?}", cs.problems);
+    assert_eq!(cs.problems[0].address, "bucket.models.tags");
+    assert!(
+        cs.problems[0].message.contains("56 tags"),
+        "{}",
+        cs.problems[0].message
+    );
+    // 39 live ones leave room: 39 + 10 + the `s3ward:applied` record = 50.
+    let Setting::Present(tags) = &mut live.buckets.get_mut("models").unwrap().tags else {
+        unreachable!()
+    };
+    tags.clear();
+    tags.extend((0..39).map(|i| (format!("other{i}"), "v".to_string())));
+    assert!(diff(&d, &live, &Context::default()).problems.is_empty());
+}
+
+#[test]
+fn role_tags_over_50_are_refused_too() {
+    let d = desired(PLAN);
+    let mut live = in_sync(&d);
+    let lr = live.roles.get_mut("ray").unwrap();
+    lr.tags = (0..50)
+        .map(|i| (format!("other{i}"), "v".to_string()))
+        .collect();
+    let cs = diff(&d, &live, &Context::default());
+    assert_eq!(
+        cs.problems
+            .iter()
+            .map(|p| p.address.as_str())
+            .collect::<Vec<_>>(),
+        vec!["role.ray.tags"],
+        "{:?}",
+        cs.problems
+    );
+}
+
+#[test]
+fn inline_policy_size_counts_live_policies_that_stay() {
+    let big = |n: usize| {
+        let resources: Vec<String> = (0..n)
+            .map(|i| format!("\"arn:aws:s3:::bucket-number-{i:04}/*\""))
+            .collect();
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":[{}]}}]}}"#,
+            resources.join(",")
+        )
+    };
+    let text = PLAN.replace(
+        "managed_policies = [",
+        &format!(
+            "inline_policies_mode = \"additive\"\ninline_policies = {{ declared = '{}' }}\nmanaged_policies = [",
+            big(140)
+        ),
+    );
+    let d = desired(&text);
+    let mut live = in_sync(&d);
+    let lr = live.roles.get_mut("ray").unwrap();
+    lr.inline.remove("declared");
+    // Additive: this undeclared policy stays, and counts towards IAM's limit.
+    lr.inline
+        .insert("theirs".into(), LiveDocument::from_text(&big(140)));
+    lr.inline_complete = true;
+    let cs = diff(&d, &live, &Context::default());
+    assert_eq!(cs.problems.len(), 1, "{:?}", cs.problems);
+    assert_eq!(cs.problems[0].address, "role.ray");
+    assert!(
+        cs.problems[0].message.contains("`theirs`"),
+        "{}",
+        cs.problems[0].message
+    );
+    // Exclusive: it is deleted first, so it does not count.
+    let exclusive = desired(&text.replace("\"additive\"", "\"exclusive\""));
+    assert!(
+        diff(&exclusive, &live, &Context::default())
+            .problems
+            .is_empty()
+    );
 }

@@ -25,4 +25,5 @@ pub mod logging;
 pub mod plan_file;
 pub mod policy;
 pub mod render;
+pub mod rules;
 pub mod saved;

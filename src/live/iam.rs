@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{LiveDocument, LiveRole, Session, Setting};
 use crate::aws::{AwsError, Op, RetryPolicy};
 use crate::change::Address;
-use crate::desired::{GRANTS_POLICY_NAME, Mode, Role};
+use crate::desired::Role;
 use crate::error::Error;
 
 /// Which of a role's policies to read (GetRole is always read).
@@ -28,17 +28,14 @@ impl RoleReads {
         }
     }
 
-    /// What the plan file manages of `r`. Exclusive inline management needs the full list;
-    /// otherwise only the names that matter are read, which saves the list call.
+    /// What the plan file manages of `r`, and every inline policy: exclusive management
+    /// deletes the undeclared ones, and otherwise they stay and count towards IAM's limit on
+    /// a role's inline policies together (SPEC item 7), which s3ward checks before writing.
+    /// Reading only the declared names saved the list call but left that limit unchecked.
     pub fn managed(r: &Role) -> RoleReads {
-        let list = r.inline_policies.is_some() && r.inline_policies_mode == Mode::Exclusive;
         RoleReads {
             managed: r.managed_policies.is_some(),
-            inline: (!list).then(|| {
-                std::iter::once(GRANTS_POLICY_NAME.to_string())
-                    .chain(r.inline_policies.iter().flatten().map(|(n, _)| n.clone()))
-                    .collect()
-            }),
+            inline: None,
         }
     }
 }

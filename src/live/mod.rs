@@ -11,7 +11,7 @@
 //! | resource | calls |
 //! |---|---|
 //! | bucket | GetBucketPolicy, GetBucketTagging, + GetBucketAcl (`bucket_acl = "private"`, unless the plan file asks for BucketOwnerEnforced and the bucket has it: ACLs are disabled then), + GetBucketOwnershipControls (`object_ownership` set), + GetPublicAccessBlock (`block_public_access` set): 2 to 5 |
-//! | role | GetRole, + ListAttachedRolePolicies (`managed_policies` set), + ListRolePolicies and one GetRolePolicy per inline policy (`inline_policies` exclusive), else one GetRolePolicy per declared inline policy and `s3ward-grants`: 2 to 3 + n |
+//! | role | GetRole, ListRolePolicies and one GetRolePolicy per inline policy (undeclared ones too: they are deleted in exclusive mode, and count towards IAM's size limit otherwise), + ListAttachedRolePolicies (`managed_policies` set): 2 to 3 + n |
 //! | account | one STS GetCallerIdentity per run, one AssumeRole per account with `assume_role` |
 
 pub mod iam;

@@ -23,6 +23,10 @@ pub struct AccountSession {
     creds: Option<Credentials>,
     /// The caller ARN in that account (assumed-role session or the ambient identity).
     pub arn: String,
+    /// The plan file's `assume_role`: the role's ARN with its path (STS answers without it).
+    pub role_arn: Option<String>,
+    /// The ambient caller's ARN, which assumed `role_arn`.
+    pub ambient_arn: String,
 }
 
 impl std::fmt::Debug for AccountSession {
@@ -32,13 +36,21 @@ impl std::fmt::Debug for AccountSession {
             .field("key", &self.key)
             .field("id", &self.id)
             .field("arn", &self.arn)
+            .field("role_arn", &self.role_arn)
             .finish_non_exhaustive()
     }
 }
 
 impl AccountSession {
+    /// Who applies in this account. For an assumed role, the path of the role comes from
+    /// `assume_role` (GetCallerIdentity and AssumeRole name the session, without the path);
+    /// the ambient caller that assumed it counts as s3ward too.
     pub fn identity(&self) -> Identity {
-        Identity::from_caller_arn(&self.id, &self.arn)
+        let who = Identity::from_caller_arn(&self.id, &self.arn).with_via(&self.ambient_arn);
+        match &self.role_arn {
+            Some(role) => who.with_role_arn(role),
+            None => who,
+        }
     }
 }
 
@@ -109,6 +121,8 @@ impl Session {
                         id: a.id.clone(),
                         creds: None,
                         arn: ambient.clone(),
+                        role_arn: None,
+                        ambient_arn: ambient.clone(),
                     });
                 };
                 let sts = aws.sts(None);
@@ -161,6 +175,8 @@ impl Session {
                     id: a.id.clone(),
                     creds: Some(creds),
                     arn,
+                    role_arn: Some(role.clone()),
+                    ambient_arn: ambient.clone(),
                 })
             }
         }))
@@ -236,6 +252,28 @@ fn session_name(plan: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_assumed_role_identity_knows_its_path_and_who_assumed_it() {
+        let s = AccountSession {
+            key: "storage".into(),
+            id: "111111111111".into(),
+            creds: None,
+            arn: "arn:aws:sts::111111111111:assumed-role/s3ward/s3ward-ml".into(),
+            role_arn: Some("arn:aws:iam::111111111111:role/ops/s3ward".into()),
+            ambient_arn: "arn:aws:sts::111111111111:assumed-role/ci/gh-123".into(),
+        };
+        let who = s.identity();
+        assert_eq!(
+            who.role_arn.as_deref(),
+            Some("arn:aws:iam::111111111111:role/ops/s3ward")
+        );
+        assert!(who.role_path_known);
+        assert!(who.runs_as_role("111111111111", "s3ward"));
+        assert!(who.runs_as_role("111111111111", "ci"));
+        assert!(!who.runs_as_role("111111111111", "other"));
+        assert!(!who.runs_as_role("222222222222", "s3ward"));
+    }
 
     #[test]
     fn session_names_are_valid() {

@@ -17,8 +17,9 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use super::diagnostic::{Diagnostic, Report};
 use super::raw::*;
 use crate::desired::*;
-use crate::policy::lint::{self, Identity, Tri};
+use crate::policy::lint::{self, Identity};
 use crate::policy::{ParseError, PolicyDocument, Statement};
+use crate::rules::{self, Stage};
 
 /// Choices that change which checks refuse.
 #[derive(Clone, Copy, Debug, Default)]
@@ -1371,6 +1372,10 @@ impl Resolver {
             }
             for p in list.get_ref() {
                 let v = p.get_ref();
+                if v.contains("${") {
+                    self.policy_variable(v, "prefix", sp(p));
+                    continue;
+                }
                 if v.is_empty() || v.starts_with('/') || v.contains('*') || v.contains('?') {
                     let d = self.error(format!("`{v}` is not a usable prefix"), sp(p));
                     Self::set_label_hint(
@@ -1423,6 +1428,17 @@ impl Resolver {
         })
     }
 
+    /// A prefix holding `${`: in the policies it goes into, IAM would read a policy variable
+    /// (`${aws:username}`) and grant per caller, not the literal keys the plan file names.
+    fn policy_variable(&mut self, v: &str, what: &str, span: Option<Span>) {
+        let d = self.error(format!("{what} `{v}` holds `${{`"), span);
+        Self::set_label_hint(
+            d,
+            Some("policy variable"),
+            Some("IAM reads `${...}` in a policy as a variable (like `${aws:username}`) and substitutes it per request, so a policy naming this prefix would not mean these keys; use a prefix without `${`".into()),
+        );
+    }
+
     fn unknown_target(&mut self, to: &Spanned<String>, ctx: &Ctx<'_>) {
         let v = to.get_ref();
         if ctx.declared.contains(v) {
@@ -1449,6 +1465,10 @@ impl Resolver {
     fn model(&mut self, m: &Spanned<RawModel>) -> Option<ModelDir> {
         let r = m.get_ref();
         let prefix = r.prefix.get_ref();
+        if prefix.contains("${") {
+            self.policy_variable(prefix, "model directory prefix", sp(&r.prefix));
+            return None;
+        }
         if prefix.is_empty() || prefix.starts_with('/') {
             self.error(
                 format!("`{prefix}` is not a model directory prefix"),
@@ -1561,38 +1581,19 @@ impl Resolver {
             account: bucket.account_id.clone(),
             ..Default::default()
         };
-        for (st, action, verdict) in lint::self_lockout(&statements, &offline, &bucket.name) {
-            let sid = st
-                .sid()
-                .map_or_else(|| "without a Sid".to_string(), |s| format!("`{s}`"));
-            match verdict {
-                Tri::Yes if !self.options.allow_self_lockout => {
-                    let d = self.error(
-                        format!("extra statement {sid} denies `{action}` to s3ward itself"),
-                        sp(text),
-                    );
-                    Self::set_label_hint(
-                        d,
-                        Some("self-lockout"),
-                        Some("after this apply nobody in the account could change the bucket policy again except the root user; narrow the Deny, or pass `--allow-self-lockout`".into()),
-                    );
-                }
-                Tri::Yes => {
-                    self.warn(
-                        format!("extra statement {sid} denies `{action}` to s3ward itself (allowed by --allow-self-lockout)"),
-                        sp(text),
-                    );
-                }
-                _ => {
-                    self.warn(
-                        format!(
-                            "extra statement {sid} may deny `{action}` to the identity that applies"
-                        ),
-                        sp(text),
-                    )
-                    .hint = Some("s3ward checks again with the real identity at plan time".into());
-                }
-            }
+        for f in rules::self_lockout(
+            &statements,
+            &offline,
+            &bucket.name,
+            self.options.allow_self_lockout,
+            Stage::Offline,
+        ) {
+            let d = if f.refused {
+                self.error(f.message, sp(text))
+            } else {
+                self.warn(f.message, sp(text))
+            };
+            Self::set_label_hint(d, f.refused.then_some("self-lockout"), f.hint);
         }
         statements
     }
@@ -1670,19 +1671,9 @@ impl Resolver {
                 .map(|(_, d)| lint::iam_size(d))
                 .chain(role.grants_policy.iter().map(lint::iam_size))
                 .sum();
-            if total > lint::INLINE_POLICIES_MAX_CHARS {
-                let d = self.error(
-                    format!(
-                        "the inline policies of role `{key}` would total {total} characters; IAM allows {}",
-                        lint::INLINE_POLICIES_MAX_CHARS
-                    ),
-                    spans.get(key).cloned(),
-                );
-                Self::set_label_hint(
-                    d,
-                    None,
-                    Some("the `s3ward-grants` policy counts too; use fewer prefixes, or a managed policy for the rest".into()),
-                );
+            if let Some(f) = rules::inline_policies_size(&role.name, total, &[]) {
+                let d = self.error(f.message, spans.get(key).cloned());
+                Self::set_label_hint(d, None, f.hint);
             }
         }
     }

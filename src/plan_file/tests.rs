@@ -290,7 +290,7 @@ name = "acme-b"
 extra_policy_statements = '[{{"Sid":"s3wardDenyAll","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::acme-b"}}]'
 "#
     );
-    assert!(errors(&text).contains("denies `s3:PutBucketPolicy` to s3ward itself"));
+    assert!(errors(&text).contains("would deny `s3:PutBucketPolicy` to s3ward"));
     let allowed = parse(
         Path::new("t.toml"),
         &text,
@@ -736,4 +736,40 @@ access = "write"
 fn a_byte_order_mark_is_skipped() {
     let d = ok("\u{feff}version = 1\n[settings]\nname = \"bom\"\n");
     assert_eq!(d.name, "bom");
+}
+
+#[test]
+fn prefixes_holding_a_policy_variable_are_refused_at_their_line() {
+    let out = errors(&format!(
+        r#"{HEAD}[roles.r]
+account = "storage"
+trust = [{{ service = "ec2.amazonaws.com" }}]
+[buckets.b]
+account = "storage"
+name = "acme-b"
+[[buckets.b.grants]]
+to = "role.r"
+access = "read"
+prefixes = ["home/${{aws:username}}/", "shared/"]
+[[buckets.b.models]]
+prefix = "models/${{aws:PrincipalTag/team}}/"
+"#
+    ));
+    insta::assert_snapshot!("policy_variable_prefixes", out);
+}
+
+#[test]
+fn a_deny_that_might_lock_s3ward_out_is_named_at_validate() {
+    let text = format!(
+        r#"{HEAD}[buckets.b]
+account = "storage"
+name = "acme-b"
+extra_policy_statements = '[{{"Sid":"s3wardVpceOnly","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::acme-b","Condition":{{"StringNotEquals":{{"aws:SourceVpce":"vpce-1"}}}}}}]'
+"#
+    );
+    let out = warnings(&text);
+    assert!(
+        out.contains("might deny `s3:PutBucketPolicy`") && out.contains("`aws:SourceVpce`"),
+        "{out}"
+    );
 }

@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 
 use crate::support::fixtures::{
     FOREIGN_OWNER_ID, MlModels, PLAN, account, apply, assert_no_changes, assert_only_reads,
-    attach_policy, bucket_exists, bucket_tags, create_bucket, grant_read_acl, live_policy,
-    put_policy, replace, role_exists, role_tags, run, set_bucket_tags, set_ownership,
-    set_public_access_block, sha256_hex,
+    attach_policy, bucket_exists, bucket_tags, create_bucket, create_role, grant_read_acl,
+    live_policy, put_policy, put_role_policy, replace, role_exists, role_tags, run,
+    set_bucket_tags, set_ownership, set_public_access_block, sha256_hex,
 };
 use crate::support::proxy::{Fault, Proxy, ProxyRules, Recorded, Rule};
 use crate::support::{
@@ -995,6 +995,90 @@ async fn a_relaxed_block_goes_before_the_public_policy_that_needs_it() {
 }
 
 // --- 8. The s3ward:applied tag -------------------------------------------------------------
+
+/// IAM's 10,240 characters are for all of a role's inline policies together: in `additive`
+/// mode an undeclared live one stays, so s3ward reads it and counts it before writing.
+#[tokio::test]
+async fn inline_policies_that_stay_count_towards_the_size_limit() {
+    let t = Simple::new("apply-inline-size");
+    let policy = |n: usize| {
+        let resources: Vec<String> = (0..n)
+            .map(|i| format!("\"arn:aws:s3:::bucket-number-{i:04}/*\""))
+            .collect();
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":[{}]}}]}}"#,
+            resources.join(",")
+        )
+    };
+    let text = replace(
+        &t.text(""),
+        "managed_policies = [",
+        &format!(
+            "inline_policies_mode = \"additive\"\ninline_policies = {{ declared = '{}' }}\nmanaged_policies = [",
+            policy(140)
+        ),
+    );
+    t.dir.write(PLAN, &text);
+    let c = t.clients().await;
+    create_role(
+        &c.iam,
+        &t.role,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+    )
+    .await;
+    put_role_policy(&c.iam, &t.role, "theirs", &policy(140)).await;
+
+    let planned = run(&t.dir, None, &["plan", PLAN]).await;
+    assert_eq!(planned.code, 1, "{planned}");
+    assert!(
+        planned.stdout.contains(&format!(
+            "role.reader: the inline policies of role `{}` would total",
+            t.role
+        )) && planned.stdout.contains("in live ones that stay: `theirs`"),
+        "{planned}"
+    );
+}
+
+/// AWS allows 50 tags on a bucket, and s3ward merges its own into the live ones: 45 tags it
+/// does not manage plus 10 declared (plus `s3ward:applied`) is refused before any write, at
+/// plan and at apply, rather than failing PutBucketTagging on every apply.
+#[tokio::test]
+async fn more_than_50_merged_tags_are_refused_before_any_write() {
+    let t = Simple::new("apply-tags50");
+    let declared: Vec<String> = (0..10).map(|i| format!("declared{i} = \"v\"")).collect();
+    t.write(&format!("tags = {{ {} }}", declared.join(", ")));
+    let c = t.clients().await;
+    create_bucket(&c.s3, &t.bucket).await;
+    let theirs: BTreeMap<String, String> = (0..45)
+        .map(|i| (format!("theirs{i}"), "v".to_string()))
+        .collect();
+    set_bucket_tags(&c.s3, &t.bucket, &theirs).await;
+
+    let planned = run(&t.dir, None, &["plan", PLAN]).await;
+    assert_eq!(planned.code, 1, "{planned}");
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    let refused = run(
+        &t.dir,
+        Some(&proxy.endpoint),
+        &["apply", "--auto-approve", PLAN],
+    )
+    .await;
+    assert_eq!(refused.code, 1, "{refused}");
+    for out in [&planned, &refused] {
+        // The plan lists its problems with the changes (stdout); apply's refusal is on stderr.
+        assert!(
+            format!("{}{}", out.stdout, out.stderr).contains(&format!(
+                "bucket.weights.tags: bucket `{}` would have 56 tags once s3ward's are merged into the 45 it has; AWS allows 50",
+                t.bucket
+            )),
+            "{out}"
+        );
+    }
+    assert_only_reads(&proxy, &refused);
+    assert!(!role_exists(&c.iam, &t.role).await, "nothing was created");
+    let tags: BTreeMap<String, String> = bucket_tags(&c.s3, &t.bucket).await.into_iter().collect();
+    assert_eq!(tags, theirs);
+}
 
 #[tokio::test]
 async fn apply_records_s3ward_applied_and_keeps_other_tags() {
