@@ -422,19 +422,7 @@ mod tests {
         }
     }
 
-    fn change(addr: &str, action: Action, write: Write) -> Change {
-        Change {
-            address: addr.parse().unwrap(),
-            action,
-            before: None,
-            after: None,
-            reason: None,
-            policy_diff: None,
-            notes: vec![],
-            kind: None,
-            write,
-        }
-    }
+    use crate::apply::graph::tests::c as change;
 
     fn new_role(key: &str, trusts: &str) -> Change {
         let mut c = change(

@@ -69,8 +69,25 @@ impl Graph {
     /// never makes (such as a cycle it could not break).
     #[cfg(test)]
     pub fn from_edges(nodes: Vec<Node>, deps: Vec<Vec<usize>>, after: Vec<Vec<usize>>) -> Graph {
+        Graph::assemble(nodes, deps, after, BTreeSet::new())
+    }
+
+    /// The graph of these edges: each node's edges sorted and deduplicated (an edge that is
+    /// both hard and order-only is hard), and the reverse edges.
+    fn assemble(
+        nodes: Vec<Node>,
+        mut deps: Vec<Vec<usize>>,
+        mut after: Vec<Vec<usize>>,
+        inert: BTreeSet<usize>,
+    ) -> Graph {
         let mut rdeps = vec![Vec::new(); nodes.len()];
         for i in 0..nodes.len() {
+            deps[i].sort_unstable();
+            deps[i].dedup();
+            let hard = deps[i].clone();
+            after[i].retain(|j| !hard.contains(j));
+            after[i].sort_unstable();
+            after[i].dedup();
             for &j in deps[i].iter().chain(&after[i]) {
                 rdeps[j].push(i);
             }
@@ -80,7 +97,7 @@ impl Graph {
             deps,
             after,
             rdeps,
-            inert: BTreeSet::new(),
+            inert,
         }
     }
 
@@ -324,25 +341,7 @@ pub fn build(cs: &ChangeSet) -> Graph {
         deps.push(d);
         after.push(Vec::new());
     }
-    let mut rdeps = vec![Vec::new(); nodes.len()];
-    for i in 0..nodes.len() {
-        deps[i].sort_unstable();
-        deps[i].dedup();
-        let hard = deps[i].clone();
-        after[i].retain(|j| !hard.contains(j));
-        after[i].sort_unstable();
-        after[i].dedup();
-        for &j in deps[i].iter().chain(&after[i]) {
-            rdeps[j].push(i);
-        }
-    }
-    Graph {
-        nodes,
-        deps,
-        after,
-        rdeps,
-        inert,
-    }
+    Graph::assemble(nodes, deps, after, inert)
 }
 
 /// The role creations that are on a cycle of "my trust names your ARN" (a role naming
@@ -371,12 +370,13 @@ fn roles_on_a_trust_cycle(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::desired::ObjectOwnership;
     use serde_json::json;
 
-    fn c(addr: &str, action: Action, write: Write) -> Change {
+    /// A change with nothing but its address, action and write (for tests of ordering).
+    pub(crate) fn c(addr: &str, action: Action, write: Write) -> Change {
         Change {
             address: addr.parse().unwrap(),
             action,

@@ -1426,9 +1426,9 @@ async fn no_secret_key_or_session_token_appears_with_rust_log_trace() {
     assert_no_credentials_at(&VERBOSITIES[3..], false).await;
 }
 
-/// s3ward bug (reported): with `RUST_LOG=debug` or `trace` the SDK's own logs print the
-/// access key ids of the ambient and the assumed-role credentials (`Credentials { access_key_id:
-/// "AKIA…" }` in "resolving endpoint" and "resolved identity").
+/// With `RUST_LOG=debug` or `trace` the SDK's own logs print the access key ids of the
+/// ambient and the assumed-role credentials (`Credentials { access_key_id: "AKIA…" }` in
+/// "resolving endpoint" and "resolved identity"); s3ward's log writer masks them.
 #[tokio::test]
 async fn no_access_key_id_appears_with_rust_log_trace() {
     assert_no_credentials_at(&VERBOSITIES[3..], true).await;
