@@ -148,6 +148,7 @@ fn validate(args: &ValidateArgs, color: ColorChoice) -> Result<Exit, Error> {
                 );
             }
             Err(e) => {
+                let e = Error::from(e);
                 // Report each file's problems as they come; fail once at the end.
                 if first_error.is_some() {
                     crate::error::report(&e, &mut std::io::stderr(), err_color);

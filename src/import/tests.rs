@@ -20,10 +20,7 @@ fn resolve(text: &str) -> Desired {
             allow_self_lockout: false,
         },
     )
-    .unwrap_or_else(|e| match e {
-        Error::InvalidPlan(r) => panic!("{}\n{text}", r.render(false)),
-        e => panic!("{e}"),
-    })
+    .unwrap_or_else(|r| panic!("{}\n{text}", r.render(false)))
     .desired
 }
 
