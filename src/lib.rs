@@ -27,3 +27,4 @@ pub mod policy;
 pub mod render;
 pub mod rules;
 pub mod saved;
+pub mod settings;
