@@ -1,5 +1,5 @@
 //! Command-line definitions (clap), and the two things only clap can render (completions,
-//! the manual page). Nothing else in s3ward sees clap types: [`crate::settings`] turns these
+//! the manual page). Nothing else in s3ward sees clap types: the `settings` stage turns these
 //! into plain settings, and everything after it takes those.
 
 use std::path::PathBuf;

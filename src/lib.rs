@@ -28,3 +28,4 @@ pub mod render;
 pub mod rules;
 pub mod saved;
 pub mod settings;
+pub mod state;

@@ -10,11 +10,12 @@ use crate::change::{Address, ChangeSet, Resource};
 use crate::desired::Desired;
 use crate::diff::{self, Context};
 use crate::error::{Error, Exit};
-use crate::live::{self, Live, Session};
+use crate::live::{self, Session};
 use crate::plan_file::{self, diagnostic::display_path};
 use crate::render;
 use crate::saved::{SavedPlan, SavedPlanFile};
 use crate::settings::{Format, PlanSettings, Selection, Settings};
+use crate::state::Live;
 
 /// Everything a planning run produced.
 pub struct Planned {

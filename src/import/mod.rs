@@ -36,11 +36,11 @@ use crate::desired::{
     PublicAccessBlock, pascal,
 };
 use crate::diff::{self, Context};
-use crate::live::{AclGrant, Live, LiveBucket, LiveRole, Setting};
 use crate::plan_file::{self, Report};
 use crate::policy::Statement;
 use crate::policy::canonical::effective_version;
 use crate::policy::lint::{self, Identity};
+use crate::state::{AclGrant, Live, LiveBucket, LiveRole, Setting};
 
 // ------------------------------------------------------------------------------------------
 // Input and output

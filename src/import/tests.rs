@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::*;
 use crate::desired::{Desired, role_arn};
-use crate::live::{LiveAcl, LiveDocument};
+use crate::state::{LiveAcl, LiveDocument};
 
 const ACCOUNT: &str = "111111111111";
 const OWNER: &str = "owner-canonical-id";
