@@ -11,13 +11,9 @@
 //! Names that differ per run (buckets, accounts) are filtered to `[BUCKET]` and the like;
 //! ports and temporary directories are filtered by [`Run::snapshot_text`].
 
-use serde_json::json;
-
-use crate::support::fixtures::{PLAN, account, create_bucket};
+use crate::support::fixtures::{LOCK_KEY, PLAN, account, create_bucket, held_by_alice};
 use crate::support::proxy::{Fault, Proxy, ProxyRules, Rule};
 use crate::support::{AMBIENT_ACCOUNT, Cmd, PlanDir, Run, moto, ok, sdk, unique};
-
-const LOCK_KEY: &str = "locks/s3ward.lock";
 
 /// One bucket in the ambient account, named uniquely; the plan directory holds it as
 /// [`PLAN`].
@@ -290,15 +286,7 @@ async fn apply_when_the_lock_is_held() {
     );
     let s3 = sdk(None).await.s3;
     create_bucket(&s3, &lock_bucket).await;
-    let held = json!({
-        "holder": "arn:aws:sts::123456789012:assumed-role/ops/alice",
-        "host": "laptop-7",
-        "pid": 4242,
-        "plan": "errors",
-        "since": "2026-01-02T03:04:05Z",
-        "token": "0123456789abcdef",
-    });
-    put_object(&s3, &lock_bucket, &held.to_string()).await;
+    put_object(&s3, &lock_bucket, &held_by_alice()).await;
     let run = failed(
         t.s3ward(&["apply", "--auto-approve", PLAN])
             .filter(&lock_bucket, "[LOCK_BUCKET]"),
