@@ -1148,5 +1148,4 @@ fn drift_kind(applied: &BTreeMap<String, String>, live: &Digests, setting: &str)
 }
 
 #[cfg(test)]
-#[path = "diff_tests.rs"]
 mod tests;
