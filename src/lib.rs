@@ -11,6 +11,7 @@
 //! Only `aws`, `live` and `apply` talk to AWS; everything else is pure.
 
 pub mod app;
+pub mod applied;
 pub mod apply;
 pub mod aws;
 pub mod change;

@@ -5,7 +5,6 @@
 use std::io::Write;
 
 use super::plan::{load, log_stats, plan};
-use crate::change::DriftKind;
 use crate::cli::{DriftArgs, Global, ReportFormat};
 use crate::error::{Error, Exit};
 use crate::plan_file::diagnostic::display_path;
@@ -15,13 +14,9 @@ pub async fn run(global: &Global, args: &DriftArgs) -> Result<Exit, Error> {
     let color_err = super::use_color(global.color, &std::io::stderr());
     let color_out = super::use_color(global.color, &std::io::stdout());
     let desired = load(&args.plan, args.selection.allow_self_lockout, color_err)?;
-    let mut planned = plan(global, desired, &args.selection).await?;
+    let planned = plan(global, desired, &args.selection).await?;
     log_stats(&planned.session.aws);
-    let cs = &mut planned.change_set;
-    // A change with no record to compare with (a missing resource) was never applied.
-    for c in &mut cs.changes {
-        c.kind.get_or_insert(DriftKind::Pending);
-    }
+    let cs = &planned.change_set;
     let mut out = super::stdout();
     let written = match args.format {
         ReportFormat::Text => {

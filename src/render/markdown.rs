@@ -142,7 +142,7 @@ mod tests {
             reason: Some("a <reason> with | pipes".into()),
             policy_diff: None,
             notes: vec![],
-            kind: None,
+            kind: crate::applied::DriftKind::Pending,
             write: Write::DeleteBucketPolicy {
                 bucket: "x".into(),
                 merge: None,

@@ -8,7 +8,8 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Style};
 
 use super::{Line, Sign, body, headline};
-use crate::change::{Action, Change, ChangeSet, DriftKind, Problem};
+use crate::applied::DriftKind;
+use crate::change::{Action, Change, ChangeSet, Problem};
 
 pub struct Options {
     pub color: bool,
@@ -119,12 +120,12 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Res
     let drifted: Vec<&Change> = cs
         .changes
         .iter()
-        .filter(|c| c.kind == Some(DriftKind::Drift))
+        .filter(|c| c.kind == DriftKind::Drift)
         .collect();
     let pending: Vec<&Change> = cs
         .changes
         .iter()
-        .filter(|c| c.kind != Some(DriftKind::Drift))
+        .filter(|c| c.kind != DriftKind::Drift)
         .collect();
     let bold = Style::new().bold();
     if !drifted.is_empty() {
