@@ -315,6 +315,24 @@ fn never_applied() -> DriftKind {
     DriftKind::Pending
 }
 
+impl Change {
+    /// A change with nothing shown yet (no `before`, `after`, reason, diff or notes), pending
+    /// until `diff` classifies it.
+    pub fn new(address: Address, action: Action, write: Write) -> Change {
+        Change {
+            address,
+            action,
+            before: None,
+            after: None,
+            reason: None,
+            policy_diff: None,
+            notes: Vec::new(),
+            kind: never_applied(),
+            write,
+        }
+    }
+}
+
 /// The AWS write behind a change: the exact request content, fixed at plan time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]

@@ -212,21 +212,17 @@ mod tests {
     use serde_json::json;
 
     fn policy(bucket: &str, text: &str) -> Change {
-        Change {
-            address: Address::BucketPolicy(bucket.into()),
-            action: Action::Update,
-            before: None,
-            after: Some(json!({"Statement": []})),
-            reason: None,
-            policy_diff: None,
-            notes: vec![],
-            kind: DriftKind::Pending,
-            write: Write::PutBucketPolicy {
+        let mut c = Change::new(
+            Address::BucketPolicy(bucket.into()),
+            Action::Update,
+            Write::PutBucketPolicy {
                 bucket: bucket.into(),
                 policy: text.into(),
                 merge: None,
             },
-        }
+        );
+        c.after = Some(json!({"Statement": []}));
+        c
     }
 
     fn change_set() -> ChangeSet {

@@ -6,6 +6,10 @@
 //!
 //! The writes themselves are behind [`Writer`], so these rules are unit-tested without AWS;
 //! [`execute`] runs them with the real writes of [`super::writes`].
+//!
+//! It reports in types ([`Step`], [`Report`]), not words: it does not order (the graph
+//! does), does not send requests itself (the writer does), and does not word the report
+//! (the caller renders it).
 
 use std::borrow::Cow;
 use std::time::Instant;

@@ -373,17 +373,7 @@ pub(crate) mod tests {
 
     /// A change with nothing but its address, action and write (for tests of ordering).
     pub(crate) fn c(addr: &str, action: Action, write: Write) -> Change {
-        Change {
-            address: addr.parse().unwrap(),
-            action,
-            before: None,
-            after: None,
-            reason: None,
-            policy_diff: None,
-            notes: vec![],
-            kind: crate::applied::DriftKind::Pending,
-            write,
-        }
+        Change::new(addr.parse().unwrap(), action, write)
     }
 
     fn idx(cs: &ChangeSet, addr: &str) -> usize {

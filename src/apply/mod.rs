@@ -44,6 +44,9 @@
 //! `-v`. When a budget runs out the change fails with the AWS error, naming the principals
 //! when it was a principal that never became valid.
 
+// The report of an apply, in types (a [`Step`] is a change's address or a resource's record);
+// turning it into words is the caller's business, never this module's.
+
 pub mod executor;
 pub mod graph;
 pub mod lock;

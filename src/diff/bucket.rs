@@ -12,7 +12,7 @@ use super::{
     created_policy, created_tags, declared_tags, problem, statements_digest, tags_digest,
 };
 use crate::applied::{self, APPLIED_TAG, Digests, Recorded};
-use crate::change::{Action, Address, ChangeSet, Problem, Resource, Write};
+use crate::change::{Action, Address, Change, ChangeSet, Problem, Resource, Write};
 use crate::desired::{AclMode, Bucket, Desired, ObjectOwnership};
 use crate::live::{LiveBucket, Setting};
 use crate::policy::Statement;
@@ -145,19 +145,14 @@ pub(super) fn diff_bucket(
     }
     // Ownership.
     if let Some(want) = b.ownership {
+        let write = Write::PutBucketOwnership {
+            bucket: b.name.clone(),
+            ownership: want,
+        };
         let have = lb.ownership.present().copied();
-        if have != Some(want) {
-            let action = create_or_update(have.is_some());
-            let mut c = change(
-                Address::BucketOwnership(key.clone()),
-                action,
-                Write::PutBucketOwnership {
-                    bucket: b.name.clone(),
-                    ownership: want,
-                },
-            );
-            c.before = have.map(|o| json!(o.as_str()));
-            c.after = Some(json!(want.as_str()));
+        let show = |o: ObjectOwnership| json!(o.as_str());
+        let address = Address::BucketOwnership(key.clone());
+        if let Some(mut c) = declared_value(address, want, have, write, show) {
             if want == ObjectOwnership::BucketOwnerEnforced {
                 c.reason = Some(
                     "the bucket will own every object, whoever uploaded it; ACLs stop applying"
@@ -179,21 +174,14 @@ pub(super) fn diff_bucket(
     }
     // Public access block.
     if let Some(want) = b.public_access_block {
+        let write = Write::PutPublicAccessBlock {
+            bucket: b.name.clone(),
+            config: want,
+        };
         let have = lb.public_access_block.present().copied();
-        if have != Some(want) {
-            let action = create_or_update(have.is_some());
-            let mut c = change(
-                Address::BucketPublicAccessBlock(key.clone()),
-                action,
-                Write::PutPublicAccessBlock {
-                    bucket: b.name.clone(),
-                    config: want,
-                },
-            );
-            c.before = have.map(|p| json!(p));
-            c.after = Some(json!(want));
-            cs.changes.push(c);
-        }
+        let address = Address::BucketPublicAccessBlock(key.clone());
+        cs.changes
+            .extend(declared_value(address, want, have, write, |p| json!(p)));
     }
     // Tags: declared keys only.
     let live_tags = lb.tags.present().cloned().unwrap_or_default();
@@ -216,6 +204,24 @@ pub(super) fn diff_bucket(
         tagging(&live_tags, &b.tags),
     );
     self_lockout_at_plan_time(b, ctx, cs);
+}
+
+/// The change that sets a declared value where AWS has `have` (`None`: not set), when the
+/// two differ: a create when AWS has none, else an update; `show` gives a value's display.
+fn declared_value<T: PartialEq + Copy>(
+    address: Address,
+    want: T,
+    have: Option<T>,
+    write: Write,
+    show: impl Fn(T) -> serde_json::Value,
+) -> Option<Change> {
+    if have == Some(want) {
+        return None;
+    }
+    let mut c = change(address, create_or_update(have.is_some()), write);
+    c.before = have.map(&show);
+    c.after = Some(show(want));
+    Some(c)
 }
 
 /// Re-runs the self-lockout check with the identity that will apply, when the plan writes the

@@ -213,17 +213,7 @@ fn created_policy(address: Address, write: Write, doc: &PolicyDocument) -> Chang
 }
 
 fn change(address: Address, action: Action, write: Write) -> Change {
-    Change {
-        address,
-        action,
-        before: None,
-        after: None,
-        reason: None,
-        policy_diff: None,
-        notes: Vec::new(),
-        kind: applied::DriftKind::Pending,
-        write,
-    }
+    Change::new(address, action, write)
 }
 
 fn doc_value(doc: &PolicyDocument) -> Value {

@@ -1,5 +1,8 @@
 //! `--format json`: the change set as documented in `docs/json-format.md`
 //! (`format_version: 1`; the schema only grows within a version).
+//!
+//! Renders what it is given and computes nothing. Every change carries its drift kind; this
+//! module decides where it is printed: in drift reports, never in plans (SPEC).
 
 use std::io::{self, Write};
 

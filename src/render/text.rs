@@ -2,6 +2,9 @@
 //! changes as a statement-level diff, and the last line `Plan: …` or `No changes.`.
 //! Colour only when asked (the caller decides from the terminal, `--color` and `NO_COLOR`);
 //! the output reads the same without it.
+//!
+//! Renders a change set it is given, and computes nothing: the drift report groups changes
+//! by the kind `diff` classified (see `applied`), never by looking at AWS or the record.
 
 use std::io::{self, Write};
 
