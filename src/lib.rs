@@ -16,6 +16,8 @@
 
 /// The commands: orchestration only (connect, read, diff, show, confirm, apply, report).
 pub mod app;
+/// The `s3ward:applied` record: digests per setting, its tag, drift versus pending.
+pub mod applied;
 /// Carry out a change set in an order AWS accepts: graph, executor, writes, lock, safety.
 pub mod apply;
 /// The one door to AWS: clients, the call wrapper (permits, retries, counts), `AwsError`.

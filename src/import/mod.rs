@@ -349,7 +349,7 @@ fn verify(input: &Input, keys: &Keys, text: &str) -> Verdict {
         .iter()
         .chain(&cs.warnings)
         .map(|p| Note {
-            address: p.address.clone(),
+            address: p.address.to_string(),
             message: p.message.clone(),
         })
         .collect();

@@ -2,13 +2,17 @@
 //! changes as a statement-level diff, and the last line `Plan: …` or `No changes.`.
 //! Colour only when asked (the caller decides from the terminal, `--color` and `NO_COLOR`);
 //! the output reads the same without it.
+//!
+//! Renders a change set it is given, and computes nothing: the drift report groups changes
+//! by the kind `diff` classified (see `applied`), never by looking at AWS or the record.
 
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
 
 use super::{Line, Sign, body, headline};
-use crate::change::{Action, Change, ChangeSet, DriftKind, Problem};
+use crate::applied::DriftKind;
+use crate::change::{Action, Change, ChangeSet, Problem};
 
 pub struct Options {
     pub color: bool,
@@ -119,12 +123,12 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Res
     let drifted: Vec<&Change> = cs
         .changes
         .iter()
-        .filter(|c| c.kind == Some(DriftKind::Drift))
+        .filter(|c| c.kind == DriftKind::Drift)
         .collect();
     let pending: Vec<&Change> = cs
         .changes
         .iter()
-        .filter(|c| c.kind != Some(DriftKind::Drift))
+        .filter(|c| c.kind != DriftKind::Drift)
         .collect();
     let bold = Style::new().bold();
     if !drifted.is_empty() {
