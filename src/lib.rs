@@ -22,6 +22,7 @@ pub mod error;
 pub mod import;
 pub mod live;
 pub mod logging;
+pub mod names;
 pub mod plan_file;
 pub mod policy;
 pub mod render;

@@ -38,6 +38,7 @@ use crate::desired::{
 use crate::diff::{self, Context};
 use crate::error::Error;
 use crate::live::{AclGrant, Live, LiveBucket, LiveRole, Setting};
+use crate::names::account_root_arn;
 use crate::plan_file::{self, Report};
 use crate::policy::Statement;
 use crate::policy::canonical::effective_version;
@@ -428,7 +429,7 @@ fn explain(input: &Input, keys: &Keys, c: &Change) -> Note {
 fn choose_keys(input: &Input) -> Keys {
     let account = input.account.key.clone().unwrap_or_else(|| {
         let mut words: BTreeMap<String, u32> = BTreeMap::new();
-        let root = format!("arn:aws:iam::{}:root", input.account.id);
+        let root = account_root_arn(&input.account.id);
         for st in input
             .buckets
             .iter()

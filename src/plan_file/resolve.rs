@@ -17,6 +17,11 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use super::diagnostic::{Diagnostic, Report};
 use super::raw::*;
 use crate::desired::*;
+use crate::names::{
+    account_root_arn, is_account_id, is_aws_reserved_tag_key, is_service_principal, is_tag_char,
+    oidc_provider_arn, parse_iam_arn, valid_bucket_name, valid_iam_path, valid_managed_policy_arn,
+    valid_policy_name, valid_region, valid_role_name, valid_tag_key, valid_tag_value,
+};
 use crate::policy::lint::{self, Identity};
 use crate::policy::{ParseError, PolicyDocument, Statement};
 use crate::rules::{self, Stage};
@@ -362,7 +367,7 @@ impl Resolver {
         if let Some(n) = settings.and_then(|s| s.name.as_ref()) {
             let ok = !n.get_ref().is_empty()
                 && n.get_ref().len() <= 128
-                && n.get_ref().chars().all(tag_char);
+                && n.get_ref().chars().all(is_tag_char);
             if !ok {
                 let d = self.error(
                     format!("`{}` is not a usable plan name", n.get_ref()),
@@ -494,7 +499,7 @@ impl Resolver {
                     arn.get_ref().clone()
                 }
                 (None, Some(a)) => match self.account_id(a, accounts) {
-                    Some(id) => format!("arn:aws:iam::{id}:root"),
+                    Some(id) => account_root_arn(&id),
                     None => continue,
                 },
                 _ => {
@@ -613,7 +618,7 @@ impl Resolver {
         let mut out = BTreeMap::new();
         for (k, v) in tags.into_iter().flatten() {
             let key = k.get_ref();
-            let reserved = key.starts_with("aws:") || key == APPLIED_TAG;
+            let reserved = is_aws_reserved_tag_key(key) || key == APPLIED_TAG;
             if reserved {
                 let msg = format!("tag key `{key}` is reserved");
                 let hint = if key == APPLIED_TAG {
@@ -623,7 +628,7 @@ impl Resolver {
                 };
                 let d = self.error(msg, sp(&k));
                 Self::set_label_hint(d, None, Some(hint.into()));
-            } else if key.is_empty() || key.chars().count() > 128 || !key.chars().all(tag_char) {
+            } else if !valid_tag_key(key) {
                 let d = self.error(format!("`{key}` is not a valid tag key"), sp(&k));
                 Self::set_label_hint(
                     d,
@@ -631,7 +636,7 @@ impl Resolver {
                     Some("1 to 128 letters, digits, spaces and `_ . : / = + - @`".into()),
                 );
             }
-            if v.get_ref().chars().count() > 256 || !v.get_ref().chars().all(tag_char) {
+            if !valid_tag_value(v.get_ref()) {
                 let d = self.error(
                     format!("`{}` is not a valid tag value", v.get_ref()),
                     sp(&v),
@@ -660,7 +665,7 @@ impl Resolver {
             },
         );
         if let Some(p) = &raw.path
-            && !valid_path(p.get_ref())
+            && !valid_iam_path(p.get_ref())
         {
             let d = self.error(format!("`{}` is not a valid IAM path", p.get_ref()), sp(p));
             Self::set_label_hint(
@@ -694,7 +699,7 @@ impl Resolver {
         let managed_policies = raw.managed_policies.as_ref().map(|list| {
             let mut set = BTreeSet::new();
             for arn in list.get_ref() {
-                if !valid_policy_arn(arn.get_ref()) {
+                if !valid_managed_policy_arn(arn.get_ref()) {
                     let d = self.error(
                         format!("`{}` is not a managed policy ARN", arn.get_ref()),
                         sp(arn),
@@ -903,9 +908,7 @@ impl Resolver {
             );
         }
         if let Some(s) = &r.service {
-            if !s.get_ref().ends_with(".amazonaws.com")
-                && !s.get_ref().ends_with(".amazonaws.com.cn")
-            {
+            if !is_service_principal(s.get_ref()) {
                 let d = self.error(
                     format!("`{}` is not an AWS service principal", s.get_ref()),
                     sp(s),
@@ -922,7 +925,7 @@ impl Resolver {
         if let Some(a) = &r.account {
             let id = self.account_id(a, ctx.accounts)?;
             return Some(TrustEntry::Aws {
-                arn: format!("arn:aws:iam::{id}:root"),
+                arn: account_root_arn(&id),
                 external_id,
             });
         }
@@ -980,7 +983,7 @@ impl Resolver {
             }
         }
         Some(TrustEntry::Eks {
-            provider_arn: format!("arn:aws:iam::{}:oidc-provider/{provider}", account.id),
+            provider_arn: oidc_provider_arn(&account.id, provider),
             provider: provider.clone(),
             namespace: eks.namespace.get_ref().clone(),
             service_account: eks.service_account.get_ref().clone(),
@@ -1294,7 +1297,7 @@ impl Resolver {
             };
             (
                 Grantee::Account(k.to_string()),
-                format!("arn:aws:iam::{}:root", a.id),
+                account_root_arn(&a.id),
                 format!("Account{}", pascal(k)),
             )
         } else if to.starts_with("arn:") {
@@ -1805,142 +1808,9 @@ fn valid_key(k: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn tag_char(c: char) -> bool {
-    c.is_alphanumeric() || " _.:/=+-@".contains(c)
-}
-
-pub fn valid_region(r: &str) -> bool {
-    let parts: Vec<&str> = r.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
-        && parts[1..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
-        && !parts[parts.len() - 1].is_empty()
-}
-
-pub fn valid_bucket_name(n: &str) -> bool {
-    let b = n.as_bytes();
-    (3..=63).contains(&b.len())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
-        && !n.contains("..")
-        && !n.starts_with("xn--")
-        && !n.ends_with("-s3alias")
-        && n.split('.').filter(|p| p.parse::<u8>().is_ok()).count() != 4
-}
-
-pub fn valid_role_name(n: &str) -> bool {
-    (1..=64).contains(&n.len())
-        && n.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
-}
-
-fn valid_policy_name(n: &str) -> bool {
-    (1..=128).contains(&n.len())
-        && n.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
-}
-
-fn valid_path(p: &str) -> bool {
-    p.len() <= 512
-        && p.starts_with('/')
-        && p.ends_with('/')
-        && !p.contains("//")
-        && p.chars().all(|c| ('!'..='~').contains(&c))
-}
-
-fn valid_policy_arn(a: &str) -> bool {
-    let Some(rest) = a.strip_prefix("arn:") else {
-        return false;
-    };
-    let parts: Vec<&str> = rest.splitn(5, ':').collect();
-    parts.len() == 5
-        && parts[0].starts_with("aws")
-        && parts[1] == "iam"
-        && parts[2].is_empty()
-        && (parts[3] == "aws" || is_account_id(parts[3]))
-        && parts[4].starts_with("policy/")
-        && parts[4].len() > "policy/".len()
-}
-
-/// `arn:aws:iam::ACCOUNT:KIND/...` (or `:root`) → (account, kind, rest). Also accepts STS
-/// assumed-role ARNs, which IAM accepts as principals.
-pub fn parse_iam_arn(a: &str) -> Option<(String, String, String)> {
-    let rest = a.strip_prefix("arn:")?;
-    let parts: Vec<&str> = rest.splitn(5, ':').collect();
-    if parts.len() != 5 || !parts[0].starts_with("aws") || !parts[2].is_empty() {
-        return None;
-    }
-    if !is_account_id(parts[3]) {
-        return None;
-    }
-    let resource = parts[4];
-    match parts[1] {
-        "iam" => {
-            if resource == "root" {
-                return Some((parts[3].into(), "root".into(), String::new()));
-            }
-            let (kind, name) = resource.split_once('/')?;
-            if !matches!(kind, "role" | "user") || name.is_empty() || name.ends_with('/') {
-                return None;
-            }
-            Some((parts[3].into(), kind.into(), name.into()))
-        }
-        "sts" => {
-            let name = resource.strip_prefix("assumed-role/")?;
-            Some((parts[3].into(), "assumed-role".into(), name.into()))
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names() {
-        assert!(valid_bucket_name("acme-ml-models"));
-        assert!(!valid_bucket_name("Acme"));
-        assert!(!valid_bucket_name("ab"));
-        assert!(!valid_bucket_name("a..b"));
-        assert!(!valid_bucket_name("192.168.1.1"));
-        assert!(valid_region("us-east-1"));
-        assert!(valid_region("us-gov-west-1"));
-        assert!(!valid_region("useast1"));
-        assert!(valid_role_name("ray-cluster_node.1"));
-        assert!(!valid_role_name("a b"));
-        assert!(valid_path("/ml/serving/"));
-        assert!(!valid_path("ml/"));
-        assert!(valid_policy_arn(
-            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
-        ));
-        assert!(valid_policy_arn("arn:aws:iam::111111111111:policy/x/y"));
-        assert!(!valid_policy_arn("arn:aws:iam::1:policy/x"));
-    }
-
-    #[test]
-    fn iam_arns() {
-        assert_eq!(
-            parse_iam_arn("arn:aws:iam::333333333333:role/anyscale/node"),
-            Some(("333333333333".into(), "role".into(), "anyscale/node".into()))
-        );
-        assert_eq!(
-            parse_iam_arn("arn:aws:iam::333333333333:root").map(|a| a.1),
-            Some("root".into())
-        );
-        assert!(parse_iam_arn("arn:aws:s3:::bucket").is_none());
-        assert!(parse_iam_arn("arn:aws:iam::33:role/x").is_none());
-    }
 
     #[test]
     fn suggestions_catch_typos_only() {
