@@ -28,3 +28,5 @@ pub mod policy;
 pub mod render;
 pub mod rules;
 pub mod saved;
+pub mod settings;
+pub mod state;

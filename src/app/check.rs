@@ -7,14 +7,14 @@ use std::sync::atomic::AtomicUsize;
 
 use serde::Serialize;
 
-use super::plan::{aws_options, load, log_stats};
+use super::plan::{load, log_stats};
 use crate::aws::Aws;
 use crate::check::read::{BucketFindings, check_bucket};
 use crate::check::{ForeignObject, ModelReport};
-use crate::cli::{CheckArgs, Global, ReportFormat};
 use crate::error::{Error, Exit};
 use crate::live::Session;
 use crate::plan_file::diagnostic::display_path;
+use crate::settings::{CheckSettings, ReportFormat, Settings};
 
 #[derive(Serialize)]
 struct JsonCheck<'a> {
@@ -82,15 +82,15 @@ fn json_model(m: &ModelReport) -> JsonModel<'_> {
     }
 }
 
-pub async fn run(global: &Global, args: &CheckArgs) -> Result<Exit, Error> {
-    let color = super::use_color(global.color, &std::io::stderr());
+pub async fn run(global: &Settings, args: &CheckSettings) -> Result<Exit, Error> {
+    let color = global.color_err;
     let desired = load(&args.plan, false, color)?;
     let buckets: Vec<_> = desired
         .buckets
         .values()
         .filter(|b| !b.models.is_empty())
         .collect();
-    let aws = Aws::connect(&aws_options(global)).await;
+    let aws = Aws::connect(&global.aws).await;
     let mut accounts: Vec<String> = buckets.iter().map(|b| b.account.clone()).collect();
     accounts.sort();
     accounts.dedup();
