@@ -40,6 +40,8 @@ pub mod import;
 pub mod live;
 /// Logging to stderr (`-v`, `RUST_LOG`), with access key ids masked.
 pub mod logging;
+/// AWS naming rules: account ids, regions, bucket and role names, IAM paths, ARNs, tags.
+pub mod names;
 /// The plan file: TOML in, `Desired` out, or every problem with its line and column.
 pub mod plan_file;
 /// IAM policy documents: parse, canonical form, equality by meaning, diff, lints.
