@@ -4,17 +4,15 @@
 
 use std::io::Write;
 
-use super::plan::{load, log_stats, plan};
+use super::plan::load_and_plan;
 use crate::error::{Error, Exit};
 use crate::plan_file::diagnostic::display_path;
 use crate::render;
 use crate::settings::{DriftSettings, ReportFormat, Settings};
 
 pub async fn run(global: &Settings, args: &DriftSettings) -> Result<Exit, Error> {
-    let (color_err, color_out) = (global.color_err, global.color_out);
-    let desired = load(&args.plan, args.selection.allow_self_lockout, color_err)?;
-    let planned = plan(global, desired, &args.selection).await?;
-    log_stats(&planned.session.aws);
+    let color_out = global.color_out;
+    let planned = load_and_plan(global, &args.plan, &args.selection).await?;
     let cs = &planned.change_set;
     let mut out = super::stdout();
     let written = match args.format {

@@ -172,11 +172,22 @@ pub fn log_stats(aws: &Aws) {
     );
 }
 
-pub async fn run(global: &Settings, args: &PlanSettings) -> Result<Exit, Error> {
-    let (color_err, color_out) = (global.color_err, global.color_out);
-    let desired = load(&args.plan, args.selection.allow_self_lockout, color_err)?;
-    let planned = plan(global, desired, &args.selection).await?;
+/// Loads the plan file (warnings to stderr), connects, reads and diffs: the whole read-only
+/// path that `plan` and `drift` share.
+pub async fn load_and_plan(
+    global: &Settings,
+    plan_file: &std::path::Path,
+    selection: &Selection,
+) -> Result<Planned, Error> {
+    let desired = load(plan_file, selection.allow_self_lockout, global.color_err)?;
+    let planned = plan(global, desired, selection).await?;
     log_stats(&planned.session.aws);
+    Ok(planned)
+}
+
+pub async fn run(global: &Settings, args: &PlanSettings) -> Result<Exit, Error> {
+    let color_out = global.color_out;
+    let planned = load_and_plan(global, &args.plan, &args.selection).await?;
     let cs = &planned.change_set;
     let mut out = super::stdout();
     match args.format {
