@@ -44,7 +44,7 @@ pub mod logging;
 pub mod names;
 /// The plan file: TOML in, `Desired` out, or every problem with its line and column.
 pub mod plan_file;
-/// IAM policy documents: parse, canonical form, equality by meaning, diff, lints.
+/// IAM policy documents: parse, canonical form, equality by meaning, diff, lints, self-lockout.
 pub mod policy;
 /// Renderers of the change set and reports: text, markdown, JSON.
 pub mod render;

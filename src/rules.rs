@@ -4,12 +4,13 @@
 //! so that the three never drift apart, first in wording and then in meaning.
 //!
 //! Pure: the facts come in as arguments (the identity that applies, live tag counts, sizes).
-//! Judging a policy document (does this Deny hit s3ward?) is `policy::lint`'s job; turning the
-//! answer into a refusal or a warning, and into words, is this module's.
+//! Judging a policy document (does this Deny hit s3ward?) is `policy::lockout`'s job; turning
+//! the answer into a refusal or a warning, and into words, is this module's.
 
 use crate::change::Address;
-use crate::policy::lint::{self, Identity, Tri, Undecided};
-use crate::policy::{PolicyDocument, Statement};
+use crate::policy::lint;
+use crate::policy::lockout::{self, Tri, Undecided};
+use crate::policy::{Identity, PolicyDocument, Statement};
 
 /// What a rule found: a sentence (naming what it is about) and what to do about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +56,7 @@ pub fn self_lockout(
     allow: bool,
     stage: Stage,
 ) -> Vec<Finding> {
-    lint::lockouts(statements, who, bucket)
+    lockout::lockouts(statements, who, bucket)
         .into_iter()
         .filter_map(|l| {
             let sid = l

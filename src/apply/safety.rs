@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use crate::change::{Address, ChangeSet, Resource, Write};
 use crate::desired::Desired;
-use crate::policy::PolicyDocument;
-use crate::policy::lint::{self, Identity};
+use crate::policy::lint;
+use crate::policy::{Identity, PolicyDocument};
 use crate::rules::{self, Stage};
 
 /// Every refusal, as a sentence naming the address. Empty: safe to apply.

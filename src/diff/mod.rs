@@ -23,11 +23,10 @@ use serde_json::{Value, json};
 use crate::applied::{self, APPLIED_TAG, AppliedRecord, Digests, Recorded};
 use crate::change::{Action, Address, Change, ChangeSet, Problem, Resource, Write};
 use crate::desired::Desired;
-use crate::policy::PolicyDocument;
-use crate::policy::Statement;
 use crate::policy::canonical::{CanonicalStatement, display_document};
 use crate::policy::diff::diff as policy_diff;
-use crate::policy::lint::{self, Identity};
+use crate::policy::lint;
+use crate::policy::{Identity, PolicyDocument, Statement};
 use crate::rules;
 use crate::state::{Live, LiveDocument};
 

@@ -12,7 +12,7 @@ use aws_credential_types::Credentials;
 use crate::aws::{Aws, AwsError, Op, RetryPolicy};
 use crate::desired::{Account, Desired};
 use crate::error::Error;
-use crate::policy::lint::Identity;
+use crate::policy::Identity;
 
 /// Credentials and identity for one account of the plan file.
 #[derive(Clone)]

@@ -12,8 +12,8 @@ use toml::Spanned;
 
 use super::{Resolver, Span, sp};
 use crate::desired::{Bucket, PolicyMode, owns_sid};
-use crate::policy::lint::{self, Identity};
-use crate::policy::{ParseError, PolicyDocument, Statement};
+use crate::policy::lint;
+use crate::policy::{Identity, ParseError, PolicyDocument, Statement};
 use crate::rules::{self, Stage};
 
 impl Resolver {
