@@ -185,7 +185,7 @@ fn note_records(cs: &ChangeSet, report: &Report) {
         eprintln!(
             "Recorded the applied state of {} resource{} (the `s3ward:applied` tag), so that `s3ward drift` can tell drift from pending changes.",
             cs.applied.len(),
-            render::plural(cs.applied.len())
+            render::style::plural(cs.applied.len())
         );
     } else {
         eprintln!(
@@ -331,7 +331,7 @@ pub fn write_report(w: &mut dyn Write, r: &Report) -> std::io::Result<()> {
             w,
             "Apply complete: {} change{} applied.",
             r.applied.len(),
-            render::plural(r.applied.len())
+            render::style::plural(r.applied.len())
         );
     }
     writeln!(

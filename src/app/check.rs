@@ -198,7 +198,7 @@ fn write_text(
                 "ok    {place}: complete ({} files, {} weight file{}, {})",
                 m.files,
                 m.weight_files,
-                crate::render::plural(m.weight_files),
+                crate::render::style::plural(m.weight_files),
                 human_bytes(m.bytes)
             )?;
         } else {
@@ -206,7 +206,7 @@ fn write_text(
                 w,
                 "FAIL  {place}: {} problem{}",
                 m.problems.len(),
-                crate::render::plural(m.problems.len())
+                crate::render::style::plural(m.problems.len())
             )?;
             for p in &m.problems {
                 writeln!(w, "        - {p}")?;
@@ -251,6 +251,6 @@ fn write_text(
         models.len(),
         if models.len() == 1 { "y" } else { "ies" },
         foreign.len(),
-        crate::render::plural(foreign.len())
+        crate::render::style::plural(foreign.len())
     )
 }

@@ -15,6 +15,7 @@ pub mod progress;
 use crate::cli::{Cli, ColorChoice, Command, ValidateArgs};
 use crate::error::{Error, Exit};
 use crate::plan_file::{self, diagnostic::display_path};
+use crate::render::style::plural;
 
 /// Whether to colour a stream, after `--color` and `NO_COLOR`.
 pub fn use_color(choice: ColorChoice, stream: &impl std::io::IsTerminal) -> bool {
@@ -161,8 +162,4 @@ fn validate(args: &ValidateArgs, color: ColorChoice) -> Result<Exit, Error> {
         Some(e) => Err(e),
         None => Ok(Exit::Success),
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }

@@ -4,10 +4,12 @@
 
 pub mod json;
 pub mod markdown;
+pub mod style;
 pub mod text;
 
 use serde_json::Value;
 
+use self::style::plural;
 use crate::change::{Action, Change};
 use crate::policy::StatementChange;
 use crate::policy::diff::unified;
@@ -81,10 +83,6 @@ pub fn short_description(c: &Change) -> String {
         }
         _ => action.to_string(),
     }
-}
-
-pub fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 /// The lines under a change's headline.
