@@ -151,7 +151,7 @@ fn validate(args: &ValidateArgs, color: ColorChoice) -> Result<Exit, Error> {
             Err(e) => {
                 // Report each file's problems as they come; fail once at the end.
                 if first_error.is_some() {
-                    crate::error::report(&e, &mut std::io::stderr(), err_color);
+                    crate::render::error::report(&e, &mut std::io::stderr(), err_color);
                 } else {
                     first_error = Some(e);
                 }
