@@ -1,7 +1,7 @@
 //! Errors that end a command, and the one place that turns them into words and exit codes.
 //!
 //! Variants carry data, not sentences (as `just` does); [`Error::hint`] adds the advice, and
-//! [`crate::render::error::report`] prints `error: …`, `  caused by: …` and `hint: …` in
+//! `render::error::report` prints `error: …`, `  caused by: …` and `hint: …` in
 //! uv's style. This module never paints: it must not depend on `render` (which depends on
 //! it).
 //!
