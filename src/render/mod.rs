@@ -2,6 +2,7 @@
 //! json), each written to any `impl Write`. The body of a change (its lines of diff) is
 //! built here once and shared by text and markdown, so both say the same thing.
 
+pub mod apply_report;
 pub mod error;
 pub mod json;
 pub mod markdown;
