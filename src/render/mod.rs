@@ -3,6 +3,7 @@
 //! built here once and shared by text and markdown, so both say the same thing.
 
 pub mod apply_report;
+pub mod check;
 pub mod error;
 pub mod json;
 pub mod markdown;
