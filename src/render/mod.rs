@@ -5,6 +5,7 @@
 pub mod apply_report;
 pub mod check;
 pub mod error;
+pub mod import;
 pub mod json;
 pub mod markdown;
 pub mod style;
