@@ -1,9 +1,9 @@
 //! Errors that end a command, and the one place that turns them into words and exit codes.
 //!
 //! Variants carry data, not sentences (as `just` does); [`Error::hint`] adds the advice, and
-//! `render::error::report` prints `error: …`, `  caused by: …` and `hint: …` in
-//! uv's style. This module never paints: it must not depend on `render` (which depends on
-//! it).
+//! `render::error::report` prints `error: …`, `  caused by: …` and `hint: …` in uv's
+//! style. This module never paints or prints: it must not depend on `render` (which
+//! depends on it).
 //!
 //! Exit codes (also in README.md):
 //!

@@ -1,6 +1,10 @@
 //! `s3ward apply`: lock, plan, show, confirm, execute, release, report. `apply --saved FILE`:
 //! check the saved plan is fresh and is what its plan file gives, then execute exactly its
 //! changes, under the lock likewise.
+//!
+//! Orchestration: the plan, the apply report and the records note are rendered by `render`
+//! (`text`, `apply_report`); the writes are made by `apply`. Only one-line messages are
+//! written here (the prompt, progress per change, a lock left behind).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};

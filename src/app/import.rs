@@ -5,6 +5,9 @@
 //! Exit 0 when the plan file was written (notes about what it cannot reproduce are warnings
 //! on stderr), 1 on an error: a bucket or role that does not exist, an AWS failure, or a plan
 //! file that does not validate (it is still written, so the problem can be seen in place).
+//!
+//! Orchestration only: the plan file is built by `import`, the summary and notes are
+//! rendered by `render::import`; this module checks arguments, reads, and writes the file.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

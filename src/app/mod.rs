@@ -1,7 +1,8 @@
 //! The commands: each turns parsed arguments into calls on the pipeline and an [`Exit`].
 //!
 //! Output discipline: stdout carries only data (plans, reports, JSON); diagnostics, logs,
-//! progress and errors go to stderr.
+//! progress and errors go to stderr. Commands orchestrate; what they print is laid out in
+//! `render` (the `validate` summary line aside), never with hand-written escapes.
 
 use std::io::Write;
 

@@ -61,9 +61,14 @@ mod tests {
         };
         let mut out = Vec::new();
         report(&e, &mut out, true);
+        // The labels' bytes are pinned in `style`; here, that nothing else is painted.
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "\x1b[1;31merror\x1b[0m\x1b[1m:\x1b[0m apply cancelled; nothing was changed\n\n\x1b[1mhint\x1b[0m: run it again\n"
+            format!(
+                "{} apply cancelled; nothing was changed\n\n{} run it again\n",
+                Label::Error.paint(true),
+                Label::Hint.paint(true)
+            )
         );
     }
 }

@@ -1,7 +1,7 @@
 //! Terraform-like text: one block per address (`+` create, `~` update, `-` delete), policy
 //! changes as a statement-level diff, and the last line `Plan: …` or `No changes.`.
-//! Colour only when asked (the caller decides from the terminal, `--color` and `NO_COLOR`);
-//! the output reads the same without it.
+//! Colour only when asked (the caller decides from the terminal, `--color` and `NO_COLOR`),
+//! painted through [`super::style`]; the output reads the same without it.
 
 use std::io::{self, Write};
 
