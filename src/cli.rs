@@ -1,5 +1,6 @@
-//! Command-line definitions (clap). Nothing else in s3ward sees clap types: `app` turns
-//! these into plain options.
+//! Command-line definitions (clap), and the two things only clap can render (completions,
+//! the manual page). Nothing else in s3ward sees clap types: the `settings` stage turns these
+//! into plain settings, and everything after it takes those.
 
 use std::path::PathBuf;
 
@@ -201,6 +202,24 @@ pub struct ValidateArgs {
     /// Accept a Deny in extra_policy_statements that would lock s3ward out of the bucket policy.
     #[arg(long)]
     pub allow_self_lockout: bool,
+}
+
+/// A shell completion script.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "s3ward", &mut buf);
+    buf
+}
+
+/// The manual page (roff).
+pub fn man_page() -> Vec<u8> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(cmd)
+        .render(&mut buf)
+        .expect("writing to memory cannot fail");
+    buf
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! and the documents s3ward will write computed (bucket policies, trust policies, the
 //! `s3ward-grants` inline policy).
 //!
-//! Built by [`crate::plan_file`]; read by `diff`, `live` (to know what to read) and `apply`.
+//! Built by the plan-file resolver (`plan_file`); read by `diff`, `live` (to know what to read) and `apply`.
 //! Deterministic: the same plan file always yields byte-identical documents, because every
 //! collection here is ordered and every Sid is derived from names, not positions in memory.
 

@@ -140,6 +140,23 @@ fn aws_title(address: &Option<String>, e: &AwsError) -> String {
     }
 }
 
+impl From<crate::plan_file::LoadError> for Error {
+    fn from(e: crate::plan_file::LoadError) -> Error {
+        use crate::plan_file::LoadError;
+        match e {
+            LoadError::Read { path, source } => Error::ReadPlan { path, source },
+            LoadError::NotUtf8 { path } => Error::PlanNotUtf8 { path },
+            LoadError::Invalid(report) => Error::InvalidPlan(report),
+        }
+    }
+}
+
+impl From<Box<Report>> for Error {
+    fn from(report: Box<Report>) -> Error {
+        Error::InvalidPlan(report)
+    }
+}
+
 impl Error {
     pub fn aws(address: impl Into<Option<String>>, source: AwsError) -> Error {
         Error::Aws {

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::cli::ColorChoice;
+use crate::settings::ColorChoice;
 
 pub fn init(verbose: u8, color: ColorChoice) {
     let default = match verbose {
@@ -20,7 +20,7 @@ pub fn init(verbose: u8, color: ColorChoice) {
         _ => "s3ward=trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let ansi = crate::app::use_color(color, &std::io::stderr());
+    let ansi = color.for_stream(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(RedactingStderr)

@@ -7,9 +7,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = s3ward::cli::Cli::parse();
-    s3ward::logging::init(cli.global.verbose, cli.global.color);
-    let color = s3ward::app::use_color(cli.global.color, &std::io::stderr());
-    match s3ward::app::run(cli) {
+    s3ward::logging::init(cli.global.verbose, cli.global.color.into());
+    let (settings, command) = s3ward::settings::Settings::from_cli(cli);
+    let color = settings.color_err;
+    match s3ward::app::run(&settings, &command) {
         Ok(exit) => exit.code(),
         // Whoever reads stdout stopped: nothing left to say there, and the outcome stays a
         // failure (commands write through `app::stdout`, which lets them finish instead).

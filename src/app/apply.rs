@@ -17,7 +17,6 @@ use crate::apply::executor::{self, Event};
 use crate::apply::lock::Lock;
 use crate::apply::{Report, graph, safety};
 use crate::change::ChangeSet;
-use crate::cli::{ApplyArgs, Global};
 use crate::desired::Desired;
 use crate::error::{Error, Exit};
 use crate::live::Session;
@@ -25,8 +24,9 @@ use crate::plan_file;
 use crate::policy::lint::Identity;
 use crate::render;
 use crate::saved::{SavedPlan, change_set_differences, stale_reasons};
+use crate::settings::{ApplySettings, Settings};
 
-pub async fn run(global: &Global, args: &ApplyArgs) -> Result<Exit, Error> {
+pub async fn run(global: &Settings, args: &ApplySettings) -> Result<Exit, Error> {
     match (&args.saved, &args.plan) {
         (Some(saved), _) => {
             apply_saved(global, saved, args.plan_file.as_deref(), args.force_unlock).await
@@ -44,8 +44,8 @@ fn identities(session: &Session) -> BTreeMap<String, Identity> {
         .collect()
 }
 
-fn print_plan(global: &Global, cs: &ChangeSet) -> Result<(), Error> {
-    let color = super::use_color(global.color, &std::io::stdout());
+fn print_plan(global: &Settings, cs: &ChangeSet) -> Result<(), Error> {
+    let color = global.color_out;
     let mut out = super::stdout();
     render::text::write_plan(&mut out, cs, &render::text::Options { color })
         .and_then(|()| out.flush())
@@ -53,8 +53,12 @@ fn print_plan(global: &Global, cs: &ChangeSet) -> Result<(), Error> {
 }
 
 /// `apply PLAN`: connect, lock, read, diff, show, confirm, execute, release.
-async fn apply_plan(global: &Global, args: &ApplyArgs, plan_path: &Path) -> Result<Exit, Error> {
-    let color_err = super::use_color(global.color, &std::io::stderr());
+async fn apply_plan(
+    global: &Settings,
+    args: &ApplySettings,
+    plan_path: &Path,
+) -> Result<Exit, Error> {
+    let color_err = global.color_err;
     let desired = load(plan_path, args.selection.allow_self_lockout, color_err)?;
     let connected = connect(global, desired, &args.selection.targets).await?;
     let done = under_lock(&connected, args.force_unlock, async {
@@ -88,7 +92,7 @@ async fn apply_plan(global: &Global, args: &ApplyArgs, plan_path: &Path) -> Resu
 /// is the saved one, show, execute, release. Why the refusals come in this order: see
 /// [`crate::saved`].
 async fn apply_saved(
-    global: &Global,
+    global: &Settings,
     path: &Path,
     plan_file_arg: Option<&Path>,
     force_unlock: bool,

@@ -9,26 +9,26 @@ use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
-use super::plan::{aws_options, load, log_stats};
+use super::plan::{load, log_stats};
 use crate::aws::Aws;
 use crate::check::read::{BucketFindings, check_bucket};
-use crate::cli::{CheckArgs, Global, ReportFormat};
 use crate::error::{Error, Exit};
 use crate::live::Session;
 use crate::plan_file::diagnostic::display_path;
 use crate::render;
 use crate::render::check::{BucketNote, Findings, JsonContext};
 use crate::render::json::PlanFileRef;
+use crate::settings::{CheckSettings, ReportFormat, Settings};
 
-pub async fn run(global: &Global, args: &CheckArgs) -> Result<Exit, Error> {
-    let color = super::use_color(global.color, &std::io::stderr());
+pub async fn run(global: &Settings, args: &CheckSettings) -> Result<Exit, Error> {
+    let color = global.color_err;
     let desired = load(&args.plan, false, color)?;
     let buckets: Vec<_> = desired
         .buckets
         .values()
         .filter(|b| !b.models.is_empty())
         .collect();
-    let aws = Aws::connect(&aws_options(global)).await;
+    let aws = Aws::connect(&global.aws).await;
     let mut accounts: Vec<String> = buckets.iter().map(|b| b.account.clone()).collect();
     accounts.sort();
     accounts.dedup();

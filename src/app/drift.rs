@@ -6,14 +6,13 @@ use std::io::Write;
 
 use super::plan::{load, log_stats, plan};
 use crate::change::DriftKind;
-use crate::cli::{DriftArgs, Global, ReportFormat};
 use crate::error::{Error, Exit};
 use crate::plan_file::diagnostic::display_path;
 use crate::render;
+use crate::settings::{DriftSettings, ReportFormat, Settings};
 
-pub async fn run(global: &Global, args: &DriftArgs) -> Result<Exit, Error> {
-    let color_err = super::use_color(global.color, &std::io::stderr());
-    let color_out = super::use_color(global.color, &std::io::stdout());
+pub async fn run(global: &Settings, args: &DriftSettings) -> Result<Exit, Error> {
+    let (color_err, color_out) = (global.color_err, global.color_out);
     let desired = load(&args.plan, args.selection.allow_self_lockout, color_err)?;
     let mut planned = plan(global, desired, &args.selection).await?;
     log_stats(&planned.session.aws);

@@ -12,9 +12,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::plan::{aws_options, log_stats};
+use super::plan::log_stats;
 use crate::aws::Aws;
-use crate::cli::{Global, ImportArgs};
 use crate::desired::Account;
 use crate::error::{Error, Exit};
 use crate::import::{self, AccountIn, BucketIn, Imported, Input, RoleIn};
@@ -22,17 +21,18 @@ use crate::live::{Session, iam, s3};
 use crate::plan_file::diagnostic::display_path;
 use crate::plan_file::resolve::{is_account_id, parse_iam_arn, valid_bucket_name, valid_role_name};
 use crate::render;
+use crate::settings::{ImportSettings, Settings};
 
 /// The account's key inside this run's session (not the plan file's key, chosen later).
 const SESSION_KEY: &str = "import";
 
-pub async fn run(global: &Global, args: &ImportArgs) -> Result<Exit, Error> {
-    let color = super::use_color(global.color, &std::io::stderr());
+pub async fn run(global: &Settings, args: &ImportSettings) -> Result<Exit, Error> {
+    let color = global.color_err;
     check_args(args)?;
     let buckets = dedup(&args.buckets);
     let roles = dedup(&args.roles);
 
-    let aws = Aws::connect(&aws_options(global)).await;
+    let aws = Aws::connect(&global.aws).await;
     let account = Account {
         key: SESSION_KEY.into(),
         id: args.account.clone(),
@@ -90,7 +90,7 @@ pub async fn run(global: &Global, args: &ImportArgs) -> Result<Exit, Error> {
 }
 
 /// Refuses arguments that cannot name what they should, before any AWS call.
-fn check_args(args: &ImportArgs) -> Result<(), Error> {
+fn check_args(args: &ImportSettings) -> Result<(), Error> {
     if !is_account_id(&args.account) {
         return Err(Error::Usage(format!(
             "`--account {}` is not an AWS account id (12 digits)",
@@ -231,7 +231,7 @@ fn write(path: Option<&Path>, text: &str) -> Result<(), Error> {
 
 /// A summary and the notes on stderr; the exit.
 fn report(
-    args: &ImportArgs,
+    args: &ImportSettings,
     input: &Input,
     imported: &Imported,
     color: bool,

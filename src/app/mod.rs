@@ -13,21 +13,10 @@ pub mod import;
 pub mod plan;
 pub mod progress;
 
-use crate::cli::{Cli, ColorChoice, Command, ValidateArgs};
 use crate::error::{Error, Exit};
 use crate::plan_file::{self, diagnostic::display_path};
 use crate::render::style::plural;
-
-/// Whether to colour a stream, after `--color` and `NO_COLOR`.
-pub fn use_color(choice: ColorChoice, stream: &impl std::io::IsTerminal) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    }
-}
+use crate::settings::{Command, Settings, ValidateSettings};
 
 /// Stdout, for a command's data. When the reader goes away (`s3ward drift | head -1`), the
 /// rest of the output is discarded and the command still finishes and exits with its own
@@ -75,28 +64,15 @@ impl Write for Stdout {
     }
 }
 
-pub fn run(cli: Cli) -> Result<Exit, Error> {
-    match &cli.command {
-        Command::Validate(args) => validate(args, cli.global.color),
-        Command::Plan(args) => runtime().block_on(plan::run(&cli.global, args)),
-        Command::Apply(args) => runtime().block_on(apply::run(&cli.global, args)),
-        Command::Drift(args) => runtime().block_on(drift::run(&cli.global, args)),
-        Command::Check(args) => runtime().block_on(check::run(&cli.global, args)),
-        Command::Import(args) => runtime().block_on(import::run(&cli.global, args)),
-        Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            let mut buf = Vec::new();
-            clap_complete::generate(*shell, &mut cmd, "s3ward", &mut buf);
-            write_stdout(&buf)
-        }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            let mut buf = Vec::new();
-            clap_mangen::Man::new(cmd)
-                .render(&mut buf)
-                .expect("writing to memory cannot fail");
-            write_stdout(&buf)
-        }
+pub fn run(settings: &Settings, command: &Command) -> Result<Exit, Error> {
+    match command {
+        Command::Validate(v) => validate(v, settings.color_err),
+        Command::Plan(p) => runtime().block_on(plan::run(settings, p)),
+        Command::Apply(a) => runtime().block_on(apply::run(settings, a)),
+        Command::Drift(d) => runtime().block_on(drift::run(settings, d)),
+        Command::Check(c) => runtime().block_on(check::run(settings, c)),
+        Command::Import(i) => runtime().block_on(import::run(settings, i)),
+        Command::Print(bytes) => write_stdout(bytes),
     }
 }
 
@@ -116,8 +92,7 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("the tokio runtime starts")
 }
 
-fn validate(args: &ValidateArgs, color: ColorChoice) -> Result<Exit, Error> {
-    let err_color = use_color(color, &std::io::stderr());
+fn validate(args: &ValidateSettings, err_color: bool) -> Result<Exit, Error> {
     let options = plan_file::Options {
         allow_self_lockout: args.allow_self_lockout,
     };
@@ -150,6 +125,7 @@ fn validate(args: &ValidateArgs, color: ColorChoice) -> Result<Exit, Error> {
                 );
             }
             Err(e) => {
+                let e = Error::from(e);
                 // Report each file's problems as they come; fail once at the end.
                 if first_error.is_some() {
                     crate::render::error::report(&e, &mut std::io::stderr(), err_color);

@@ -5,16 +5,17 @@ use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
-use crate::aws::{Aws, AwsOptions};
+use crate::aws::Aws;
 use crate::change::{Address, ChangeSet, Resource};
-use crate::cli::{Format, Global, PlanArgs, Selection};
 use crate::desired::Desired;
 use crate::diff::{self, Context};
 use crate::error::{Error, Exit};
-use crate::live::{self, Live, Session};
+use crate::live::{self, Session};
 use crate::plan_file::{self, diagnostic::display_path};
 use crate::render;
 use crate::saved::{SavedPlan, SavedPlanFile};
+use crate::settings::{Format, PlanSettings, Selection, Settings};
+use crate::state::Live;
 
 /// Everything a planning run produced.
 pub struct Planned {
@@ -23,15 +24,6 @@ pub struct Planned {
     pub live: Live,
     pub change_set: ChangeSet,
     pub targets: Vec<Address>,
-}
-
-pub fn aws_options(g: &Global) -> AwsOptions {
-    AwsOptions {
-        region: g.region.clone(),
-        profile: g.profile.clone(),
-        endpoint_url: g.endpoint_url.clone(),
-        parallelism: g.parallelism as usize,
-    }
 }
 
 /// Loads a plan file, printing its warnings to stderr.
@@ -82,12 +74,12 @@ pub struct Connected {
 
 /// Resolves the accounts (STS only); reads nothing of the managed resources.
 pub async fn connect(
-    global: &Global,
+    global: &Settings,
     desired: Desired,
     targets: &[String],
 ) -> Result<Connected, Error> {
     let targets = parse_targets(&desired, targets)?;
-    let aws = Aws::connect(&aws_options(global)).await;
+    let aws = Aws::connect(&global.aws).await;
     let resources = live::selected_resources(&desired, &targets);
     let accounts = live::accounts_of(&desired, &resources);
     let session = Session::connect(aws, &desired, Some(&accounts)).await?;
@@ -140,7 +132,7 @@ impl Connected {
 
 /// Connects and reads what `targets` select, then diffs.
 pub async fn plan(
-    global: &Global,
+    global: &Settings,
     desired: Desired,
     selection: &Selection,
 ) -> Result<Planned, Error> {
@@ -190,9 +182,8 @@ pub fn log_stats(aws: &Aws) {
     );
 }
 
-pub async fn run(global: &Global, args: &PlanArgs) -> Result<Exit, Error> {
-    let color_err = super::use_color(global.color, &std::io::stderr());
-    let color_out = super::use_color(global.color, &std::io::stdout());
+pub async fn run(global: &Settings, args: &PlanSettings) -> Result<Exit, Error> {
+    let (color_err, color_out) = (global.color_err, global.color_out);
     let desired = load(&args.plan, args.selection.allow_self_lockout, color_err)?;
     let mut planned = plan(global, desired, &args.selection).await?;
     log_stats(&planned.session.aws);

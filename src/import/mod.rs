@@ -36,12 +36,11 @@ use crate::desired::{
     PublicAccessBlock, pascal,
 };
 use crate::diff::{self, Context};
-use crate::error::Error;
-use crate::live::{AclGrant, Live, LiveBucket, LiveRole, Setting};
 use crate::plan_file::{self, Report};
 use crate::policy::Statement;
 use crate::policy::canonical::effective_version;
 use crate::policy::lint::{self, Identity};
+use crate::state::{AclGrant, Live, LiveBucket, LiveRole, Setting};
 
 // ------------------------------------------------------------------------------------------
 // Input and output
@@ -323,8 +322,7 @@ fn verify(input: &Input, keys: &Keys, text: &str) -> Verdict {
         Ok(l) => (l, false),
         Err(_) => match parse(true) {
             Ok(l) => (l, true),
-            Err(Error::InvalidPlan(report)) => return Verdict::Invalid(report),
-            Err(other) => unreachable!("parsing text only fails as an invalid plan: {other}"),
+            Err(report) => return Verdict::Invalid(report),
         },
     };
     let mut live = Live::default();

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::*;
 use crate::desired::{Desired, role_arn};
-use crate::live::{LiveAcl, LiveDocument};
+use crate::state::{LiveAcl, LiveDocument};
 
 const ACCOUNT: &str = "111111111111";
 const OWNER: &str = "owner-canonical-id";
@@ -20,10 +20,7 @@ fn resolve(text: &str) -> Desired {
             allow_self_lockout: false,
         },
     )
-    .unwrap_or_else(|e| match e {
-        Error::InvalidPlan(r) => panic!("{}\n{text}", r.render(false)),
-        e => panic!("{e}"),
-    })
+    .unwrap_or_else(|r| panic!("{}\n{text}", r.render(false)))
     .desired
 }
 

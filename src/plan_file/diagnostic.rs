@@ -86,6 +86,13 @@ pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Without colour, as `validate` prints it to a file.
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
 impl Report {
     pub fn errors(&self) -> usize {
         self.diagnostics.iter().filter(|d| d.is_error()).count()

@@ -10,26 +10,39 @@ pub mod resolve;
 #[cfg(test)]
 mod tests;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Diagnostic, Report, Severity};
 pub use resolve::{Loaded, Options};
 
-use crate::error::Error;
+/// Why a plan file could not be loaded. Plain data: `crate::error` turns it into words (the
+/// parser does not depend on the command's error type).
+#[derive(Debug)]
+pub enum LoadError {
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    NotUtf8 {
+        path: PathBuf,
+    },
+    Invalid(Box<Report>),
+}
 
 /// Reads and resolves a plan file.
-pub fn load(path: &Path, options: Options) -> Result<Loaded, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::ReadPlan {
+pub fn load(path: &Path, options: Options) -> Result<Loaded, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let text = String::from_utf8(bytes).map_err(|_| Error::PlanNotUtf8 {
+    let text = String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 {
         path: path.to_path_buf(),
     })?;
-    parse(path, &text, options)
+    parse(path, &text, options).map_err(LoadError::Invalid)
 }
 
-/// Resolves plan-file text (for tests and saved plans, which carry the text).
-pub fn parse(path: &Path, text: &str, options: Options) -> Result<Loaded, Error> {
-    resolve::resolve(path, text, options).map_err(|report| Error::InvalidPlan(Box::new(report)))
+/// Resolves plan-file text (for tests and saved plans, which carry the text). The error is
+/// every problem found, with its place.
+pub fn parse(path: &Path, text: &str, options: Options) -> Result<Loaded, Box<Report>> {
+    resolve::resolve(path, text, options).map_err(Box::new)
 }

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use super::{Options, parse};
 use crate::desired::{Desired, GRANTS_POLICY_NAME, Mode, ObjectOwnership, PublicAccessBlock};
-use crate::error::Error;
 use crate::policy::PolicyDocument;
 
 fn example(name: &str) -> (PathBuf, String) {
@@ -19,8 +18,7 @@ fn example(name: &str) -> (PathBuf, String) {
 fn ok(text: &str) -> Desired {
     match parse(Path::new("test.toml"), text, Options::default()) {
         Ok(l) => l.desired,
-        Err(Error::InvalidPlan(r)) => panic!("{}", r.render(false)),
-        Err(e) => panic!("{e}"),
+        Err(r) => panic!("{}", r.render(false)),
     }
 }
 
@@ -28,16 +26,14 @@ fn ok(text: &str) -> Desired {
 fn errors(text: &str) -> String {
     match parse(Path::new("bad.toml"), text, Options::default()) {
         Ok(_) => panic!("plan file unexpectedly valid"),
-        Err(Error::InvalidPlan(r)) => r.render(false),
-        Err(e) => panic!("{e}"),
+        Err(r) => r.render(false),
     }
 }
 
 fn warnings(text: &str) -> String {
     match parse(Path::new("test.toml"), text, Options::default()) {
         Ok(l) => l.warnings.render(false),
-        Err(Error::InvalidPlan(r)) => panic!("{}", r.render(false)),
-        Err(e) => panic!("{e}"),
+        Err(r) => panic!("{}", r.render(false)),
     }
 }
 
@@ -659,7 +655,7 @@ fn broken_plan_files_give_clear_errors() {
         assert!(!want.is_empty(), "{name}: a case must say what it expects");
         match r {
             Ok(_) => panic!("{name}: accepted"),
-            Err(Error::InvalidPlan(report)) => {
+            Err(report) => {
                 assert!(report.errors() > 0, "{name}");
                 let out = report.render(false);
                 assert!(out.contains(want), "{name}: wanted `{want}` in\n{out}");
@@ -669,7 +665,6 @@ fn broken_plan_files_give_clear_errors() {
                     "{name}: an error without a place"
                 );
             }
-            Err(e) => panic!("{name}: {e}"),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! The self-lockout check answers yes, no, or unknown with the reason (a condition key s3ward
 //! cannot decide for its own requests, a role path it does not know, or, offline, who applies).
 //! What callers make of the answer (a refusal, a warning) and its wording live in
-//! [`crate::rules`], the one home of the safety rules.
+//! `rules`, the one home of the safety rules (which depends on this module, not the reverse).
 
 use super::canonical::normalize_aws_principal;
 use super::document::{Effect, PolicyDocument, Principal, Statement};

@@ -18,24 +18,18 @@ use crate::support::fixtures::{
     live_policy, put_policy, put_role_policy, replace, role_exists, role_tags, run,
     set_bucket_tags, set_ownership, set_public_access_block, sha256_hex,
 };
+use crate::support::plans::{S3_READ_ONLY, main_account};
 use crate::support::proxy::{Fault, Proxy, ProxyRules, Recorded, Rule};
 use crate::support::{
     AMBIENT_ACCOUNT, Clients, MOTO_OWNER_ID, PlanDir, Run, moto, ok, sdk, unique,
 };
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const S3_READ_ONLY: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 
 // --- Helpers ------------------------------------------------------------------------------
 
 /// `[accounts.main]` in `id`, reached through AssumeRole.
-fn main_account(id: &str) -> String {
-    format!(
-        "version = 1\n\n[accounts.main]\nid = \"{id}\"\nassume_role = \"arn:aws:iam::{id}:role/s3ward\"\n"
-    )
-}
-
 /// The plan must see changes (exit 2): proof that what a test did out of band is visible,
 /// so that a later "No changes." means something.
 async fn assert_changes(dir: &PlanDir) -> Run {

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::support::fixtures::{PLAN, json_of, new_bucket, set_ownership};
 use crate::support::json_doc::{check_documented, documented_fields, field_paths};
+use crate::support::plans::AMBIENT_MAIN;
 use crate::support::proxy::{Fault, Proxy, ProxyRules, Rule};
 use crate::support::{MOTO_OWNER_ID, PlanDir, Run, moto, ok, sdk, unique};
 
@@ -26,13 +27,6 @@ const FOREIGN_OWNER_ID: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed
 /// A 12-digit account that holds the bucket in the cross-account test, reached through
 /// AssumeRole (moto grants it).
 const STORAGE: &str = "331144227766";
-
-/// `[accounts.main]`: the ambient account, no AssumeRole.
-const AMBIENT: &str = r#"version = 1
-
-[accounts.main]
-id = "123456789012"
-"#;
 
 // --- Model directories --------------------------------------------------------------------
 
@@ -100,8 +94,9 @@ async fn delete(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) {
 /// A plan file with one bucket `models` (in the ambient account) and these model
 /// directories, each `(prefix, require)`; `require` `None` leaves the default.
 fn plan_text(bucket: &str, extra: &str, models: &[(&str, Option<&[&str]>)]) -> String {
-    let mut text =
-        format!("{AMBIENT}\n[buckets.models]\naccount = \"main\"\nname = \"{bucket}\"\n{extra}");
+    let mut text = format!(
+        "{AMBIENT_MAIN}\n[buckets.models]\naccount = \"main\"\nname = \"{bucket}\"\n{extra}"
+    );
     for (prefix, require) in models {
         text.push_str(&format!(
             "\n[[buckets.models.models]]\nprefix = \"{prefix}\"\n"

@@ -22,11 +22,11 @@ use crate::support::fixtures::{
     set_bucket_tags, set_ownership, set_public_access_block, sha256_hex,
 };
 use crate::support::json_doc;
+use crate::support::plans::{S3_READ_ONLY, main_account};
 use crate::support::proxy::{Proxy, ProxyRules};
 use crate::support::{Clients, PlanDir, Run, moto, ok, sdk, unique};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const S3_READ_ONLY: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
 /// GitHub refuses a comment body longer than this.
 const GITHUB_COMMENT_LIMIT: usize = 65_536;
 /// What `examples/github-actions/plan.yml` adds around s3ward's markdown (marker, header,
@@ -703,9 +703,7 @@ async fn a_plan_file_error_exits_1_with_nothing_on_stdout() {
 /// A plan file of `buckets` buckets in a new account, each with a cross-account grant:
 /// three creates per bucket (the bucket, its policy, its public access block).
 fn many_buckets(account: &str, buckets: usize) -> String {
-    let mut text = format!(
-        "version = 1\n\n[accounts.main]\nid = \"{account}\"\nassume_role = \"arn:aws:iam::{account}:role/s3ward\"\n"
-    );
+    let mut text = main_account(account);
     let prefix = unique("drift-md");
     for i in 0..buckets {
         text.push_str(&format!(

@@ -7,6 +7,7 @@ mod support;
 mod apply;
 mod check;
 mod drift;
+mod error_messages;
 mod import;
 mod plan;
 mod promises;

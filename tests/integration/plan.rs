@@ -19,6 +19,7 @@ use crate::support::fixtures::{
     set_public_access_block, sha256_hex,
 };
 use crate::support::json_doc::{check_documented, documented_fields};
+use crate::support::plans::{AMBIENT_MAIN, S3_READ_ONLY};
 use crate::support::proxy::{Proxy, ProxyRules};
 use crate::support::{
     AMBIENT_ACCOUNT, Clients, PRINCIPAL_DELAY_HEADER, PlanDir, Run, moto, ok, sdk, sts_client,
@@ -29,7 +30,6 @@ use crate::support::{
 const STORAGE: &str = "111111111111";
 /// The account that holds roles in cross-account plans.
 const COMPUTE: &str = "222222222222";
-const S3_READ_ONLY: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 /// A role's unique id, as AWS shows it in a policy once the role is deleted.
 const DELETED_ROLE_ID: &str = "AROA5EXAMPLEDELETED1A";
@@ -44,13 +44,6 @@ assume_role = "arn:aws:iam::111111111111:role/s3ward"
 [accounts.compute]
 id = "222222222222"
 assume_role = "arn:aws:iam::222222222222:role/s3ward"
-"#;
-
-/// `[accounts.main]`: the ambient account, no AssumeRole.
-const AMBIENT: &str = r#"version = 1
-
-[accounts.main]
-id = "123456789012"
 "#;
 
 // --- Fixture ------------------------------------------------------------------------------
@@ -425,7 +418,7 @@ access = "list"
 async fn an_extra_live_statement_is_one_policy_update() {
     let (bucket, role) = (unique("plan-extra"), unique("plan-extra-reader"));
     let f = Fixture::new(format!(
-        r#"{AMBIENT}
+        r#"{AMBIENT_MAIN}
 [roles.reader]
 account = "main"
 name = "{role}"
@@ -483,7 +476,7 @@ access = "read"
 async fn object_writer_live_is_one_ownership_update() {
     let bucket = unique("plan-owner");
     let f = Fixture::new(format!(
-        r#"{AMBIENT}
+        r#"{AMBIENT_MAIN}
 [buckets.models]
 account = "main"
 name = "{bucket}"
@@ -599,7 +592,7 @@ access = "read"
 async fn target_narrows_the_plan_to_one_bucket() {
     let (a, b) = (unique("plan-target-a"), unique("plan-target-b"));
     let f = Fixture::new(format!(
-        r#"{AMBIENT}
+        r#"{AMBIENT_MAIN}
 [buckets.a]
 account = "main"
 name = "{a}"
@@ -706,7 +699,7 @@ tags = {{ team = "ml" }}
 async fn exit_codes_with_and_without_detailed_exitcode() {
     let bucket = unique("plan-exit");
     let f = Fixture::new(format!(
-        r#"{AMBIENT}
+        r#"{AMBIENT_MAIN}
 [buckets.models]
 account = "main"
 name = "{bucket}"
@@ -862,7 +855,7 @@ async fn renders_a_mix_of_create_update_and_delete() {
         unique("plan-snap-reader"),
     );
     let f = Fixture::new(format!(
-        r#"{AMBIENT}
+        r#"{AMBIENT_MAIN}
 [roles.reader]
 account = "main"
 name = "{role}"
@@ -949,7 +942,7 @@ async fn every_kind_of_drift() -> EveryDrift {
         unique("plan-all-fresh"),
     );
     let f = Fixture::new(format!(
-        r#"{AMBIENT}
+        r#"{AMBIENT_MAIN}
 [roles.app]
 account = "main"
 name = "{app}"
@@ -1158,7 +1151,7 @@ async fn json_output_matches_docs_json_format() {
     // A plan with a problem (a missing bucket that must not be created): exit 1, and the
     // JSON still printed.
     let problem = Fixture::new(format!(
-        r#"{AMBIENT}
+        r#"{AMBIENT_MAIN}
 [buckets.models]
 account = "main"
 name = "{models}-x"
@@ -1187,7 +1180,7 @@ create = false
 async fn out_writes_a_saved_plan() {
     let bucket = unique("plan-saved");
     let f = Fixture::new(format!(
-        r#"{AMBIENT}
+        r#"{AMBIENT_MAIN}
 [buckets.models]
 account = "main"
 name = "{bucket}"
@@ -1243,7 +1236,7 @@ async fn two_hundred_buckets_cost_the_minimum_reads_concurrently() {
     const N: usize = 200;
     let stem = unique("plan-scale");
     let names: Vec<String> = (0..N).map(|i| format!("{stem}-{i:03}")).collect();
-    let mut text = AMBIENT.to_string();
+    let mut text = AMBIENT_MAIN.to_string();
     // Every tenth bucket lets writers own their objects, so its ACL matters.
     let enforced = |i: usize| !i.is_multiple_of(10);
     for (i, name) in names.iter().enumerate() {
@@ -1368,7 +1361,7 @@ trust = [{{ account = "storage" }}]
 async fn a_deleted_identity_in_the_live_policy_is_named() {
     let bucket = unique("plan-deleted");
     let f = Fixture::new(format!(
-        r#"{AMBIENT}
+        r#"{AMBIENT_MAIN}
 [buckets.models]
 account = "main"
 name = "{bucket}"

@@ -13,14 +13,9 @@ use crate::support::fixtures::{
     EC2_TRUST, PLAN, account, apply, assert_no_changes, create_bucket, create_role, live_policy,
     put_policy, run,
 };
+use crate::support::plans::main_account;
 use crate::support::proxy::{Fault, Proxy, ProxyRules, Rule};
 use crate::support::{PlanDir, hermetic_env, moto, ok, sdk, unique};
-
-fn main_account(id: &str) -> String {
-    format!(
-        "version = 1\n\n[accounts.main]\nid = \"{id}\"\nassume_role = \"arn:aws:iam::{id}:role/s3ward\"\n"
-    )
-}
 
 fn sids(policy: &Value) -> Vec<String> {
     let mut out: Vec<String> = policy["Statement"]

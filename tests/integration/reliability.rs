@@ -28,10 +28,11 @@ use serde_json::{Value, json};
 
 use crate::support::cli::Killer;
 use crate::support::fixtures::{
-    MlModels, PLAN, account, apply, assert_no_changes, bucket_exists, bucket_tags, create_bucket,
-    grant_read_acl, live_policy, new_bucket, object_text, put_policy, role_exists, role_tags, run,
-    set_ownership,
+    LOCK_KEY, MlModels, PLAN, account, apply, assert_no_changes, bucket_exists, bucket_tags,
+    create_bucket, grant_read_acl, held_by_alice, live_policy, new_bucket, object_text, put_policy,
+    role_exists, role_tags, run, set_ownership,
 };
+use crate::support::plans::main_account;
 use crate::support::proxy::{Fault, Proxy, ProxyRules, Recorded, Rule};
 use crate::support::{Clients, PlanDir, Run, moto, ok, sdk, service_error, unique};
 
@@ -58,19 +59,6 @@ fn lock_writes(ops: &[Recorded], lock_bucket: &str) -> Vec<String> {
         .collect()
 }
 
-/// A lock object that another s3ward left (Alice's apply).
-fn held_by_alice() -> String {
-    json!({
-        "holder": "arn:aws:sts::123456789012:assumed-role/ops/alice",
-        "host": "laptop-7",
-        "pid": 4242,
-        "plan": "reliability",
-        "since": "2026-01-02T03:04:05Z",
-        "token": "0123456789abcdef",
-    })
-    .to_string()
-}
-
 /// One account reached by AssumeRole, a role, and a bucket that exists already (so that
 /// its writes use the standard retry budget), with a grant between them; optionally the
 /// apply lock in a bucket of the ambient account.
@@ -81,8 +69,6 @@ struct Small {
     role: String,
     lock_bucket: String,
 }
-
-const LOCK_KEY: &str = "locks/s3ward.lock";
 
 impl Small {
     async fn new(prefix: &str) -> Small {
@@ -1119,8 +1105,8 @@ async fn malformed_live_bucket_policies_are_named_and_the_rest_is_planned() {
     ];
     let unknown_operator = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Odd","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::BUCKET/*","Condition":{"StringEqualsFooBar":{"aws:SourceVpce":"vpce-1"}}}]}"#;
     let mut text = format!(
-        "version = 1\n\n[accounts.main]\nid = \"{acct}\"\nassume_role = \"arn:aws:iam::{acct}:role/s3ward\"\n\n\
-         [roles.reader]\naccount = \"main\"\nname = \"{}\"\ntrust = [{{ service = \"ec2.amazonaws.com\" }}]\n",
+        "{}\n[roles.reader]\naccount = \"main\"\nname = \"{}\"\ntrust = [{{ service = \"ec2.amazonaws.com\" }}]\n",
+        main_account(&acct),
         unique("rel-malformed")
     );
     let mut names = Vec::new();

@@ -48,6 +48,24 @@ pub fn replace(text: &str, from: &str, to: &str) -> String {
     text.replace(from, to)
 }
 
+// --- The apply lock -------------------------------------------------------------------------
+
+/// Where the lock tests keep the apply lock (`settings.lock = "s3://BUCKET/{LOCK_KEY}"`).
+pub const LOCK_KEY: &str = "locks/s3ward.lock";
+
+/// A lock object that another s3ward left (Alice's apply).
+pub fn held_by_alice() -> String {
+    serde_json::json!({
+        "holder": "arn:aws:sts::123456789012:assumed-role/ops/alice",
+        "host": "laptop-7",
+        "pid": 4242,
+        "plan": "reliability",
+        "since": "2026-01-02T03:04:05Z",
+        "token": "0123456789abcdef",
+    })
+    .to_string()
+}
+
 // --- Running s3ward -------------------------------------------------------------------------
 
 /// `s3ward ARGS...` in `dir`, talking to `endpoint` (a proxy) or, with `None`, to moto.

@@ -16,6 +16,7 @@
 pub mod cli;
 pub mod fixtures;
 pub mod json_doc;
+pub mod plans;
 pub mod proxy;
 
 // `s3ward` and `Run` are for the command tests; nothing uses them until the commands exist.
