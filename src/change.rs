@@ -15,6 +15,11 @@
 //!
 //! Policies appear in their display form (see `policy::canonical`), with a statement-level
 //! [`PolicyDiff`] beside them.
+//!
+//! Addresses ([`Address`], and the [`Resource`] each belongs to) are parsed and printed
+//! here and nowhere else: other modules hold them as values and never build their text.
+//! This module does not compute changes (`diff`), order or send them (`apply`), or print
+//! them (`render`); the `s3ward:applied` record and the drift kind live in `applied`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,6 +28,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::applied::{AppliedRecord, DriftKind};
 use crate::desired::{ObjectOwnership, PublicAccessBlock};
 use crate::policy::PolicyDiff;
 
@@ -70,19 +76,38 @@ pub enum Address {
     RoleTags(String),
 }
 
-/// The resource an address belongs to: a bucket or a role of the plan file.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", tag = "kind", content = "key")]
+/// The resource an address belongs to: a bucket or a role of the plan file. Printed (and
+/// serialised) as its address, `bucket.KEY` or `role.KEY`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Resource {
     Bucket(String),
     Role(String),
 }
 
+impl Resource {
+    /// The address of the resource itself (`bucket.KEY`, `role.KEY`).
+    pub fn address(&self) -> Address {
+        match self {
+            Resource::Bucket(k) => Address::Bucket(k.clone()),
+            Resource::Role(k) => Address::Role(k.clone()),
+        }
+    }
+}
+
 impl fmt::Display for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Resource::Bucket(k) => write!(f, "bucket.{k}"),
-            Resource::Role(k) => write!(f, "role.{k}"),
+        self.address().fmt(f)
+    }
+}
+
+impl FromStr for Resource {
+    type Err = AddressError;
+
+    /// `bucket.KEY` or `role.KEY`: the address of a whole resource.
+    fn from_str(s: &str) -> Result<Resource, AddressError> {
+        match s.parse::<Address>()? {
+            a @ (Address::Bucket(_) | Address::Role(_)) => Ok(a.resource()),
+            _ => Err(AddressError(s.to_string())),
         }
     }
 }
@@ -105,11 +130,17 @@ impl Address {
         }
     }
 
+    /// Whether this is the address of a whole resource (`bucket.KEY`, `role.KEY`).
+    pub fn is_resource(&self) -> bool {
+        matches!(self, Address::Bucket(_) | Address::Role(_))
+    }
+
     /// Whether `--target self` selects `other`: a resource address selects everything under it.
     pub fn selects(&self, other: &Address) -> bool {
-        match self {
-            Address::Bucket(_) | Address::Role(_) => self.resource() == other.resource(),
-            _ => self == other,
+        if self.is_resource() {
+            self.resource() == other.resource()
+        } else {
+            self == other
         }
     }
 
@@ -234,27 +265,26 @@ impl FromStr for Address {
     }
 }
 
-impl Serialize for Address {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
+/// Addresses and resources are serialised as their text (saved plans, `--format json`).
+macro_rules! serde_as_text {
+    ($t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
 }
 
-impl<'de> Deserialize<'de> for Address {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Address, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// For `drift`: whether AWS moved away from what s3ward applied, or the plan file asks for
-/// something never applied.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DriftKind {
-    Drift,
-    Pending,
-}
+serde_as_text!(Address);
+serde_as_text!(Resource);
 
 /// One change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -272,11 +302,35 @@ pub struct Change {
     /// Facts worth a line under the change (a deleted identity, an ACL grant going away).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-    /// Set by `drift` only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<DriftKind>,
+    /// Drift or pending, as `diff` classified it from the resource's `s3ward:applied`
+    /// record. Only `drift` prints it (SPEC: JSON `kind` is for drift). Not saved: apply
+    /// never reads it, so a saved plan holds none and reads back as pending.
+    #[serde(skip, default = "never_applied")]
+    pub kind: DriftKind,
     /// What apply sends.
     pub write: Write,
+}
+
+fn never_applied() -> DriftKind {
+    DriftKind::Pending
+}
+
+impl Change {
+    /// A change with nothing shown yet (no `before`, `after`, reason, diff or notes), pending
+    /// until `diff` classifies it.
+    pub fn new(address: Address, action: Action, write: Write) -> Change {
+        Change {
+            address,
+            action,
+            before: None,
+            after: None,
+            reason: None,
+            policy_diff: None,
+            notes: Vec::new(),
+            kind: never_applied(),
+            write,
+        }
+    }
 }
 
 /// The AWS write behind a change: the exact request content, fixed at plan time.
@@ -364,7 +418,7 @@ pub enum Write {
 /// A problem that stops one resource from being planned (and so the whole apply).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
-    pub address: String,
+    pub address: Address,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
@@ -388,33 +442,11 @@ pub struct ChangeSet {
     /// Findings worth saying that block nothing.
     #[serde(default)]
     pub warnings: Vec<Problem>,
-    /// Per resource (`bucket.KEY`, `role.KEY`), what to record in its `s3ward:applied` tag
-    /// once its changes are applied; also for resources already in sync whose record is
-    /// missing or out of date.
+    /// Per resource (keyed `bucket.KEY`, `role.KEY` when saved), what to record in its
+    /// `s3ward:applied` tag once its changes are applied; also for resources already in
+    /// sync whose record is missing or out of date.
     #[serde(default)]
-    pub applied: BTreeMap<String, AppliedRecord>,
-}
-
-/// The `s3ward:applied` record of one resource: a short digest per managed setting.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppliedRecord {
-    /// Setting → digest of the state the apply leaves.
-    pub digests: BTreeMap<String, String>,
-    /// Setting → digest in the resource's tag now, kept for the settings that a targeted
-    /// apply leaves alone.
-    #[serde(default)]
-    pub previous: BTreeMap<String, String>,
-}
-
-impl AppliedRecord {
-    /// The tag value: `policy=1a2b3c4d tags=...` (letters, digits, `=` and spaces).
-    pub fn tag_value(&self) -> String {
-        self.digests
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
+    pub applied: BTreeMap<Resource, AppliedRecord>,
 }
 
 impl ChangeSet {
@@ -446,46 +478,30 @@ impl ChangeSet {
         }
         let keep = |a: &Address| targets.iter().any(|t| t.selects(a));
         self.changes.retain(|c| keep(&c.address));
-        let resources: Vec<String> = targets.iter().map(|t| t.resource().to_string()).collect();
-        let keep_named = |p: &Problem| {
-            resources
-                .iter()
-                .any(|r| p.address == *r || p.address.starts_with(&format!("{r}.")))
-        };
+        // A problem stays when it is about a targeted resource (or something of it).
+        let keep_named = |p: &Problem| targets.iter().any(|t| t.resource() == p.address.resource());
         self.problems.retain(keep_named);
         self.warnings.retain(keep_named);
         // A resource targeted whole records everything; one targeted setting by setting
-        // records only those settings, and keeps the rest of its previous record, so that
-        // what was left out still reads as never applied.
-        let changed: std::collections::BTreeSet<String> = self
-            .changes
-            .iter()
-            .map(|c| c.address.resource().to_string())
-            .collect();
+        // records only those settings (see `AppliedRecord::narrow_to`).
+        let changed: std::collections::BTreeSet<Resource> =
+            self.changes.iter().map(|c| c.address.resource()).collect();
         self.applied.retain(|resource, record| {
-            let whole = targets.iter().any(|t| {
-                matches!(t, Address::Bucket(_) | Address::Role(_))
-                    && t.resource().to_string() == *resource
-            });
+            let whole = targets
+                .iter()
+                .any(|t| t.is_resource() && t.resource() == *resource);
             if whole {
                 return true;
             }
             let settings: Vec<&str> = targets
                 .iter()
-                .filter(|t| t.resource().to_string() == *resource)
+                .filter(|t| t.resource() == *resource)
                 .filter_map(Address::setting)
                 .collect();
             if settings.is_empty() || !changed.contains(resource) {
                 return false;
             }
-            let mut digests = record.previous.clone();
-            for s in settings {
-                match record.digests.get(s) {
-                    Some(d) => digests.insert(s.to_string(), d.clone()),
-                    None => digests.remove(s),
-                };
-            }
-            record.digests = digests;
+            record.narrow_to(&settings);
             true
         });
     }

@@ -81,8 +81,8 @@ pub struct Role {
     pub grants_policy: Option<PolicyDocument>,
 }
 
-/// The key of the tag that records what s3ward applied (see `drift`).
-pub const APPLIED_TAG: &str = "s3ward:applied";
+/// The key of the tag that records what s3ward applied (its home is `applied`).
+pub use crate::applied::APPLIED_TAG;
 
 /// The inline policy that holds a role's grants. It always belongs to s3ward.
 pub const GRANTS_POLICY_NAME: &str = "s3ward-grants";

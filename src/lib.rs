@@ -16,6 +16,8 @@
 
 /// The commands: orchestration only (connect, read, diff, show, confirm, apply, report).
 pub mod app;
+/// The `s3ward:applied` record: digests per setting, its tag, drift versus pending.
+pub mod applied;
 /// Carry out a change set in an order AWS accepts: graph, executor, writes, lock, safety.
 pub mod apply;
 /// The one door to AWS: clients, the call wrapper (permits, retries, counts), `AwsError`.
@@ -38,6 +40,8 @@ pub mod import;
 pub mod live;
 /// Logging to stderr (`-v`, `RUST_LOG`), with access key ids masked.
 pub mod logging;
+/// AWS naming rules: account ids, regions, bucket and role names, IAM paths, ARNs, tags.
+pub mod names;
 /// The plan file: TOML in, `Desired` out, or every problem with its line and column.
 pub mod plan_file;
 /// IAM policy documents: parse, canonical form, equality by meaning, diff, lints.

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::change::ChangeSet;
+use crate::change::{ChangeSet, Resource};
 use crate::error::Error;
 
 pub const FORMAT: &str = "s3ward-saved-plan";
@@ -160,7 +160,7 @@ pub fn change_set_differences(saved: &ChangeSet, derived: &ChangeSet) -> Vec<Str
     }
     let records = |cs: &ChangeSet| serde_json::to_value(&cs.applied).expect("records serialise");
     if out.is_empty() && records(saved) != records(derived) {
-        let keys: std::collections::BTreeSet<&String> =
+        let keys: std::collections::BTreeSet<&Resource> =
             saved.applied.keys().chain(derived.applied.keys()).collect();
         for k in keys {
             if saved.applied.get(k) != derived.applied.get(k) {
@@ -207,32 +207,29 @@ pub fn stale_reasons(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::{Action, AppliedRecord, Change, Write};
+    use crate::applied::{AppliedRecord, DriftKind};
+    use crate::change::{Action, Address, Change, Write};
     use serde_json::json;
 
     fn policy(bucket: &str, text: &str) -> Change {
-        Change {
-            address: format!("bucket.{bucket}.policy").parse().unwrap(),
-            action: Action::Update,
-            before: None,
-            after: Some(json!({"Statement": []})),
-            reason: None,
-            policy_diff: None,
-            notes: vec![],
-            kind: None,
-            write: Write::PutBucketPolicy {
+        let mut c = Change::new(
+            Address::BucketPolicy(bucket.into()),
+            Action::Update,
+            Write::PutBucketPolicy {
                 bucket: bucket.into(),
                 policy: text.into(),
                 merge: None,
             },
-        }
+        );
+        c.after = Some(json!({"Statement": []}));
+        c
     }
 
     fn change_set() -> ChangeSet {
         ChangeSet {
             changes: vec![policy("m", r#"{"Statement":[]}"#)],
             applied: BTreeMap::from([(
-                "bucket.m".to_string(),
+                Resource::Bucket("m".into()),
                 AppliedRecord {
                     digests: BTreeMap::from([("policy".into(), "1a2b".into())]),
                     previous: BTreeMap::new(),
@@ -249,6 +246,16 @@ mod tests {
         let mut read_back = change_set();
         read_back.changes[0].before = Some(Value::Null);
         assert!(change_set_differences(&read_back, &change_set()).is_empty());
+    }
+
+    #[test]
+    fn the_drift_kind_is_not_saved() {
+        let mut drifted = change_set();
+        drifted.changes[0].kind = DriftKind::Drift;
+        let saved = serde_json::to_value(&drifted).unwrap();
+        assert!(saved["changes"][0].get("kind").is_none(), "{saved:#}");
+        assert_eq!(saved["applied"]["bucket.m"]["digests"]["policy"], "1a2b");
+        assert!(change_set_differences(&drifted, &change_set()).is_empty());
     }
 
     #[test]
@@ -282,7 +289,7 @@ mod tests {
         let mut saved = change_set();
         saved
             .applied
-            .get_mut("bucket.m")
+            .get_mut(&Resource::Bucket("m".into()))
             .unwrap()
             .digests
             .insert("policy".into(), "ffff".into());
@@ -293,7 +300,7 @@ mod tests {
 
         let mut saved = change_set();
         saved.warnings.push(crate::change::Problem {
-            address: "bucket.m".into(),
+            address: Address::Bucket("m".into()),
             message: "x".into(),
             hint: None,
         });

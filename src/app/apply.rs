@@ -12,10 +12,10 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::plan::{Connected, as_saved, connect, load, log_stats};
+use super::plan::{Connected, connect, load, log_stats};
 use crate::apply::executor::{self, Event};
 use crate::apply::lock::Lock;
-use crate::apply::{Report, graph, safety};
+use crate::apply::{Report, Step, graph, safety};
 use crate::change::ChangeSet;
 use crate::desired::Desired;
 use crate::error::{Error, Exit};
@@ -134,7 +134,7 @@ async fn apply_saved(
                 reasons: vec![reason],
             });
         }
-        let derived = as_saved(connected.diff(&live, saved.allow_self_lockout));
+        let derived = connected.diff(&live, saved.allow_self_lockout);
         let mut reasons = change_set_differences(&saved.change_set, &derived);
         if !reasons.is_empty() {
             if saved.s3ward_version != env!("CARGO_PKG_VERSION") {
@@ -298,10 +298,7 @@ async fn execute(session: &Session, desired: &Desired, cs: &ChangeSet) -> Report
     };
     // Bookkeeping (the `s3ward:applied` tags) is not worth a line each.
     let on_event = |e: Event<'_>| {
-        let label = match &e {
-            Event::Started(a) | Event::Done(a, _) | Event::Failed(a) => *a,
-        };
-        if !label.ends_with("(s3ward:applied tag)") || matches!(e, Event::Failed(_)) {
+        if !matches!(e.step(), Step::Record(_)) || matches!(e, Event::Failed(_)) {
             on_event(e);
         }
     };

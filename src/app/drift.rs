@@ -5,7 +5,6 @@
 use std::io::Write;
 
 use super::plan::{load, log_stats, plan};
-use crate::change::DriftKind;
 use crate::error::{Error, Exit};
 use crate::plan_file::diagnostic::display_path;
 use crate::render;
@@ -14,13 +13,9 @@ use crate::settings::{DriftSettings, ReportFormat, Settings};
 pub async fn run(global: &Settings, args: &DriftSettings) -> Result<Exit, Error> {
     let (color_err, color_out) = (global.color_err, global.color_out);
     let desired = load(&args.plan, args.selection.allow_self_lockout, color_err)?;
-    let mut planned = plan(global, desired, &args.selection).await?;
+    let planned = plan(global, desired, &args.selection).await?;
     log_stats(&planned.session.aws);
-    let cs = &mut planned.change_set;
-    // A change with no record to compare with (a missing resource) was never applied.
-    for c in &mut cs.changes {
-        c.kind.get_or_insert(DriftKind::Pending);
-    }
+    let cs = &planned.change_set;
     let mut out = super::stdout();
     let written = match args.format {
         ReportFormat::Text => {

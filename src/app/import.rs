@@ -18,8 +18,8 @@ use crate::desired::Account;
 use crate::error::{Error, Exit};
 use crate::import::{self, AccountIn, BucketIn, Imported, Input, RoleIn};
 use crate::live::{Session, iam, s3};
+use crate::names::{is_account_id, parse_iam_arn, valid_bucket_name, valid_role_name};
 use crate::plan_file::diagnostic::display_path;
-use crate::plan_file::resolve::{is_account_id, parse_iam_arn, valid_bucket_name, valid_role_name};
 use crate::render;
 use crate::settings::{ImportSettings, Settings};
 

@@ -142,16 +142,6 @@ pub async fn plan(
     Ok(connected.planned(live, change_set))
 }
 
-/// The change set as `plan --out` saves it, and as `apply --saved` derives it again to
-/// compare: `kind` (drift or pending) is `drift`'s business (SPEC: JSON has `kind` "for
-/// drift").
-pub fn as_saved(mut change_set: ChangeSet) -> ChangeSet {
-    for c in &mut change_set.changes {
-        c.kind = None;
-    }
-    change_set
-}
-
 /// Reads the live state, with a counter on stderr when it is a terminal and reading takes
 /// more than a second.
 async fn read_with_progress(
@@ -185,9 +175,8 @@ pub fn log_stats(aws: &Aws) {
 pub async fn run(global: &Settings, args: &PlanSettings) -> Result<Exit, Error> {
     let (color_err, color_out) = (global.color_err, global.color_out);
     let desired = load(&args.plan, args.selection.allow_self_lockout, color_err)?;
-    let mut planned = plan(global, desired, &args.selection).await?;
+    let planned = plan(global, desired, &args.selection).await?;
     log_stats(&planned.session.aws);
-    planned.change_set = as_saved(std::mem::take(&mut planned.change_set));
     let cs = &planned.change_set;
     let mut out = super::stdout();
     match args.format {

@@ -6,6 +6,10 @@
 //!
 //! The writes themselves are behind [`Writer`], so these rules are unit-tested without AWS;
 //! [`execute`] runs them with the real writes of [`super::writes`].
+//!
+//! It reports in types ([`Step`], [`Report`]), not words: it does not order (the graph
+//! does), does not send requests itself (the writer does), and does not word the report
+//! (the caller renders it).
 
 use std::borrow::Cow;
 use std::time::Instant;
@@ -15,18 +19,28 @@ use futures::stream::FuturesUnordered;
 
 use super::graph::{Graph, INERT_TRUST, Node};
 use super::writes::{self, Target};
-use super::{Failure, Report, Skipped};
+use super::{Failure, Report, Skipped, Step, WaitedFor};
 use crate::aws::AwsError;
 use crate::change::{Action, Address, Change, ChangeSet, Resource, Write};
 use crate::desired::Desired;
 use crate::live::Session;
 
-/// What the executor tells its caller as it goes (for progress lines on stderr).
+/// What the executor tells its caller as it goes (for progress lines on stderr), about a
+/// step: a change, or a record (the caller may leave bookkeeping out).
 #[derive(Clone, Debug)]
 pub enum Event<'a> {
-    Started(&'a str),
-    Done(&'a str, std::time::Duration),
-    Failed(&'a str),
+    Started(&'a Step),
+    Done(&'a Step, std::time::Duration),
+    Failed(&'a Step),
+}
+
+impl Event<'_> {
+    /// The step this event is about.
+    pub fn step(&self) -> &Step {
+        match self {
+            Event::Started(s) | Event::Done(s, _) | Event::Failed(s) => s,
+        }
+    }
 }
 
 /// One unit of work handed to a [`Writer`].
@@ -82,11 +96,11 @@ fn target_of(desired: &Desired, session: &Session, r: &Resource) -> (String, Str
     }
 }
 
-fn node_label(cs: &ChangeSet, n: &Node) -> String {
+fn node_step(cs: &ChangeSet, n: &Node) -> Step {
     match n {
-        Node::Change(i) => cs.changes[*i].address.to_string(),
-        Node::Trust(i) => Address::RoleTrust(role_key(&cs.changes[*i])).to_string(),
-        Node::Record(r) => format!("{r} (s3ward:applied tag)"),
+        Node::Change(i) => Step::Change(cs.changes[*i].address.clone()),
+        Node::Trust(i) => Step::Change(Address::RoleTrust(role_key(&cs.changes[*i]))),
+        Node::Record(r) => Step::Record(r.clone()),
     }
 }
 
@@ -137,7 +151,7 @@ fn job<'a>(cs: &'a ChangeSet, graph: &Graph, node: &'a Node) -> Job<'a> {
         }
         Node::Record(resource) => Job::Record {
             resource,
-            digest: cs.applied[&resource.to_string()].tag_value(),
+            digest: cs.applied[resource].tag_value(),
         },
     }
 }
@@ -155,7 +169,7 @@ fn principals_in(text: &str) -> Vec<String> {
 }
 
 /// The report line for a failed job.
-fn failure(label: &str, job: &Job<'_>, operation: String, e: &AwsError) -> Failure {
+fn failure(step: &Step, job: &Job<'_>, operation: String, e: &AwsError) -> Failure {
     let mut message = e.message.clone();
     if e.attempts > 1 {
         message.push_str(&format!(" (after {} attempts)", e.attempts));
@@ -181,7 +195,7 @@ fn failure(label: &str, job: &Job<'_>, operation: String, e: &AwsError) -> Failu
         }
     }
     Failure {
-        address: label.to_string(),
+        address: step.clone(),
         operation: format!("{} {}", e.service_name(), operation),
         code: e.code.clone(),
         message,
@@ -192,8 +206,8 @@ fn failure(label: &str, job: &Job<'_>, operation: String, e: &AwsError) -> Failu
 struct AwsWriter<'a> {
     session: &'a Session,
     desired: &'a Desired,
-    /// Buckets created in this run (`bucket.KEY`): `NoSuchBucket` may answer for a moment.
-    new_buckets: Vec<String>,
+    /// Buckets created in this run: `NoSuchBucket` may answer for a moment.
+    new_buckets: Vec<Resource>,
 }
 
 impl Writer for AwsWriter<'_> {
@@ -206,7 +220,7 @@ impl Writer for AwsWriter<'_> {
                 let t = Target {
                     account: &account,
                     region: &region,
-                    bucket_is_new: self.new_buckets.contains(&resource.to_string())
+                    bucket_is_new: self.new_buckets.contains(&resource)
                         && !matches!(write.as_ref(), Write::CreateBucket { .. }),
                 };
                 writes::perform(session, &t, write)
@@ -220,7 +234,7 @@ impl Writer for AwsWriter<'_> {
                         let t = Target {
                             account: &account,
                             region: &region,
-                            bucket_is_new: self.new_buckets.contains(&resource.to_string()),
+                            bucket_is_new: self.new_buckets.contains(resource),
                         };
                         writes::record_bucket(session, &t, &desired.buckets[k].name, digest)
                             .await
@@ -245,11 +259,11 @@ pub async fn execute(
     graph: &Graph,
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Report {
-    let new_buckets: Vec<String> = cs
+    let new_buckets: Vec<Resource> = cs
         .changes
         .iter()
         .filter(|c| matches!(c.address, Address::Bucket(_)) && c.action == Action::Create)
-        .map(|c| c.address.resource().to_string())
+        .map(|c| c.address.resource())
         .collect();
     let writer = AwsWriter {
         session,
@@ -267,17 +281,21 @@ pub async fn run<W: Writer>(
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Report {
     let n = graph.nodes.len();
-    let labels: Vec<String> = graph.nodes.iter().map(|x| node_label(cs, x)).collect();
+    let steps: Vec<Step> = graph.nodes.iter().map(|x| node_step(cs, x)).collect();
     let jobs: Vec<Job<'_>> = graph.nodes.iter().map(|x| job(cs, graph, x)).collect();
     let mut state = vec![State::Waiting; n];
     let mut report = Report::default();
-    let counts = |node: &Node| !matches!(node, Node::Record(_));
+    // Records are bookkeeping: the report lists changes (and records only when they fail).
+    let change_at = |i: usize| match &steps[i] {
+        Step::Change(a) => Some(a.clone()),
+        Step::Record(_) => None,
+    };
 
     let start = |i: usize| {
-        let (labels, jobs) = (&labels, &jobs);
+        let (steps, jobs) = (&steps, &jobs);
         async move {
             let started = Instant::now();
-            on_event(Event::Started(&labels[i]));
+            on_event(Event::Started(&steps[i]));
             let result = writer.perform(&jobs[i]).await;
             (i, result, started.elapsed())
         }
@@ -301,27 +319,25 @@ pub async fn run<W: Writer>(
         match result {
             Ok(()) => {
                 state[i] = State::Done;
-                on_event(Event::Done(&labels[i], took));
-                if counts(&graph.nodes[i]) {
-                    report.applied.push(labels[i].clone());
-                }
+                on_event(Event::Done(&steps[i], took));
+                report.applied.extend(change_at(i));
             }
             Err((operation, e)) => {
                 state[i] = State::Failed;
-                on_event(Event::Failed(&labels[i]));
+                on_event(Event::Failed(&steps[i]));
                 report
                     .failed
-                    .push(failure(&labels[i], &jobs[i], operation, &e));
+                    .push(failure(&steps[i], &jobs[i], operation, &e));
                 // Everything that needs it, directly or not, is not attempted.
                 let mut stack: Vec<usize> = needs(graph, i);
                 while let Some(j) = stack.pop() {
                     if state[j] == State::Waiting {
                         state[j] = State::Skipped;
                         settled.push(j);
-                        if counts(&graph.nodes[j]) {
+                        if let Some(address) = change_at(j) {
                             report.not_attempted.push(Skipped {
-                                address: labels[j].clone(),
-                                waited_for: labels[i].clone(),
+                                address,
+                                waited_for: WaitedFor::Failed(steps[i].clone()),
                             });
                         }
                         stack.extend(needs(graph, j));
@@ -340,16 +356,19 @@ pub async fn run<W: Writer>(
     }
     // Nothing runs, and something never started: it waited on a cycle. Never a success.
     for i in 0..n {
-        if state[i] == State::Waiting && counts(&graph.nodes[i]) {
-            let on: Vec<&str> = graph.deps[i]
+        if state[i] != State::Waiting {
+            continue;
+        }
+        if let Some(address) = change_at(i) {
+            let on: Vec<Step> = graph.deps[i]
                 .iter()
                 .chain(&graph.after[i])
                 .filter(|d| state[**d] == State::Waiting)
-                .map(|d| labels[*d].as_str())
+                .map(|d| steps[*d].clone())
                 .collect();
             report.not_attempted.push(Skipped {
-                address: labels[i].clone(),
-                waited_for: format!("a dependency cycle ({})", on.join(", ")),
+                address,
+                waited_for: WaitedFor::Cycle(on),
             });
         }
     }
@@ -447,6 +466,20 @@ mod tests {
         change(addr, Action::Update, write)
     }
 
+    /// Each item as the report prints it.
+    fn texts<T: std::fmt::Display>(items: &[T]) -> Vec<String> {
+        items.iter().map(T::to_string).collect()
+    }
+
+    /// The changes not attempted, each as the report's line.
+    fn skipped(report: &Report) -> Vec<String> {
+        report
+            .not_attempted
+            .iter()
+            .map(|s| format!("{} (waited for {})", s.address, s.waited_for))
+            .collect()
+    }
+
     async fn run_fake(fake: &Fake, cs: &ChangeSet) -> Report {
         let g = graph::build(cs);
         run(fake, cs, &g, &|_| {}).await
@@ -457,11 +490,12 @@ mod tests {
         let mut cs = ChangeSet::default();
         cs.changes.push(new_role("a", "b"));
         cs.changes.push(new_role("b", "a"));
-        cs.applied.insert("role.a".into(), Default::default());
+        cs.applied
+            .insert(Resource::Role("a".into()), Default::default());
         let fake = Fake::default();
         let report = run_fake(&fake, &cs).await;
         assert!(report.ok(), "{report:?}");
-        let mut applied = report.applied.clone();
+        let mut applied = texts(&report.applied);
         applied.sort();
         assert_eq!(
             applied,
@@ -505,17 +539,12 @@ mod tests {
         let fake = Fake::default();
         let report = run(&fake, &cs, &g, &|_| {}).await;
         assert!(!report.ok());
-        assert_eq!(report.applied, ["role.c"]);
-        let skipped: Vec<(&str, &str)> = report
-            .not_attempted
-            .iter()
-            .map(|s| (s.address.as_str(), s.waited_for.as_str()))
-            .collect();
+        assert_eq!(texts(&report.applied), ["role.c"]);
         assert_eq!(
-            skipped,
+            skipped(&report),
             [
-                ("role.a", "a dependency cycle (role.b)"),
-                ("role.b", "a dependency cycle (role.a)")
+                "role.a (waited for a dependency cycle (role.b))",
+                "role.b (waited for a dependency cycle (role.a))"
             ]
         );
     }
@@ -563,7 +592,8 @@ mod tests {
             changes: bucket_writes(),
             ..Default::default()
         };
-        cs.applied.insert("bucket.m".into(), Default::default());
+        cs.applied
+            .insert(Resource::Bucket("m".into()), Default::default());
         let fake = Fake {
             fail: BTreeSet::from(["bucket.m.policy".to_string()]),
             attempts: 4,
@@ -571,30 +601,25 @@ mod tests {
         };
         let report = run_fake(&fake, &cs).await;
         assert!(!report.ok());
-        let mut applied = report.applied.clone();
+        let mut applied = texts(&report.applied);
         applied.sort();
         assert_eq!(
             applied,
             ["bucket.m.public_access_block", "bucket.other.policy"]
         );
         assert_eq!(report.failed.len(), 1);
-        assert_eq!(report.failed[0].address, "bucket.m.policy");
+        assert_eq!(report.failed[0].address.to_string(), "bucket.m.policy");
         assert_eq!(report.failed[0].operation, "S3 PutBucketPolicy");
         assert!(
             report.failed[0].message.ends_with("(after 4 attempts)"),
             "{}",
             report.failed[0].message
         );
-        let skipped: Vec<(&str, &str)> = report
-            .not_attempted
-            .iter()
-            .map(|s| (s.address.as_str(), s.waited_for.as_str()))
-            .collect();
         assert_eq!(
-            skipped,
+            skipped(&report),
             [
-                ("bucket.m.acl", "bucket.m.policy"),
-                ("bucket.m.ownership", "bucket.m.policy")
+                "bucket.m.acl (waited for bucket.m.policy)",
+                "bucket.m.ownership (waited for bucket.m.policy)"
             ]
         );
         // The record of a bucket with a failed change is not written.

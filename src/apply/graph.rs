@@ -326,12 +326,8 @@ pub fn build(cs: &ChangeSet) -> Graph {
     }
     // One `s3ward:applied` record per resource that has one, after all its changes (a
     // resource already in sync may have a record to write and no change).
-    for key in cs.applied.keys() {
-        let Ok(addr) = key.parse::<Address>() else {
-            continue;
-        };
-        let resource = addr.resource();
-        let mut d = by_resource.get(&resource).cloned().unwrap_or_default();
+    for resource in cs.applied.keys() {
+        let mut d = by_resource.get(resource).cloned().unwrap_or_default();
         let trusts: Vec<usize> = d
             .iter()
             .filter_map(|i| trust_nodes.get(i).copied())
@@ -377,17 +373,7 @@ pub(crate) mod tests {
 
     /// A change with nothing but its address, action and write (for tests of ordering).
     pub(crate) fn c(addr: &str, action: Action, write: Write) -> Change {
-        Change {
-            address: addr.parse().unwrap(),
-            action,
-            before: None,
-            after: None,
-            reason: None,
-            policy_diff: None,
-            notes: vec![],
-            kind: None,
-            write,
-        }
+        Change::new(addr.parse().unwrap(), action, write)
     }
 
     fn idx(cs: &ChangeSet, addr: &str) -> usize {
@@ -566,7 +552,8 @@ pub(crate) mod tests {
         let mut cs = ChangeSet::default();
         cs.changes.push(c("bucket.a.policy", Action::Update, p1));
         cs.changes.push(c("bucket.b.policy", Action::Update, p2));
-        cs.applied.insert("bucket.a".into(), Default::default());
+        cs.applied
+            .insert(Resource::Bucket("a".into()), Default::default());
         let g = build(&cs);
         assert!(g.deps[0].is_empty() && g.deps[1].is_empty());
         assert_eq!(g.nodes[2], Node::Record(Resource::Bucket("a".into())));
@@ -604,7 +591,8 @@ pub(crate) mod tests {
         cs.changes.push(new_role("b", &["a", "c"]));
         cs.changes.push(new_role("c", &[]));
         cs.changes.push(new_role("d", &["a"]));
-        cs.applied.insert("role.a".into(), Default::default());
+        cs.applied
+            .insert(Resource::Role("a".into()), Default::default());
         let g = build(&cs);
         // Every node can run: the cycle a <-> b is broken.
         assert_eq!(g.order().len(), g.nodes.len());

@@ -44,18 +44,78 @@
 //! `-v`. When a budget runs out the change fails with the AWS error, naming the principals
 //! when it was a principal that never became valid.
 
+// The report of an apply, in types (a [`Step`] is a change's address or a resource's record);
+// turning it into words is the caller's business, never this module's.
+
 pub mod executor;
 pub mod graph;
 pub mod lock;
 pub mod safety;
 pub mod writes;
 
+use std::fmt;
+
 use serde::Serialize;
 
-/// A change that failed.
+use crate::change::{Address, Resource};
+
+/// One step of an apply, as the executor runs and reports it: a write at an address (a
+/// change, or the real trust of a role created with an inert one), or the `s3ward:applied`
+/// record of a resource (bookkeeping, not a change).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Change(Address),
+    Record(Resource),
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Change(a) => write!(f, "{a}"),
+            Step::Record(r) => write!(f, "{r} (s3ward:applied tag)"),
+        }
+    }
+}
+
+/// What a step that was not attempted waited for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WaitedFor {
+    /// The step that failed (the one it needs, directly or through others).
+    Failed(Step),
+    /// Steps that wait for each other (and so never start), as the graph could not break.
+    Cycle(Vec<Step>),
+}
+
+impl fmt::Display for WaitedFor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WaitedFor::Failed(s) => write!(f, "{s}"),
+            WaitedFor::Cycle(on) => {
+                let on: Vec<String> = on.iter().map(Step::to_string).collect();
+                write!(f, "a dependency cycle ({})", on.join(", "))
+            }
+        }
+    }
+}
+
+/// Steps and what they waited for serialise as the text the report prints.
+macro_rules! serialize_as_text {
+    ($t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+    };
+}
+
+serialize_as_text!(Step);
+serialize_as_text!(WaitedFor);
+
+/// A step that failed: a change, or a resource's record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Failure {
-    pub address: String,
+    pub address: Step,
     pub operation: String,
     pub code: Option<String>,
     pub message: String,
@@ -64,14 +124,15 @@ pub struct Failure {
 /// A change that was not attempted because something it depends on did not succeed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Skipped {
-    pub address: String,
-    pub waited_for: String,
+    pub address: Address,
+    pub waited_for: WaitedFor,
 }
 
-/// What an apply did.
+/// What an apply did. Records (the `s3ward:applied` tags) are not changes: they are listed
+/// only when they fail.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
-    pub applied: Vec<String>,
+    pub applied: Vec<Address>,
     pub failed: Vec<Failure>,
     pub not_attempted: Vec<Skipped>,
 }

@@ -192,7 +192,7 @@ name = "acme-models"
             reason: None,
             policy_diff: None,
             notes: Vec::new(),
-            kind: None,
+            kind: crate::applied::DriftKind::Pending,
             write,
         }
     }

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::GrantOut;
 use crate::desired::{Access, Bucket, Grant, Grantee, pascal};
-use crate::plan_file::resolve::parse_iam_arn;
+use crate::names::parse_iam_arn;
 use crate::policy::Statement;
 use crate::policy::canonical::{CanonicalStatement, canonical_principal};
 

@@ -36,6 +36,7 @@ use crate::desired::{
     PublicAccessBlock, pascal,
 };
 use crate::diff::{self, Context};
+use crate::names::account_root_arn;
 use crate::plan_file::{self, Report};
 use crate::policy::Statement;
 use crate::policy::canonical::effective_version;
@@ -349,7 +350,7 @@ fn verify(input: &Input, keys: &Keys, text: &str) -> Verdict {
         .iter()
         .chain(&cs.warnings)
         .map(|p| Note {
-            address: p.address.clone(),
+            address: p.address.to_string(),
             message: p.message.clone(),
         })
         .collect();
@@ -426,7 +427,7 @@ fn explain(input: &Input, keys: &Keys, c: &Change) -> Note {
 fn choose_keys(input: &Input) -> Keys {
     let account = input.account.key.clone().unwrap_or_else(|| {
         let mut words: BTreeMap<String, u32> = BTreeMap::new();
-        let root = format!("arn:aws:iam::{}:root", input.account.id);
+        let root = account_root_arn(&input.account.id);
         for st in input
             .buckets
             .iter()

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use super::{TrustEntryOut, TrustOut};
 use crate::desired::{TrustEntry, trust_document};
-use crate::plan_file::resolve::{is_account_id, parse_iam_arn};
+use crate::names::{parse_iam_arn, parse_oidc_provider_arn};
 use crate::policy::canonical::{canonical_principal, effective_version, statements_equivalent};
 use crate::policy::{Effect, PolicyDocument, Statement, equivalent};
 
@@ -152,10 +152,7 @@ fn entry(st: &Statement, names: &TrustNames<'_>) -> Result<(TrustEntryOut, Trust
             Ok((out, resolved))
         }
         "Federated" => {
-            let (account, provider) = value
-                .strip_prefix("arn:aws:iam::")
-                .and_then(|r| r.split_once(":oidc-provider/"))
-                .filter(|(a, p)| is_account_id(a) && !p.is_empty())
+            let (account, provider) = parse_oidc_provider_arn(value)
                 .ok_or_else(|| format!("the federated principal `{value}`"))?;
             if account != names.role_account {
                 return Err(format!(

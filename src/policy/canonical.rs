@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::document::{Effect, PolicyDocument, Principal, Statement};
+use crate::names::{account_root_arn, is_account_id};
 
 /// A statement in canonical form. Ordered, so statements form a set.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -58,8 +59,8 @@ pub struct CanonicalPolicy {
 
 /// Expands a bare 12-digit account id to the account's root ARN; other values unchanged.
 pub fn normalize_aws_principal(value: &str) -> String {
-    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
-        format!("arn:aws:iam::{value}:root")
+    if is_account_id(value) {
+        account_root_arn(value)
     } else {
         value.to_string()
     }

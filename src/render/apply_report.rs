@@ -78,7 +78,12 @@ pub fn write_records_note(w: &mut dyn Write, records: usize, ok: bool) -> io::Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apply::{Failure, Skipped};
+    use crate::apply::{Failure, Skipped, Step, WaitedFor};
+    use crate::change::Address;
+
+    fn address(a: &str) -> Address {
+        a.parse().expect("a valid address")
+    }
 
     fn text(r: &Report) -> String {
         let mut out = Vec::new();
@@ -89,7 +94,7 @@ mod tests {
     #[test]
     fn complete_is_one_line() {
         let r = Report {
-            applied: vec!["bucket.models".into()],
+            applied: vec![address("bucket.models")],
             ..Report::default()
         };
         assert_eq!(text(&r), "\nApply complete: 1 change applied.\n");
@@ -98,16 +103,16 @@ mod tests {
     #[test]
     fn incomplete_lists_applied_failed_and_not_attempted() {
         let r = Report {
-            applied: vec!["role.reader".into()],
+            applied: vec![address("role.reader")],
             failed: vec![Failure {
-                address: "bucket.models.policy".into(),
+                address: Step::Change(address("bucket.models.policy")),
                 operation: "PutBucketPolicy".into(),
                 code: Some("AccessDenied".into()),
                 message: "Access Denied".into(),
             }],
             not_attempted: vec![Skipped {
-                address: "bucket.models.public_access_block".into(),
-                waited_for: "bucket.models.policy".into(),
+                address: address("bucket.models.public_access_block"),
+                waited_for: WaitedFor::Failed(Step::Change(address("bucket.models.policy"))),
             }],
         };
         assert_eq!(

@@ -1,12 +1,16 @@
 //! `--format json`: the change set as documented in `docs/json-format.md`
 //! (`format_version: 1`; the schema only grows within a version).
+//!
+//! Renders what it is given and computes nothing. Every change carries its drift kind; this
+//! module decides where it is printed: in drift reports, never in plans (SPEC).
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::change::{Action, Address, ChangeSet, DriftKind, Problem, Summary};
+use crate::applied::DriftKind;
+use crate::change::{Action, Address, ChangeSet, Problem, Summary};
 use crate::policy::StatementChange;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -45,12 +49,20 @@ struct JsonPlan<'a> {
     problems: &'a [Problem],
 }
 
-/// The change list as JSON values, for embedding in other reports (drift).
-pub fn changes_value(cs: &ChangeSet) -> Value {
-    serde_json::to_value(json_changes(cs)).expect("serialisable")
+/// Whether a change's `kind` is printed: a plan leaves it out, a drift report gives it
+/// (SPEC: JSON has `kind` for drift only).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kinds {
+    Hidden,
+    Shown,
 }
 
-fn json_changes(cs: &ChangeSet) -> Vec<JsonChange<'_>> {
+/// The change list as JSON values (with their kinds), for embedding in other reports (drift).
+pub fn changes_value(cs: &ChangeSet) -> Value {
+    serde_json::to_value(json_changes(cs, Kinds::Shown)).expect("serialisable")
+}
+
+fn json_changes(cs: &ChangeSet, kinds: Kinds) -> Vec<JsonChange<'_>> {
     cs.changes
         .iter()
         .map(|c| JsonChange {
@@ -59,7 +71,7 @@ fn json_changes(cs: &ChangeSet) -> Vec<JsonChange<'_>> {
             before: &c.before,
             after: &c.after,
             reason: &c.reason,
-            kind: c.kind,
+            kind: (kinds == Kinds::Shown).then_some(c.kind),
             statements: c.policy_diff.as_ref().map(|d| d.changes.as_slice()),
             notes: &c.notes,
         })
@@ -72,7 +84,7 @@ pub fn write_plan(w: &mut dyn Write, cs: &ChangeSet, plan_file: PlanFileRef<'_>)
         s3ward_version: env!("CARGO_PKG_VERSION"),
         plan_file,
         summary: cs.summary(),
-        changes: json_changes(cs),
+        changes: json_changes(cs, Kinds::Hidden),
         warnings: &cs.warnings,
         problems: &cs.problems,
     };
@@ -116,11 +128,11 @@ struct JsonDrift<'a> {
 }
 
 pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, ctx: DriftContext<'_>) -> io::Result<()> {
-    let differences = json_changes(cs);
+    let differences = json_changes(cs, Kinds::Shown);
     let drift = cs
         .changes
         .iter()
-        .filter(|c| c.kind == Some(DriftKind::Drift))
+        .filter(|c| c.kind == DriftKind::Drift)
         .count();
     let doc = JsonDrift {
         format_version: FORMAT_VERSION,

@@ -4,6 +4,9 @@
 //! Bounded: GitHub refuses comments over 65,536 characters. Blocks are added while they fit
 //! under `limit`; past it, the rest are counted in a note that points at the saved plan. If
 //! even the table does not fit, it is cut the same way.
+//!
+//! Renders a change set it is given and computes nothing; a plan's markdown, like its text,
+//! does not show drift kinds (only `drift` reports them).
 
 use std::io::{self, Write};
 
@@ -130,24 +133,21 @@ fn html_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::{Action, Change, Write};
+    use crate::change::{Action, Address, Change, Write};
     use serde_json::json;
 
     fn change(i: usize) -> Change {
-        Change {
-            address: format!("bucket.b{i:04}.policy").parse().unwrap(),
-            action: Action::Create,
-            before: None,
-            after: Some(json!({"Statement": [{"Sid": format!("s3ward{i}"), "Effect": "Allow"}]})),
-            reason: Some("a <reason> with | pipes".into()),
-            policy_diff: None,
-            notes: vec![],
-            kind: None,
-            write: Write::DeleteBucketPolicy {
+        let mut c = Change::new(
+            Address::BucketPolicy(format!("b{i:04}")),
+            Action::Create,
+            Write::DeleteBucketPolicy {
                 bucket: "x".into(),
                 merge: None,
             },
-        }
+        );
+        c.after = Some(json!({"Statement": [{"Sid": format!("s3ward{i}"), "Effect": "Allow"}]}));
+        c.reason = Some("a <reason> with | pipes".into());
+        c
     }
 
     #[test]

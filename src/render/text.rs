@@ -2,6 +2,9 @@
 //! changes as a statement-level diff, and the last line `Plan: …` or `No changes.`.
 //! Colour only when asked (the caller decides from the terminal, `--color` and `NO_COLOR`),
 //! painted through [`super::style`]; the output reads the same without it.
+//!
+//! Renders a change set it is given, and computes nothing: the drift report groups changes
+//! by the kind `diff` classified (see `applied`), never by looking at AWS or the record.
 
 use std::io::{self, Write};
 
@@ -9,7 +12,8 @@ use anstyle::Style;
 
 use super::style::{self, BOLD, paint};
 use super::{Line, Sign, body, headline};
-use crate::change::{Action, Change, ChangeSet, DriftKind, Problem};
+use crate::applied::DriftKind;
+use crate::change::{Action, Change, ChangeSet, Problem};
 
 pub struct Options {
     pub color: bool,
@@ -110,12 +114,12 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Res
     let drifted: Vec<&Change> = cs
         .changes
         .iter()
-        .filter(|c| c.kind == Some(DriftKind::Drift))
+        .filter(|c| c.kind == DriftKind::Drift)
         .collect();
     let pending: Vec<&Change> = cs
         .changes
         .iter()
-        .filter(|c| c.kind != Some(DriftKind::Drift))
+        .filter(|c| c.kind != DriftKind::Drift)
         .collect();
     if !drifted.is_empty() {
         paint(

@@ -4,9 +4,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use super::role::desired_inline;
 use super::*;
-use crate::change::DriftKind;
-use crate::live::{AclGrant, LiveAcl};
+use crate::applied::{DriftKind, tag_value as render_digests};
+use crate::change::Action;
+use crate::desired::{GRANTS_POLICY_NAME, ObjectOwnership};
+use crate::state::{AclGrant, LiveAcl, LiveBucket, LiveRole, Setting};
+
+fn parse_digests(tag: &str) -> BTreeMap<String, String> {
+    Recorded::parse(Some(tag)).digests().clone()
+}
 
 const PLAN: &str = r#"version = 1
 [accounts.storage]
@@ -207,7 +214,7 @@ fn managed_policy_modes() {
             Action::Delete
         )]
     );
-    assert_eq!(cs.changes[0].kind, Some(DriftKind::Drift));
+    assert_eq!(cs.changes[0].kind, DriftKind::Drift);
     let additive = desired(&PLAN.replace(
         "managed_policies = [",
         "managed_policies_mode = \"additive\"\nmanaged_policies = [",
@@ -344,7 +351,7 @@ fn drift_versus_pending() {
         "tags = { team = \"ml\", cost = \"gpu\" }",
     ));
     let cs = diff(&changed, &live, &Context::default());
-    let kinds: BTreeMap<String, Option<DriftKind>> = cs
+    let kinds: BTreeMap<String, DriftKind> = cs
         .changes
         .iter()
         .map(|c| (c.address.to_string(), c.kind))
@@ -352,21 +359,14 @@ fn drift_versus_pending() {
     assert_eq!(
         kinds,
         BTreeMap::from([
-            (
-                "bucket.models.ownership".to_string(),
-                Some(DriftKind::Drift)
-            ),
-            ("bucket.models.tags".to_string(), Some(DriftKind::Pending)),
+            ("bucket.models.ownership".to_string(), DriftKind::Drift),
+            ("bucket.models.tags".to_string(), DriftKind::Pending),
         ])
     );
     // Without any record, everything is pending.
     live.buckets.get_mut("models").unwrap().tags = Setting::Present(BTreeMap::new());
     let cs = diff(&changed, &live, &Context::default());
-    assert!(
-        cs.changes
-            .iter()
-            .all(|c| c.kind == Some(DriftKind::Pending))
-    );
+    assert!(cs.changes.iter().all(|c| c.kind == DriftKind::Pending));
 }
 
 #[test]
@@ -447,7 +447,10 @@ fn in_sync_without_a_record_gets_one_and_no_change() {
     let cs = diff(&d, &live, &Context::default());
     assert!(cs.is_empty());
     assert_eq!(
-        cs.applied.keys().cloned().collect::<Vec<_>>(),
+        cs.applied
+            .keys()
+            .map(Resource::to_string)
+            .collect::<Vec<_>>(),
         vec!["bucket.models".to_string(), "role.ray".to_string()]
     );
 }
@@ -474,7 +477,7 @@ fn a_targeted_setting_records_only_itself() {
         addresses(&cs),
         vec![("bucket.models.ownership".into(), Action::Update)]
     );
-    let rec = &cs.applied["bucket.models"];
+    let rec = &cs.applied[&Resource::Bucket("models".into())];
     assert_eq!(
         rec.digests["public_access_block"], "11111111",
         "left out: the previous record is kept"
@@ -683,7 +686,7 @@ fn a_condition_s3ward_cannot_decide_refuses_the_plan_naming_it() {
     );
     let cs = diff(&d, &live, &ctx);
     assert_eq!(cs.problems.len(), 1, "{:?}", cs.problems);
-    assert_eq!(cs.problems[0].address, "bucket.models.policy");
+    assert_eq!(cs.problems[0].address.to_string(), "bucket.models.policy");
     assert!(
         cs.problems[0]
             .message
@@ -744,7 +747,7 @@ fn changes_to_the_role_s3ward_runs_as_are_refused() {
         "arn:aws:sts::111111111111:assumed-role/s3ward/s3ward-test",
     );
     let cs = diff(&d, &live, &ctx);
-    let refused: Vec<&str> = cs.problems.iter().map(|p| p.address.as_str()).collect();
+    let refused: Vec<String> = cs.problems.iter().map(|p| p.address.to_string()).collect();
     assert_eq!(
         refused,
         vec![
@@ -794,7 +797,7 @@ fn more_than_50_tags_once_merged_with_live_ones_are_refused() {
     tags.extend((0..45).map(|i| (format!("other{i}"), "v".to_string())));
     let cs = diff(&d, &live, &Context::default());
     assert_eq!(cs.problems.len(), 1, "{:?}", cs.problems);
-    assert_eq!(cs.problems[0].address, "bucket.models.tags");
+    assert_eq!(cs.problems[0].address.to_string(), "bucket.models.tags");
     assert!(
         cs.problems[0].message.contains("56 tags"),
         "{}",
@@ -821,7 +824,7 @@ fn role_tags_over_50_are_refused_too() {
     assert_eq!(
         cs.problems
             .iter()
-            .map(|p| p.address.as_str())
+            .map(|p| p.address.to_string())
             .collect::<Vec<_>>(),
         vec!["role.ray.tags"],
         "{:?}",
@@ -857,7 +860,7 @@ fn inline_policy_size_counts_live_policies_that_stay() {
     lr.inline_complete = true;
     let cs = diff(&d, &live, &Context::default());
     assert_eq!(cs.problems.len(), 1, "{:?}", cs.problems);
-    assert_eq!(cs.problems[0].address, "role.ray");
+    assert_eq!(cs.problems[0].address.to_string(), "role.ray");
     assert!(
         cs.problems[0].message.contains("`theirs`"),
         "{}",
