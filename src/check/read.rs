@@ -38,7 +38,7 @@ pub async fn check_bucket(
     let aws = &session.aws;
     let s3 = session.s3(&b.account, &session.bucket_region(b));
     let name = b.name.as_str();
-    let addr = format!("bucket.{}", b.key);
+    let addr = crate::change::Address::Bucket(b.key.clone()).to_string();
     let fail = |e: AwsError| Error::aws(addr.clone(), e);
 
     // Does the bucket enforce ownership? If not, whose is it?

@@ -687,6 +687,20 @@ async fn apply_saved_with_plan_file_refuses_another_plan_file() {
 
 /// The report of a failed apply, with the lines of each list sorted (changes that do not
 /// depend on each other finish in any order).
+/// What `apply` prints on stdout when everything goes well: the plan, then the report.
+#[tokio::test]
+async fn apply_output() {
+    let t = Simple::new("apply-output");
+    t.write("");
+    let run = apply(&t.dir, None).await;
+    let stdout = run
+        .stdout
+        .replace(&t.bucket, "[BUCKET]")
+        .replace(&t.role, "[ROLE]")
+        .replace(&t.account, "[ACCOUNT]");
+    insta::assert_snapshot!("apply_output", stdout);
+}
+
 fn report_text(run: &Run) -> String {
     let at = run
         .stdout

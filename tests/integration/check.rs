@@ -645,8 +645,9 @@ prefix = "llama/"
 
 // --- Output -------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn check_text() {
+/// A bucket with one complete model, one missing and one empty shard, one object another
+/// account owns, and an index that is not JSON: every kind of finding, for the outputs.
+async fn every_finding() -> (Check, String) {
     let s3 = sdk(None).await.s3;
     let b = new_bucket(&s3, "check-text").await;
     let mut objects = sharded_model("Mistral-7B-v0.1/", 2);
@@ -687,6 +688,12 @@ async fn check_text() {
             ("broken/", None),
         ],
     ));
+    (c, b)
+}
+
+#[tokio::test]
+async fn check_text() {
+    let (c, b) = every_finding().await;
     let run = c
         .dir
         .s3ward(&["check", PLAN])
@@ -695,6 +702,26 @@ async fn check_text() {
         .await;
     assert_eq!(run.code, 2, "{run}");
     insta::assert_snapshot!("check_text", run.snapshot_text());
+}
+
+#[tokio::test]
+async fn check_json() {
+    let (c, b) = every_finding().await;
+    let run = c
+        .dir
+        .s3ward(&["check", "--format", "json", PLAN])
+        .run_async()
+        .await;
+    assert_eq!(run.code, 2, "{run}");
+    // What differs between runs, named: the time, and the plan file's hash (it holds the
+    // bucket's name).
+    let mut report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    report["generated_at"] = "[TIME]".into();
+    report["plan_file"]["sha256"] = "[SHA256]".into();
+    let text = serde_json::to_string_pretty(&report)
+        .unwrap()
+        .replace(&b, "[BUCKET]");
+    insta::assert_snapshot!("check_json", text);
 }
 
 #[tokio::test]

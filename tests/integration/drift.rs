@@ -493,6 +493,16 @@ prefixes = ["evals/"]
         json!({"drift": 2, "pending": 3}),
         "{run}"
     );
+    // The whole JSON report, with what differs between runs named.
+    let mut stable = report.clone();
+    stable["generated_at"] = json!("[TIME]");
+    stable["plan_file"]["sha256"] = json!("[SHA256]");
+    let text = serde_json::to_string_pretty(&stable)
+        .unwrap()
+        .replace(&w.bucket, "[BUCKET]")
+        .replace(&w.role, "[ROLE]")
+        .replace(&w.account, "[ACCOUNT]");
+    insta::assert_snapshot!("drift_json", text);
 
     // Text: drift first, then pending, each address under its own heading.
     let run = w.drift(&[]).await;

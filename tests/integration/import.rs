@@ -474,6 +474,10 @@ async fn irsa_trust_attachments_and_inline_policies() {
     ] {
         assert!(text.contains(&want), "no {want:?} in:\n{text}");
     }
+    // The whole output after the header (whose line breaks move with the role name's length),
+    // as a user reads it.
+    let body = &text[text.find("version = 1").expect("a version line")..];
+    insta::assert_snapshot!("import_irsa_role", body.replace(&role, "[ROLE]"));
     assert_round_trip(&dir, &text, &[]).await;
 }
 

@@ -5,20 +5,25 @@
 //! themselves are made so: a delete of something already gone is success, and creating a
 //! bucket this account already owns is success.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_s3::types::{
     BucketCannedAcl, BucketLocationConstraint, CreateBucketConfiguration, OwnershipControls,
-    OwnershipControlsRule, PublicAccessBlockConfiguration, Tag, Tagging,
+    OwnershipControlsRule, PublicAccessBlockConfiguration,
 };
 
 use crate::aws::{AwsError, Op, RetryPolicy};
 use crate::change::Write;
-use crate::desired::{APPLIED_TAG, merge_policy};
 use crate::live::Session;
 use crate::live::s3::to_sdk_ownership;
-use crate::policy::PolicyDocument;
+
+mod bucket;
+mod role;
+
+pub use bucket::record_bucket;
+use bucket::{merge_bucket_policy, merge_bucket_tags};
+pub use role::record_role;
+use role::{adopt_created_role, gone_is_done, iam_tags, tag_role};
 
 /// How long a principal created moments ago may take to become usable (SPEC: 2 minutes).
 pub const PRINCIPAL_BUDGET: Duration = Duration::from_secs(120);
@@ -317,223 +322,6 @@ pub async fn perform(session: &Session, t: &Target<'_>, w: &Write) -> Result<(),
     }
 }
 
-/// `merge` mode: reads the live policy again and writes the statements others own as they
-/// are now, with this plan's (SPEC item 9). A statement added between plan and apply is kept.
-async fn merge_bucket_policy(
-    session: &Session,
-    t: &Target<'_>,
-    bucket: &str,
-    prefix: &str,
-    planned: Option<&str>,
-) -> Result<(), AwsError> {
-    let aws = &session.aws;
-    let s3 = session.s3(t.account, t.region);
-    let live = aws
-        .call(Op::s3("GetBucketPolicy", bucket), bucket_policy(t), || {
-            s3.get_bucket_policy().bucket(bucket).send()
-        })
-        .await;
-    let live_text = match live {
-        Ok(o) => o.policy().map(str::to_string),
-        Err(e) if e.code_is("NoSuchBucketPolicy") => None,
-        Err(e) => return Err(e),
-    };
-    let invalid = |what: &str, e: crate::policy::ParseError| AwsError {
-        service: "s3",
-        operation: "GetBucketPolicy",
-        code: None,
-        message: format!(
-            "{what} is not a valid policy document ({e}); in `merge` mode s3ward does not overwrite statements it cannot read"
-        ),
-        status: None,
-        attempts: 1,
-        no_response: false,
-    };
-    let live_doc = live_text
-        .as_deref()
-        .map(PolicyDocument::parse)
-        .transpose()
-        .map_err(|e| invalid("the live bucket policy", e))?;
-    let planned_doc = planned
-        .map(PolicyDocument::parse)
-        .transpose()
-        .map_err(|e| invalid("the policy to write", e))?;
-    match merge_policy(prefix, live_doc.as_ref(), planned_doc.as_ref()) {
-        Some(doc) => {
-            let w = Write::PutBucketPolicy {
-                bucket: bucket.to_string(),
-                policy: doc.to_json(),
-                merge: None,
-            };
-            Box::pin(perform(session, t, &w)).await
-        }
-        None if live_doc.is_none() => Ok(()),
-        None => {
-            let w = Write::DeleteBucketPolicy {
-                bucket: bucket.to_string(),
-                merge: None,
-            };
-            Box::pin(perform(session, t, &w)).await
-        }
-    }
-}
-
-/// After a retried CreateRole answered `EntityAlreadyExists`: the role is the one an earlier
-/// attempt created when it carries every tag that attempt sent (`managed-by`, `s3ward:plan`
-/// and the declared tags); otherwise the error stands, saying why.
-async fn adopt_created_role(
-    session: &Session,
-    account: &str,
-    name: &str,
-    sent: &[aws_sdk_iam::types::Tag],
-    exists: AwsError,
-) -> Result<(), AwsError> {
-    let iam = session.iam(account);
-    let live = session
-        .aws
-        .call(Op::iam("GetRole", name), RetryPolicy::STANDARD, || {
-            iam.get_role().role_name(name).send()
-        })
-        .await?;
-    let live_tags: BTreeMap<String, String> = live
-        .role()
-        .map(|r| {
-            r.tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let sent: BTreeMap<String, String> = sent
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect();
-    if created_by(&sent, &live_tags) {
-        Ok(())
-    } else {
-        let mut e = exists;
-        e.message.push_str(
-            "; a role of this name appeared during the apply, and its tags do not say this plan created it: s3ward does not take it over",
-        );
-        Err(e)
-    }
-}
-
-/// Whether a role with `live` tags is the one created with `sent` tags.
-fn created_by(sent: &BTreeMap<String, String>, live: &BTreeMap<String, String>) -> bool {
-    sent.iter().all(|(k, v)| live.get(k) == Some(v))
-}
-
-fn iam_tags(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_iam::types::Tag> {
-    tags.iter()
-        .map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .expect("key and value are set")
-        })
-        .collect()
-}
-
-fn gone_is_done<T>(r: Result<T, AwsError>) -> Result<(), AwsError> {
-    match r {
-        Ok(_) => Ok(()),
-        Err(e) if e.code_is("NoSuchEntity") => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-/// PutBucketTagging replaces the whole set: read the live tags, merge, write.
-async fn merge_bucket_tags(
-    session: &Session,
-    t: &Target<'_>,
-    bucket: &str,
-    tags: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
-    let aws = &session.aws;
-    let s3 = session.s3(t.account, t.region);
-    let live = aws
-        .call(Op::s3("GetBucketTagging", bucket), bucket_policy(t), || {
-            s3.get_bucket_tagging().bucket(bucket).send()
-        })
-        .await;
-    let mut merged: BTreeMap<String, String> = match live {
-        Ok(o) => o
-            .tag_set()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
-        Err(e) if e.code_is("NoSuchTagSet") => BTreeMap::new(),
-        Err(e) => return Err(e),
-    };
-    merged.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let set: Vec<Tag> = merged
-        .iter()
-        .map(|(k, v)| {
-            Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .expect("key and value are set")
-        })
-        .collect();
-    let tagging = Tagging::builder()
-        .set_tag_set(Some(set))
-        .build()
-        .expect("tag set is set");
-    aws.call(Op::s3("PutBucketTagging", bucket), bucket_policy(t), || {
-        s3.put_bucket_tagging()
-            .bucket(bucket)
-            .tagging(tagging.clone())
-            .send()
-    })
-    .await
-    .map(drop)
-}
-
-async fn tag_role(
-    session: &Session,
-    account: &str,
-    role: &str,
-    tags: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
-    let iam = session.iam(account);
-    let tags = iam_tags(tags);
-    session
-        .aws
-        .call(Op::iam("TagRole", role), RetryPolicy::STANDARD, || {
-            iam.tag_role()
-                .role_name(role)
-                .set_tags(Some(tags.clone()))
-                .send()
-        })
-        .await
-        .map(drop)
-}
-
-/// Records what was applied: the `s3ward:applied` tag on a bucket (merged into its tags).
-pub async fn record_bucket(
-    session: &Session,
-    t: &Target<'_>,
-    bucket: &str,
-    digest: &str,
-) -> Result<(), AwsError> {
-    let tags = BTreeMap::from([(APPLIED_TAG.to_string(), digest.to_string())]);
-    merge_bucket_tags(session, t, bucket, &tags).await
-}
-
-/// Records what was applied: the `s3ward:applied` tag on a role.
-pub async fn record_role(
-    session: &Session,
-    account: &str,
-    role: &str,
-    digest: &str,
-) -> Result<(), AwsError> {
-    let tags = BTreeMap::from([(APPLIED_TAG.to_string(), digest.to_string())]);
-    tag_role(session, account, role, &tags).await
-}
-
 /// The AWS operation a write performs first (for reports).
 pub fn operation(w: &Write) -> &'static str {
     match w {
@@ -552,27 +340,5 @@ pub fn operation(w: &Write) -> &'static str {
         Write::AttachRolePolicy { .. } => "AttachRolePolicy",
         Write::DetachRolePolicy { .. } => "DetachRolePolicy",
         Write::TagRole { .. } => "TagRole",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_role_is_adopted_only_with_every_tag_its_creation_sent() {
-        let sent = BTreeMap::from([
-            ("managed-by".to_string(), "s3ward".to_string()),
-            ("s3ward:plan".to_string(), "ml-models".to_string()),
-        ]);
-        let mut live = sent.clone();
-        live.insert("s3ward:applied".into(), "x".into());
-        assert!(created_by(&sent, &live));
-        live.insert("s3ward:plan".into(), "other-plan".into());
-        assert!(!created_by(&sent, &live), "another plan's role");
-        assert!(
-            !created_by(&sent, &BTreeMap::new()),
-            "someone's untagged role"
-        );
     }
 }
