@@ -1,7 +1,9 @@
 //! Errors that end a command, and the one place that turns them into words and exit codes.
 //!
 //! Variants carry data, not sentences (as `just` does); [`Error::hint`] adds the advice, and
-//! [`report`] prints `error: …`, `  caused by: …` and `hint: …` in uv's style.
+//! `render::error::report` prints `error: …`, `  caused by: …` and `hint: …` in uv's
+//! style. This module never paints or prints: it must not depend on `render` (which
+//! depends on it).
 //!
 //! Exit codes (also in README.md):
 //!
@@ -11,7 +13,6 @@
 //! | 1 | an error: invalid plan file, AWS failure, refusal, stale saved plan |
 //! | 2 | `plan --detailed-exitcode`: changes; `drift`: AWS differs; `check`: problems found |
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -237,27 +238,6 @@ fn aws_hint(e: &AwsError) -> Option<String> {
     }
 }
 
-/// Prints an error in s3ward's style to `out` (stderr).
-pub fn report(err: &Error, out: &mut dyn Write, color: bool) {
-    if let Error::InvalidPlan(r) = err {
-        let _ = write!(out, "{}", r.render(color));
-    }
-    let (red, bold, reset) = if color {
-        ("\x1b[1;31m", "\x1b[1m", "\x1b[0m")
-    } else {
-        ("", "", "")
-    };
-    let _ = writeln!(out, "{red}error{reset}{bold}:{reset} {err}");
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        let _ = writeln!(out, "  caused by: {s}");
-        source = s.source();
-    }
-    if let Some(h) = err.hint() {
-        let _ = writeln!(out, "\n{bold}hint{reset}: {h}");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,29 +259,6 @@ mod tests {
             aws_hint(&e)
                 .unwrap()
                 .contains("another account owns this one")
-        );
-    }
-
-    #[test]
-    fn report_has_error_caused_by_and_hint() {
-        let e = Error::aws(
-            Some("bucket.models.policy".to_string()),
-            AwsError {
-                service: "s3",
-                operation: "PutBucketPolicy",
-                code: Some("AccessDenied".into()),
-                message: "Access Denied".into(),
-                status: Some(403),
-                attempts: 1,
-                no_response: false,
-            },
-        );
-        let mut out = Vec::new();
-        report(&e, &mut out, false);
-        let text = String::from_utf8(out).unwrap();
-        assert_eq!(
-            text,
-            "error: bucket.models.policy: S3 PutBucketPolicy failed\n  caused by: AccessDenied: Access Denied\n\nhint: the identity s3ward runs as needs `s3:PutBucketPolicy`\n"
         );
     }
 }

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         // failure (commands write through `app::stdout`, which lets them finish instead).
         Err(err) if err.is_broken_pipe() => err.exit_code(),
         Err(err) => {
-            s3ward::error::report(&err, &mut std::io::stderr(), color);
+            s3ward::render::error::report(&err, &mut std::io::stderr(), color);
             err.exit_code()
         }
     }

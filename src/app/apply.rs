@@ -1,6 +1,10 @@
 //! `s3ward apply`: lock, plan, show, confirm, execute, release, report. `apply --saved FILE`:
 //! check the saved plan is fresh and is what its plan file gives, then execute exactly its
 //! changes, under the lock likewise.
+//!
+//! Orchestration: the plan, the apply report and the records note are rendered by `render`
+//! (`text`, `apply_report`); the writes are made by `apply`. Only one-line messages are
+//! written here (the prompt, progress per change, a lock left behind).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -185,17 +189,11 @@ async fn records_only(connected: &Connected, cs: &ChangeSet) -> Option<Report> {
 
 /// Says what became of the `s3ward:applied` records written with nothing else to change.
 fn note_records(cs: &ChangeSet, report: &Report) {
-    if report.ok() {
-        eprintln!(
-            "Recorded the applied state of {} resource{} (the `s3ward:applied` tag), so that `s3ward drift` can tell drift from pending changes.",
-            cs.applied.len(),
-            render::plural(cs.applied.len())
-        );
-    } else {
-        eprintln!(
-            "warning: could not record the applied state (the `s3ward:applied` tag) of every resource; `s3ward drift` reports their differences as pending"
-        );
-    }
+    let _ = render::apply_report::write_records_note(
+        &mut std::io::stderr(),
+        cs.applied.len(),
+        report.ok(),
+    );
 }
 
 /// Runs `work` (read, plan, apply) under the plan file's apply lock, when it has one: taken
@@ -313,7 +311,7 @@ fn finish(report: Option<Report>) -> Result<Exit, Error> {
         return Ok(Exit::Success);
     };
     let mut out = super::stdout();
-    let _ = write_report(&mut out, &report);
+    let _ = render::apply_report::write_report(&mut out, &report);
     let _ = out.flush();
     if report.ok() {
         Ok(Exit::Success)
@@ -323,50 +321,4 @@ fn finish(report: Option<Report>) -> Result<Exit, Error> {
             not_attempted: report.not_attempted.len(),
         })
     }
-}
-
-pub fn write_report(w: &mut dyn Write, r: &Report) -> std::io::Result<()> {
-    writeln!(w)?;
-    if r.ok() {
-        return writeln!(
-            w,
-            "Apply complete: {} change{} applied.",
-            r.applied.len(),
-            render::plural(r.applied.len())
-        );
-    }
-    writeln!(
-        w,
-        "Apply incomplete: {} applied, {} failed, {} not attempted.",
-        r.applied.len(),
-        r.failed.len(),
-        r.not_attempted.len()
-    )?;
-    if !r.applied.is_empty() {
-        writeln!(w, "\nApplied:")?;
-        for a in &r.applied {
-            writeln!(w, "  {a}")?;
-        }
-    }
-    writeln!(w, "\nFailed:")?;
-    for f in &r.failed {
-        writeln!(
-            w,
-            "  {}: {} failed: {}{}",
-            f.address,
-            f.operation,
-            f.code
-                .as_deref()
-                .map(|c| format!("{c}: "))
-                .unwrap_or_default(),
-            f.message
-        )?;
-    }
-    if !r.not_attempted.is_empty() {
-        writeln!(w, "\nNot attempted:")?;
-        for s in &r.not_attempted {
-            writeln!(w, "  {} (waited for {})", s.address, s.waited_for)?;
-        }
-    }
-    Ok(())
 }

@@ -5,6 +5,9 @@
 //! Exit 0 when the plan file was written (notes about what it cannot reproduce are warnings
 //! on stderr), 1 on an error: a bucket or role that does not exist, an AWS failure, or a plan
 //! file that does not validate (it is still written, so the problem can be seen in place).
+//!
+//! Orchestration only: the plan file is built by `import`, the summary and notes are
+//! rendered by `render::import`; this module checks arguments, reads, and writes the file.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,6 +20,7 @@ use crate::import::{self, AccountIn, BucketIn, Imported, Input, RoleIn};
 use crate::live::{Session, iam, s3};
 use crate::names::{is_account_id, parse_iam_arn, valid_bucket_name, valid_role_name};
 use crate::plan_file::diagnostic::display_path;
+use crate::render;
 use crate::settings::{ImportSettings, Settings};
 
 /// The account's key inside this run's session (not the plan file's key, chosen later).
@@ -232,52 +236,23 @@ fn report(
     imported: &Imported,
     color: bool,
 ) -> Result<Exit, Error> {
-    let (yellow, bold, reset) = if color {
-        ("\x1b[1;33m", "\x1b[1m", "\x1b[0m")
-    } else {
-        ("", "", "")
-    };
-    let target = args.out.as_deref().map_or_else(
-        || "stdout".to_string(),
-        |p| format!("`{}`", display_path(p)),
-    );
+    let out = args.out.as_deref();
     if let Some(mut r) = imported.invalid.clone() {
         r.path = args
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from("<stdout>"));
-        eprintln!(
-            "The plan file written to {target} does not validate: s3ward refuses something these resources have."
-        );
+        let _ = render::import::write_invalid(&mut std::io::stderr(), out);
         return Err(Error::InvalidPlan(Box::new(r)));
     }
-    let mut err = std::io::stderr().lock();
-    for n in &imported.notes {
-        let _ = writeln!(err, "{yellow}warning{reset}{bold}:{reset} {n}");
-    }
-    let _ = writeln!(
-        err,
-        "Imported {} bucket{} and {} role{} from account {} to {target}.{}",
-        input.buckets.len(),
-        if input.buckets.len() == 1 { "" } else { "s" },
-        input.roles.len(),
-        if input.roles.len() == 1 { "" } else { "s" },
-        args.account,
-        if imported.notes.is_empty() {
-            " `s3ward plan` with it should print `No changes.`".to_string()
-        } else {
-            format!(
-                " It does not reproduce everything: {} note{} above.",
-                imported.notes.len(),
-                if imported.notes.len() == 1 { "" } else { "s" }
-            )
-        }
-    );
-    if imported.needs_allow_self_lockout {
-        let _ = writeln!(
-            err,
-            "\n{bold}hint{reset}: run `s3ward validate` and `s3ward plan` on it with `--allow-self-lockout`"
-        );
-    }
+    let summary = render::import::Summary {
+        account: &args.account,
+        buckets: input.buckets.len(),
+        roles: input.roles.len(),
+        out,
+        notes: &imported.notes,
+        needs_allow_self_lockout: imported.needs_allow_self_lockout,
+    };
+    let _ = render::import::write_summary(&mut std::io::stderr().lock(), &summary, color);
     Ok(Exit::Success)
 }

@@ -1,7 +1,8 @@
 //! The commands: each turns parsed arguments into calls on the pipeline and an [`Exit`].
 //!
 //! Output discipline: stdout carries only data (plans, reports, JSON); diagnostics, logs,
-//! progress and errors go to stderr.
+//! progress and errors go to stderr. Commands orchestrate; what they print is laid out in
+//! `render` (the `validate` summary line aside), never with hand-written escapes.
 
 use std::io::Write;
 
@@ -14,6 +15,7 @@ pub mod progress;
 
 use crate::error::{Error, Exit};
 use crate::plan_file::{self, diagnostic::display_path};
+use crate::render::style::plural;
 use crate::settings::{Command, Settings, ValidateSettings};
 
 /// Stdout, for a command's data. When the reader goes away (`s3ward drift | head -1`), the
@@ -126,7 +128,7 @@ fn validate(args: &ValidateSettings, err_color: bool) -> Result<Exit, Error> {
                 let e = Error::from(e);
                 // Report each file's problems as they come; fail once at the end.
                 if first_error.is_some() {
-                    crate::error::report(&e, &mut std::io::stderr(), err_color);
+                    crate::render::error::report(&e, &mut std::io::stderr(), err_color);
                 } else {
                     first_error = Some(e);
                 }
@@ -137,8 +139,4 @@ fn validate(args: &ValidateSettings, err_color: bool) -> Result<Exit, Error> {
         Some(e) => Err(e),
         None => Ok(Exit::Success),
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }

@@ -1,13 +1,28 @@
-//! Renderers: one [`ChangeSet`](crate::change::ChangeSet), three outputs (text, markdown,
-//! json), each written to any `impl Write`. The body of a change (its lines of diff) is
-//! built here once and shared by text and markdown, so both say the same thing.
+//! Renderers: everything s3ward says, laid out for a reader, written to any `impl Write`.
+//!
+//! One [`ChangeSet`](crate::change::ChangeSet), three outputs ([`text`], [`markdown`],
+//! [`json`]); the body of a change (its lines of diff) is built here once and shared by text
+//! and markdown, so both say the same thing. Beside them: the apply report
+//! ([`apply_report`]), the check report ([`check`]), the import summary ([`import`]), and
+//! errors in uv's style ([`error`]). [`style`] is the one place that paints (colour, labels),
+//! counts (`plural`) and quotes (backticks).
+//!
+//! Renderers are pure: plain data in, text out. They never read AWS, the clock or the
+//! environment (the caller decides colour and passes timestamps), and never choose an exit
+//! code.
 
+pub mod apply_report;
+pub mod check;
+pub mod error;
+pub mod import;
 pub mod json;
 pub mod markdown;
+pub mod style;
 pub mod text;
 
 use serde_json::Value;
 
+use self::style::plural;
 use crate::change::{Action, Change};
 use crate::policy::StatementChange;
 use crate::policy::diff::unified;
@@ -81,10 +96,6 @@ pub fn short_description(c: &Change) -> String {
         }
         _ => action.to_string(),
     }
-}
-
-pub fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 /// The lines under a change's headline.

@@ -1,15 +1,16 @@
 //! Terraform-like text: one block per address (`+` create, `~` update, `-` delete), policy
 //! changes as a statement-level diff, and the last line `Plan: …` or `No changes.`.
-//! Colour only when asked (the caller decides from the terminal, `--color` and `NO_COLOR`);
-//! the output reads the same without it.
+//! Colour only when asked (the caller decides from the terminal, `--color` and `NO_COLOR`),
+//! painted through [`super::style`]; the output reads the same without it.
 //!
 //! Renders a change set it is given, and computes nothing: the drift report groups changes
 //! by the kind `diff` classified (see `applied`), never by looking at AWS or the record.
 
 use std::io::{self, Write};
 
-use anstyle::{AnsiColor, Style};
+use anstyle::Style;
 
+use super::style::{self, BOLD, paint};
 use super::{Line, Sign, body, headline};
 use crate::applied::DriftKind;
 use crate::change::{Action, Change, ChangeSet, Problem};
@@ -20,9 +21,9 @@ pub struct Options {
 
 fn style(sign: Sign) -> Style {
     match sign {
-        Sign::Add => AnsiColor::Green.on_default(),
-        Sign::Remove => AnsiColor::Red.on_default(),
-        Sign::Change => AnsiColor::Yellow.on_default(),
+        Sign::Add => style::ADD,
+        Sign::Remove => style::REMOVE,
+        Sign::Change => style::CHANGE,
         Sign::Context => Style::new(),
     }
 }
@@ -35,22 +36,13 @@ fn action_sign(a: Action) -> Sign {
     }
 }
 
-fn paint(w: &mut dyn Write, color: bool, s: Style, text: &str) -> io::Result<()> {
-    if color {
-        write!(w, "{}{text}{}", s.render(), s.render_reset())
-    } else {
-        write!(w, "{text}")
-    }
-}
-
 /// Writes one change: `# headline`, the `SIGN address` line, and its body.
 pub fn write_change(w: &mut dyn Write, c: &Change, opts: &Options) -> io::Result<()> {
     write_change_as(w, c, opts, &headline(c))
 }
 
 fn write_change_as(w: &mut dyn Write, c: &Change, opts: &Options, title: &str) -> io::Result<()> {
-    let bold = Style::new().bold();
-    paint(w, opts.color, bold, &format!("  # {title}"))?;
+    paint(w, opts.color, BOLD, &format!("  # {title}"))?;
     writeln!(w)?;
     if let Some(r) = &c.reason {
         writeln!(w, "  # ({r})")?;
@@ -85,10 +77,10 @@ pub fn write_findings(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::
         writeln!(w)
     };
     for p in &cs.warnings {
-        one("Warning", AnsiColor::Yellow.on_default().bold(), p)?;
+        one("Warning", style::WARNING, p)?;
     }
     for p in &cs.problems {
-        one("Error", AnsiColor::Red.on_default().bold(), p)?;
+        one("Error", style::ERROR, p)?;
     }
     Ok(())
 }
@@ -105,8 +97,7 @@ pub fn write_plan(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Resu
         }
     }
     write_findings(w, cs, opts)?;
-    let bold = Style::new().bold();
-    paint(w, opts.color, bold, &cs.summary().to_string())?;
+    paint(w, opts.color, BOLD, &cs.summary().to_string())?;
     writeln!(w)
 }
 
@@ -130,12 +121,11 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Res
         .iter()
         .filter(|c| c.kind != DriftKind::Drift)
         .collect();
-    let bold = Style::new().bold();
     if !drifted.is_empty() {
         paint(
             w,
             opts.color,
-            bold,
+            BOLD,
             &format!(
                 "Drift: AWS was changed outside s3ward since its last apply ({}):",
                 drifted.len()
@@ -155,7 +145,7 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Res
         paint(
             w,
             opts.color,
-            bold,
+            BOLD,
             &format!(
                 "Pending: the plan file asks for changes never applied ({}):",
                 pending.len()
@@ -173,12 +163,12 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Res
     }
     write_findings(w, cs, opts)?;
     if cs.changes.is_empty() {
-        paint(w, opts.color, bold, "In sync: AWS matches the plan file.")?;
+        paint(w, opts.color, BOLD, "In sync: AWS matches the plan file.")?;
     } else {
         paint(
             w,
             opts.color,
-            bold,
+            BOLD,
             &format!(
                 "{} drifted, {} pending. `s3ward apply` makes AWS match the plan file again.",
                 drifted.len(),

@@ -1,0 +1,254 @@
+//! `s3ward check`'s report: text (a line per model directory, the objects owned by another
+//! account, a summary line) and `--format json` (`format_version: 1`).
+//!
+//! Plain data in (the verdicts of [`crate::check`], what was learnt of each bucket), text
+//! out to any writer. It does not read AWS, judge a listing or choose the exit code; the
+//! clock is read by the caller ([`JsonContext::generated_at`]).
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::json::PlanFileRef;
+use super::style::plural;
+use crate::check::{ForeignObject, ModelReport};
+
+/// What `s3ward check` found.
+#[derive(Clone, Copy)]
+pub struct Findings<'a> {
+    pub models: &'a [ModelReport],
+    pub foreign: &'a [ForeignObject],
+}
+
+impl Findings<'_> {
+    /// How many model directories are complete.
+    pub fn complete(&self) -> usize {
+        self.models.iter().filter(|m| m.complete()).count()
+    }
+
+    /// Every model directory complete, and no object owned by another account.
+    pub fn ok(&self) -> bool {
+        self.complete() == self.models.len() && self.foreign.is_empty()
+    }
+}
+
+/// What the JSON document says besides the findings.
+pub struct JsonContext<'a> {
+    pub plan_file: PlanFileRef<'a>,
+    /// RFC 3339, UTC.
+    pub generated_at: String,
+    pub buckets: &'a [BucketNote],
+}
+
+/// The JSON document, pretty, with a final newline.
+pub fn write_json(w: &mut dyn Write, f: Findings<'_>, ctx: JsonContext<'_>) -> io::Result<()> {
+    let doc = JsonCheck {
+        format_version: 1,
+        s3ward_version: env!("CARGO_PKG_VERSION"),
+        generated_at: ctx.generated_at,
+        plan_file: ctx.plan_file,
+        ok: f.ok(),
+        summary: Summary {
+            models: f.models.len(),
+            complete: f.complete(),
+            foreign_owned: f.foreign.len(),
+        },
+        buckets: ctx.buckets,
+        models: f.models.iter().map(json_model).collect(),
+        foreign_owned: f.foreign,
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc).map_err(io::Error::from)?;
+    writeln!(w)
+}
+
+#[derive(Serialize)]
+struct JsonCheck<'a> {
+    format_version: u32,
+    s3ward_version: &'static str,
+    generated_at: String,
+    plan_file: PlanFileRef<'a>,
+    ok: bool,
+    summary: Summary,
+    buckets: &'a [BucketNote],
+    models: Vec<JsonModel<'a>>,
+    foreign_owned: &'a [ForeignObject],
+}
+
+#[derive(Serialize)]
+struct Summary {
+    models: usize,
+    complete: usize,
+    foreign_owned: usize,
+}
+
+#[derive(Serialize)]
+struct JsonModel<'a> {
+    address: String,
+    bucket_key: &'a str,
+    bucket: &'a str,
+    prefix: &'a str,
+    files: usize,
+    bytes: i64,
+    weight_files: usize,
+    /// Each problem's fields, plus `message`: the sentence the text output prints.
+    problems: Vec<serde_json::Value>,
+    complete: bool,
+}
+
+/// What was learnt of a bucket that holds model directories.
+#[derive(Clone, Debug, Serialize)]
+pub struct BucketNote {
+    pub address: String,
+    pub bucket: String,
+    /// The bucket owns every object (BucketOwnerEnforced): owners need no check.
+    pub ownership_enforced: bool,
+    /// Object owners were compared with the bucket owner.
+    pub owners_checked: bool,
+}
+
+fn json_model(m: &ModelReport) -> JsonModel<'_> {
+    JsonModel {
+        address: format!("bucket.{}", m.bucket_key),
+        bucket_key: &m.bucket_key,
+        bucket: &m.bucket,
+        prefix: &m.prefix,
+        files: m.files,
+        bytes: m.bytes,
+        weight_files: m.weight_files,
+        problems: m
+            .problems
+            .iter()
+            .map(|p| {
+                let mut v = serde_json::to_value(p).expect("a problem serialises");
+                v["message"] = serde_json::Value::String(p.to_string());
+                v
+            })
+            .collect(),
+        complete: m.complete(),
+    }
+}
+
+fn human_bytes(n: i64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < units.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
+}
+
+/// The text report: `ok`/`FAIL` per model directory, the foreign-owned objects (at most 50,
+/// with the fix), and the `Check: …` summary line.
+pub fn write_text(w: &mut dyn Write, f: Findings<'_>) -> io::Result<()> {
+    let Findings { models, foreign } = f;
+    for m in models {
+        let place = format!("bucket.{} s3://{}/{}", m.bucket_key, m.bucket, m.prefix);
+        if m.complete() {
+            writeln!(
+                w,
+                "ok    {place}: complete ({} files, {} weight file{}, {})",
+                m.files,
+                m.weight_files,
+                plural(m.weight_files),
+                human_bytes(m.bytes)
+            )?;
+        } else {
+            writeln!(
+                w,
+                "FAIL  {place}: {} problem{}",
+                m.problems.len(),
+                plural(m.problems.len())
+            )?;
+            for p in &m.problems {
+                writeln!(w, "        - {p}")?;
+            }
+        }
+    }
+    if !foreign.is_empty() {
+        writeln!(
+            w,
+            "\nObjects owned by another account ({}): bucket policies do not apply to them, so readers in other accounts get `Permission denied`:",
+            foreign.len()
+        )?;
+        for f in foreign.iter().take(50) {
+            writeln!(
+                w,
+                "        - s3://{}/{} (owner {})",
+                f.bucket, f.key, f.owner
+            )?;
+        }
+        if foreign.len() > 50 {
+            writeln!(
+                w,
+                "        ... and {} more (`--format json` lists all)",
+                foreign.len() - 50
+            )?;
+        }
+        let mut keys: Vec<&str> = foreign.iter().map(|f| f.bucket_key.as_str()).collect();
+        keys.dedup();
+        writeln!(
+            w,
+            "        fix: set `object_ownership = \"BucketOwnerEnforced\"` on {} and run `s3ward apply`: the bucket then owns every object, whoever uploaded it",
+            keys.iter()
+                .map(|k| format!("`[buckets.{k}]`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
+    let complete = f.complete();
+    writeln!(
+        w,
+        "\nCheck: {complete} of {} model director{} complete; {} object{} owned by another account.",
+        models.len(),
+        if models.len() == 1 { "y" } else { "ies" },
+        foreign.len(),
+        plural(foreign.len())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Problem;
+
+    fn model(key: &str, problems: Vec<Problem>) -> ModelReport {
+        ModelReport {
+            bucket_key: key.into(),
+            bucket: format!("{key}-bucket"),
+            prefix: "llama/".into(),
+            files: 3,
+            bytes: 1_500_000,
+            weight_files: 1,
+            problems,
+        }
+    }
+
+    #[test]
+    fn text_has_a_line_per_model_and_a_summary() {
+        let models = [
+            model("models", vec![]),
+            model("scratch", vec![Problem::NoWeights]),
+        ];
+        let f = Findings {
+            models: &models,
+            foreign: &[],
+        };
+        let mut out = Vec::new();
+        write_text(&mut out, f).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "ok    bucket.models s3://models-bucket/llama/: complete (3 files, 1 weight file, 1.5 MB)\n\
+             FAIL  bucket.scratch s3://scratch-bucket/llama/: 1 problem\n\
+             \x20       - no weights: neither `model.safetensors.index.json` nor `model.safetensors` is there\n\
+             \nCheck: 1 of 2 model directories complete; 0 objects owned by another account.\n"
+        );
+        assert!(!f.ok());
+        assert_eq!(f.complete(), 1);
+    }
+}
