@@ -61,7 +61,7 @@ pub async fn run(global: &Settings, args: &CheckSettings) -> Result<Exit, Error>
         models.extend(m);
         foreign.extend(f);
         bucket_notes.push(BucketNote {
-            address: format!("bucket.{}", b.key),
+            address: crate::change::Address::Bucket(b.key.clone()).to_string(),
             bucket: b.name.clone(),
             ownership_enforced,
             owners_checked,

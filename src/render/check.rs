@@ -108,7 +108,7 @@ pub struct BucketNote {
 
 fn json_model(m: &ModelReport) -> JsonModel<'_> {
     JsonModel {
-        address: format!("bucket.{}", m.bucket_key),
+        address: crate::change::Address::Bucket(m.bucket_key.clone()).to_string(),
         bucket_key: &m.bucket_key,
         bucket: &m.bucket,
         prefix: &m.prefix,
@@ -148,7 +148,12 @@ fn human_bytes(n: i64) -> String {
 pub fn write_text(w: &mut dyn Write, f: Findings<'_>) -> io::Result<()> {
     let Findings { models, foreign } = f;
     for m in models {
-        let place = format!("bucket.{} s3://{}/{}", m.bucket_key, m.bucket, m.prefix);
+        let place = format!(
+            "{} s3://{}/{}",
+            crate::change::Address::Bucket(m.bucket_key.clone()),
+            m.bucket,
+            m.prefix
+        );
         if m.complete() {
             writeln!(
                 w,
