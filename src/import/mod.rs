@@ -22,18 +22,16 @@
 //! reading of the Sid scheme, it asks the code that `plan` runs.
 
 pub mod grants;
+pub mod model;
 pub mod toml_out;
 pub mod trust;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use serde_json::Value;
-
 use crate::change::{Action, Address, Change};
 use crate::desired::{
-    APPLIED_TAG, Access, AclMode, Bucket, GRANTS_POLICY_NAME, ObjectOwnership, PolicyMode,
-    PublicAccessBlock, pascal,
+    APPLIED_TAG, Access, AclMode, Bucket, GRANTS_POLICY_NAME, PolicyMode, PublicAccessBlock, pascal,
 };
 use crate::diff::{self, Context};
 use crate::names::account_root_arn;
@@ -41,7 +39,8 @@ use crate::plan_file::{self, Report};
 use crate::policy::Statement;
 use crate::policy::canonical::effective_version;
 use crate::policy::lint::{self, Identity};
-use crate::state::{AclGrant, Live, LiveBucket, LiveRole, Setting};
+use crate::state::{Live, LiveBucket, LiveRole, Setting};
+use model::{AccountOut, BucketOut, Plan, RoleOut, TrustOut};
 
 // ------------------------------------------------------------------------------------------
 // Input and output
@@ -106,112 +105,6 @@ impl std::fmt::Display for Note {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.address, self.message)
     }
-}
-
-// ------------------------------------------------------------------------------------------
-// The plan model that `toml_out` writes
-
-#[derive(Clone, Debug)]
-pub struct Plan {
-    pub name: String,
-    pub region: Option<String>,
-    pub account: AccountOut,
-    /// Other `[accounts.KEY]` that `account.KEY` grants name: key → id.
-    pub other_accounts: BTreeMap<String, String>,
-    /// `[principals.KEY]`: key → ARN.
-    pub principals: BTreeMap<String, String>,
-    pub roles: Vec<RoleOut>,
-    pub buckets: Vec<BucketOut>,
-    /// For the header comment.
-    pub notes: Vec<String>,
-}
-
-#[derive(Clone, Debug)]
-pub struct AccountOut {
-    pub key: String,
-    pub id: String,
-    pub assume_role: Option<String>,
-    pub external_id: Option<String>,
-}
-
-#[derive(Clone, Debug)]
-pub struct RoleOut {
-    pub key: String,
-    pub name: String,
-    pub arn: String,
-    /// `None` for `/`.
-    pub path: Option<String>,
-    pub description: Option<String>,
-    pub max_session_duration: Option<i32>,
-    pub tags: BTreeMap<String, String>,
-    pub managed: Vec<String>,
-    pub trust: TrustOut,
-    /// Name → pretty JSON.
-    pub inline: Vec<(String, String)>,
-    pub comments: Vec<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TrustOut {
-    Typed(Vec<TrustEntryOut>),
-    Raw { json: String, reason: String },
-}
-
-/// One `trust = [...]` entry as written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TrustEntryOut {
-    Service(String),
-    /// An `[accounts]` key or a 12-digit id.
-    Account {
-        account: String,
-        external_id: Option<String>,
-    },
-    Arn {
-        arn: String,
-        external_id: Option<String>,
-    },
-    Role {
-        key: String,
-        external_id: Option<String>,
-    },
-    Eks {
-        provider: String,
-        namespace: String,
-        service_account: String,
-    },
-}
-
-#[derive(Clone, Debug)]
-pub struct BucketOut {
-    pub key: String,
-    pub name: String,
-    /// `None`: the settings region.
-    pub region: Option<String>,
-    pub ownership: Option<ObjectOwnership>,
-    pub public_access_block: Option<PublicAccessBlock>,
-    /// Grants to others; non-empty means `bucket_acl = "unmanaged"`.
-    pub acl_grants: Vec<AclGrant>,
-    pub tags: BTreeMap<String, String>,
-    pub grants: Vec<GrantOut>,
-    pub extras: Vec<Statement>,
-    pub extras_comments: Vec<String>,
-    pub comments: Vec<String>,
-}
-
-impl BucketOut {
-    /// `extra_policy_statements`: the statements as a pretty JSON array, in policy order.
-    pub fn extras_json(&self) -> String {
-        let list = Value::Array(self.extras.iter().map(Statement::to_value).collect());
-        serde_json::to_string_pretty(&list).expect("a Value always serialises")
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GrantOut {
-    pub to: String,
-    pub access: Access,
-    pub prefixes: Vec<String>,
-    pub public: bool,
 }
 
 // ------------------------------------------------------------------------------------------
@@ -900,6 +793,11 @@ fn role(r: &RoleIn, key: &str, names: &trust::TrustNames<'_>, raw_trust: bool) -
         comments,
     }
 }
+
+// The unit tests reach what they use through `use super::*`: these are the names they use
+// that the code in this file does not.
+#[cfg(test)]
+use crate::{desired::ObjectOwnership, state::AclGrant};
 
 #[cfg(test)]
 mod tests;

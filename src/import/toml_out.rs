@@ -1,4 +1,5 @@
-//! Writing the imported plan file: the [`Plan`](super::Plan) model as commented TOML text.
+//! Writing the imported plan file: the [`Plan`](super::model::Plan) model as commented TOML
+//! text.
 //!
 //! Hand-written rather than serialised: the comments are the point (an imported plan file is
 //! read by someone deciding what s3ward will manage from now on), and the layout follows
@@ -9,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{BucketOut, GrantOut, Plan, RoleOut, TrustEntryOut, TrustOut};
+use super::model::{BucketOut, GrantOut, Plan, RoleOut, TrustEntryOut, TrustOut};
 use crate::desired::PublicAccessBlock;
 
 /// Comment lines are wrapped at this width.
