@@ -22,6 +22,7 @@
 //! reading of the Sid scheme, it asks the code that `plan` runs.
 
 pub mod grants;
+mod keys;
 pub mod model;
 pub mod toml_out;
 pub mod trust;
@@ -31,15 +32,15 @@ use std::path::Path;
 
 use crate::change::{Action, Address, Change};
 use crate::desired::{
-    APPLIED_TAG, Access, AclMode, Bucket, GRANTS_POLICY_NAME, PolicyMode, PublicAccessBlock, pascal,
+    APPLIED_TAG, AclMode, Bucket, GRANTS_POLICY_NAME, PolicyMode, PublicAccessBlock,
 };
 use crate::diff::{self, Context};
-use crate::names::account_root_arn;
 use crate::plan_file::{self, Report};
 use crate::policy::Statement;
 use crate::policy::canonical::effective_version;
 use crate::policy::lint::{self, Identity};
 use crate::state::{Live, LiveBucket, LiveRole, Setting};
+use keys::{Keys, choose_keys};
 use model::{AccountOut, BucketOut, Plan, RoleOut, TrustOut};
 
 // ------------------------------------------------------------------------------------------
@@ -119,13 +120,6 @@ struct Choices {
     no_grants_to: BTreeSet<usize>,
     /// Roles (by index) whose trust stays raw.
     raw_trust: BTreeSet<usize>,
-}
-
-/// Keys, chosen once.
-struct Keys {
-    account: String,
-    buckets: Vec<String>,
-    roles: Vec<String>,
 }
 
 /// Builds the plan file for `input`, checked against the resolver and the diff.
@@ -314,156 +308,12 @@ fn explain(input: &Input, keys: &Keys, c: &Change) -> Note {
     Note { address, message }
 }
 
-// ------------------------------------------------------------------------------------------
-// Keys
-
-fn choose_keys(input: &Input) -> Keys {
-    let account = input.account.key.clone().unwrap_or_else(|| {
-        let mut words: BTreeMap<String, u32> = BTreeMap::new();
-        let root = account_root_arn(&input.account.id);
-        for st in input
-            .buckets
-            .iter()
-            .flat_map(|b| policy_statements(&b.live))
-        {
-            let Some((stem, _)) = st.sid().and_then(grants::split_part) else {
-                continue;
-            };
-            if grants::single_principal(st).as_deref() != Some(root.as_str()) {
-                continue;
-            }
-            for n in grants::parse_stem(stem) {
-                if n.kind == grants::Kind::Account {
-                    *words.entry(n.word).or_default() += if n.n == 1 { 2 } else { 1 };
-                }
-            }
-        }
-        pick_key("main", &words)
-    });
-
-    let mut roles = Vec::new();
-    for r in &input.roles {
-        let mut words: BTreeMap<String, u32> = BTreeMap::new();
-        for st in input
-            .buckets
-            .iter()
-            .flat_map(|b| policy_statements(&b.live))
-        {
-            let Some((stem, _)) = st.sid().and_then(grants::split_part) else {
-                continue;
-            };
-            if grants::single_principal(st).as_deref() != Some(r.live.arn.as_str()) {
-                continue;
-            }
-            for n in grants::parse_stem(stem) {
-                if n.kind == grants::Kind::Role {
-                    *words.entry(n.word).or_default() += if n.n == 1 { 2 } else { 1 };
-                }
-            }
-        }
-        roles.push(unique_key(
-            pick_key(&key_from_name(&r.name), &words),
-            &roles,
-        ));
-    }
-
-    let mut buckets = Vec::new();
-    for b in &input.buckets {
-        let arn = format!("arn:aws:s3:::{}", b.name);
-        let mut words: BTreeMap<String, u32> = BTreeMap::new();
-        for r in &input.roles {
-            let Some(Ok(doc)) = r.live.inline.get(GRANTS_POLICY_NAME).map(|d| &d.doc) else {
-                continue;
-            };
-            for st in &doc.statements {
-                let on_bucket = st
-                    .resource
-                    .iter()
-                    .flatten()
-                    .any(|res| *res == arn || res.starts_with(&format!("{arn}/")));
-                if !on_bucket {
-                    continue;
-                }
-                for w in st.sid().map(identity_sid_words).unwrap_or_default() {
-                    *words.entry(w).or_default() += 1;
-                }
-            }
-        }
-        buckets.push(unique_key(
-            pick_key(&key_from_name(&b.name), &words),
-            &buckets,
-        ));
-    }
-    Keys {
-        account,
-        buckets,
-        roles,
-    }
-}
-
 /// The statements of a live bucket policy (none when absent or unparseable).
 fn policy_statements(b: &LiveBucket) -> &[Statement] {
     match b.policy.present().map(|d| &d.doc) {
         Some(Ok(doc)) => &doc.statements,
         _ => &[],
     }
-}
-
-/// The bucket words a Sid of a role's `s3ward-grants` may hold:
-/// `s3ward<BucketKey><Access><Part><N?>`.
-fn identity_sid_words(sid: &str) -> Vec<String> {
-    let Some(rest) = sid.strip_prefix("s3ward") else {
-        return Vec::new();
-    };
-    let rest = rest.trim_end_matches(|c: char| c.is_ascii_digit());
-    let Some((stem, _)) = grants::split_part(rest) else {
-        return Vec::new();
-    };
-    Access::ALL
-        .iter()
-        .filter_map(|a| stem.strip_suffix(pascal(a.as_str()).as_str()))
-        .filter(|w| grants::is_word(w))
-        .map(str::to_string)
-        .collect()
-}
-
-/// The key from the name when the Sids agree with it (or say nothing), else the key the
-/// Sids name most.
-fn pick_key(from_name: &str, words: &BTreeMap<String, u32>) -> String {
-    if words.is_empty() || words.contains_key(&pascal(from_name)) {
-        return from_name.to_string();
-    }
-    let best = words
-        .iter()
-        .max_by(|a, b| a.1.cmp(b.1).then(b.0.len().cmp(&a.0.len())))
-        .map(|(w, _)| w.clone())
-        .expect("not empty");
-    grants::key_for_word(&best)
-}
-
-/// A plan-file key from a bucket or role name: letters, digits, `-` and `_`.
-fn key_from_name(name: &str) -> String {
-    let k: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    if k.is_empty() { "imported".into() } else { k }
-}
-
-fn unique_key(key: String, taken: &[String]) -> String {
-    if !taken.contains(&key) {
-        return key;
-    }
-    (2..)
-        .map(|n| format!("{key}-{n}"))
-        .find(|k| !taken.contains(k))
-        .expect("some number is free")
 }
 
 // ------------------------------------------------------------------------------------------
@@ -797,7 +647,12 @@ fn role(r: &RoleIn, key: &str, names: &trust::TrustNames<'_>, raw_trust: bool) -
 // The unit tests reach what they use through `use super::*`: these are the names they use
 // that the code in this file does not.
 #[cfg(test)]
-use crate::{desired::ObjectOwnership, state::AclGrant};
+use crate::{
+    desired::{Access, ObjectOwnership},
+    state::AclGrant,
+};
+#[cfg(test)]
+use keys::{identity_sid_words, key_from_name, pick_key};
 
 #[cfg(test)]
 mod tests;
