@@ -21,9 +21,12 @@
 //! The check in step 3 is why import can promise `No changes.`: it does not trust its own
 //! reading of the Sid scheme, it asks the code that `plan` runs.
 
+mod bucket;
+mod build;
 pub mod grants;
 mod keys;
 pub mod model;
+mod role;
 pub mod toml_out;
 pub mod trust;
 
@@ -31,17 +34,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::change::{Action, Address, Change};
-use crate::desired::{
-    APPLIED_TAG, AclMode, Bucket, GRANTS_POLICY_NAME, PolicyMode, PublicAccessBlock,
-};
+use crate::desired::GRANTS_POLICY_NAME;
 use crate::diff::{self, Context};
 use crate::plan_file::{self, Report};
-use crate::policy::Statement;
 use crate::policy::canonical::effective_version;
-use crate::policy::lint::{self, Identity};
-use crate::state::{Live, LiveBucket, LiveRole, Setting};
+use crate::policy::lint::Identity;
+use crate::state::{Live, LiveBucket, LiveRole};
+use bucket::policy_statements;
+use build::build;
 use keys::{Keys, choose_keys};
-use model::{AccountOut, BucketOut, Plan, RoleOut, TrustOut};
 
 // ------------------------------------------------------------------------------------------
 // Input and output
@@ -115,11 +116,11 @@ impl std::fmt::Display for Note {
 #[derive(Clone, Debug, Default)]
 struct Choices {
     /// Buckets (by index) whose whole policy stays raw.
-    all_extras: BTreeSet<usize>,
+    pub(super) all_extras: BTreeSet<usize>,
     /// Roles (by index) that grants must not name.
-    no_grants_to: BTreeSet<usize>,
+    pub(super) no_grants_to: BTreeSet<usize>,
     /// Roles (by index) whose trust stays raw.
-    raw_trust: BTreeSet<usize>,
+    pub(super) raw_trust: BTreeSet<usize>,
 }
 
 /// Builds the plan file for `input`, checked against the resolver and the diff.
@@ -308,348 +309,12 @@ fn explain(input: &Input, keys: &Keys, c: &Change) -> Note {
     Note { address, message }
 }
 
-/// The statements of a live bucket policy (none when absent or unparseable).
-fn policy_statements(b: &LiveBucket) -> &[Statement] {
-    match b.policy.present().map(|d| &d.doc) {
-        Some(Ok(doc)) => &doc.statements,
-        _ => &[],
-    }
-}
-
-// ------------------------------------------------------------------------------------------
-// Building the model
-
-/// `tag_char` of the resolver: what s3ward accepts in tags.
-fn tag_ok(s: &str, max: usize) -> bool {
-    s.chars().count() <= max
-        && s.chars()
-            .all(|c| c.is_alphanumeric() || " _.:/=+-@".contains(c))
-}
-
-/// The tags to declare, and a comment on those left out.
-fn plan_tags(live: &BTreeMap<String, String>) -> (BTreeMap<String, String>, Option<String>) {
-    let mut out = BTreeMap::new();
-    let mut skipped = Vec::new();
-    for (k, v) in live {
-        if k == APPLIED_TAG {
-            continue; // s3ward's own record of what it applied; refused in a plan file
-        }
-        if k.starts_with("aws:") || k.is_empty() || !tag_ok(k, 128) || !tag_ok(v, 256) {
-            skipped.push(format!("`{k}`"));
-            continue;
-        }
-        out.insert(k.clone(), v.clone());
-    }
-    let comment = (!skipped.is_empty()).then(|| {
-        format!(
-            "Tags left out (unmanaged): {}; s3ward refuses `aws:` keys and characters outside \
-             letters, digits, spaces and `_ . : / = + - @`.",
-            skipped.join(", ")
-        )
-    });
-    (out, comment)
-}
-
-fn build(input: &Input, keys: &Keys, choices: &Choices) -> Plan {
-    let main_id = input.account.id.clone();
-    let all_roles: BTreeMap<String, String> = input
-        .roles
-        .iter()
-        .zip(&keys.roles)
-        .map(|(r, k)| (r.live.arn.clone(), k.clone()))
-        .collect();
-    // Grants may name a role only when the role has an `s3ward-grants` policy for the
-    // resolver to compare with: otherwise the grant would add one.
-    let grantee_roles: BTreeMap<String, String> = input
-        .roles
-        .iter()
-        .zip(&keys.roles)
-        .enumerate()
-        .filter(|(i, (r, _))| {
-            !choices.no_grants_to.contains(i) && r.live.inline.contains_key(GRANTS_POLICY_NAME)
-        })
-        .map(|(_, (r, k))| (r.live.arn.clone(), k.clone()))
-        .collect();
-    let mut names = grants::Names {
-        main_key: keys.account.clone(),
-        main_id: main_id.clone(),
-        roles: grantee_roles,
-        ..Default::default()
-    };
-
-    // The most common bucket region becomes `settings.region`.
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for b in &input.buckets {
-        *counts.entry(&b.region).or_default() += 1;
-    }
-    let region = input
-        .buckets
-        .iter()
-        .map(|b| b.region.as_str())
-        .fold(None::<&str>, |best, r| match best {
-            Some(b) if counts[b] >= counts[r] => Some(b),
-            _ => Some(r),
-        })
-        .map(str::to_string);
-
-    let mut buckets = Vec::new();
-    for (i, (b, key)) in input.buckets.iter().zip(&keys.buckets).enumerate() {
-        buckets.push(bucket(
-            b,
-            key,
-            &main_id,
-            region.as_deref(),
-            &mut names,
-            choices.all_extras.contains(&i),
-        ));
-    }
-
-    let mut roles = Vec::new();
-    for (i, (r, key)) in input.roles.iter().zip(&keys.roles).enumerate() {
-        let trust_names = trust::TrustNames {
-            role_account: &main_id,
-            main_key: &keys.account,
-            main_id: &main_id,
-            roles: &all_roles,
-        };
-        roles.push(role(r, key, &trust_names, choices.raw_trust.contains(&i)));
-    }
-
-    // Only what a grant names.
-    let used: BTreeSet<&str> = buckets
-        .iter()
-        .flat_map(|b| b.grants.iter().map(|g| g.to.as_str()))
-        .collect();
-    let principals = names
-        .principals
-        .into_iter()
-        .filter(|(k, _)| used.contains(format!("principal.{k}").as_str()))
-        .collect();
-    let other_accounts = names
-        .accounts
-        .into_iter()
-        .filter(|(k, _)| used.contains(format!("account.{k}").as_str()))
-        .collect();
-    Plan {
-        name: input.plan_name.clone(),
-        region: if buckets.is_empty() { None } else { region },
-        account: AccountOut {
-            key: keys.account.clone(),
-            id: main_id,
-            assume_role: input.account.assume_role.clone(),
-            external_id: input.account.external_id.clone(),
-        },
-        other_accounts,
-        principals,
-        roles,
-        buckets,
-        notes: Vec::new(),
-    }
-}
-
-fn bucket(
-    b: &BucketIn,
-    key: &str,
-    account_id: &str,
-    settings_region: Option<&str>,
-    names: &mut grants::Names,
-    all_extras: bool,
-) -> BucketOut {
-    let live = &b.live;
-    let mut comments = Vec::new();
-    let statements = policy_statements(live);
-    let public = statements.iter().any(lint::is_public_statement);
-    let mut public_access_block = live.public_access_block.present().copied();
-    if public && public_access_block.is_none() {
-        public_access_block = Some(PublicAccessBlock::all(false));
-        comments.push(
-            "The policy is public and the bucket has no public access block. s3ward accepts a \
-             public policy only with `block_public_access = false` declared, so the first apply \
-             creates a block with every flag off: access does not change."
-                .into(),
-        );
-    } else if public && public_access_block.is_some_and(|p| !p.allows_public_policy()) {
-        comments.push(
-            "The policy is public, but the public access block blocks public policies: AWS \
-             ignores the public statements (RestrictPublicBuckets) or refuses to write them \
-             again (BlockPublicPolicy). s3ward refuses such a plan file; decide which should go."
-                .into(),
-        );
-    }
-    let skeleton = Bucket {
-        key: key.to_string(),
-        name: b.name.clone(),
-        account: names.main_key.clone(),
-        account_id: account_id.to_string(),
-        region: Some(b.region.clone()),
-        create: true,
-        ownership: live.ownership.present().copied(),
-        public_access_block,
-        acl: AclMode::Private,
-        policy_mode: PolicyMode::Authoritative,
-        sid_prefix: "s3ward".into(),
-        policy_statements: Vec::new(),
-        tags: BTreeMap::new(),
-        grants: Vec::new(),
-        models: Vec::new(),
-    };
-    let (grants, extras, extras_comments) = if all_extras {
-        let why = if statements.iter().any(Statement::is_s3ward) {
-            " (grants read from its s3ward statements did not write the same policy again)"
-        } else {
-            ""
-        };
-        (
-            Vec::new(),
-            statements.to_vec(),
-            vec![format!(
-                "The bucket policy's statements, kept as they are{why}."
-            )],
-        )
-    } else {
-        let m = grants::match_bucket(&skeleton, statements, names, &BTreeSet::new());
-        let mut why = Vec::new();
-        let in_unmatched = |s: &Statement| {
-            s.sid()
-                .and_then(grants::split_part)
-                .is_some_and(|(stem, _)| m.unmatched_stems.iter().any(|u| u == stem))
-        };
-        let foreign = m.extras.iter().filter(|s| !in_unmatched(s)).count();
-        if foreign > 0 {
-            why.push(format!(
-                "{foreign} statement{} that s3ward's grants do not write",
-                if foreign == 1 { "" } else { "s" }
-            ));
-        }
-        if !m.unmatched_stems.is_empty() {
-            why.push(format!(
-                "statements named like a grant's ({}) that differ from what the grant would \
-                 write now, or name a grantee this plan file cannot name the same way",
-                m.unmatched_stems
-                    .iter()
-                    .map(|s| format!("`{s}…`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        let c = if m.extras.is_empty() {
-            Vec::new()
-        } else {
-            vec![format!(
-                "Kept verbatim from the live policy: {}.",
-                why.join("; and ")
-            )]
-        };
-        (m.grants, m.extras, c)
-    };
-    if let Some(d) = live.policy.present() {
-        match &d.doc {
-            Err(e) => comments.push(format!(
-                "The live bucket policy is not a valid policy document ({e}); it is left out, \
-                 and plan will replace it."
-            )),
-            Ok(doc) if effective_version(doc) != "2012-10-17" => comments.push(format!(
-                "The live policy's `Version` is {} and it holds `${{…}}`, which that version \
-                 reads as text; s3ward writes `2012-10-17`, where `${{…}}` is a policy variable, \
-                 which plan will show as an update.",
-                doc.version.as_deref().unwrap_or("missing")
-            )),
-            Ok(_) => {}
-        }
-    }
-    let (tags, tag_comment) = plan_tags(live.tags.present().unwrap_or(&BTreeMap::new()));
-    comments.extend(tag_comment);
-    let acl_grants = live
-        .acl
-        .present()
-        .map(|a| a.foreign_grants().into_iter().cloned().collect())
-        .unwrap_or_default();
-    BucketOut {
-        key: key.to_string(),
-        name: b.name.clone(),
-        region: (settings_region != Some(b.region.as_str())).then(|| b.region.clone()),
-        ownership: skeleton.ownership,
-        public_access_block,
-        acl_grants,
-        tags,
-        grants,
-        extras,
-        extras_comments,
-        comments,
-    }
-}
-
-fn role(r: &RoleIn, key: &str, names: &trust::TrustNames<'_>, raw_trust: bool) -> RoleOut {
-    let live = &r.live;
-    let mut comments = Vec::new();
-    let trust = match live.trust.as_ref().map(|t| &t.doc) {
-        Some(Ok(doc)) if raw_trust => TrustOut::Raw {
-            json: doc.to_pretty(),
-            reason: "the typed entries read from it did not write it again".into(),
-        },
-        Some(Ok(doc)) => trust::trust_out(doc, names),
-        Some(Err(e)) => TrustOut::Raw {
-            json: live
-                .trust
-                .as_ref()
-                .map(|t| t.text.clone())
-                .unwrap_or_default(),
-            reason: format!("it is not a valid policy document ({e})"),
-        },
-        None => TrustOut::Raw {
-            json: r#"{"Version": "2012-10-17", "Statement": []}"#.into(),
-            reason: "IAM returned none".into(),
-        },
-    };
-    if live.inline.contains_key(GRANTS_POLICY_NAME) {
-        comments.push(format!(
-            "Its `{GRANTS_POLICY_NAME}` inline policy is written from the grants to `role.{key}` \
-             in the buckets below."
-        ));
-    }
-    let mut inline = Vec::new();
-    for (name, doc) in &live.inline {
-        if name == GRANTS_POLICY_NAME {
-            continue;
-        }
-        match &doc.doc {
-            Ok(d) => inline.push((name.clone(), d.to_pretty())),
-            Err(e) => {
-                comments.push(format!(
-                    "Inline policy `{name}` is not a valid policy document ({e}); it is kept as \
-                     text, and s3ward will refuse it until it is fixed."
-                ));
-                inline.push((name.clone(), doc.text.clone()));
-            }
-        }
-    }
-    let (tags, tag_comment) = plan_tags(&live.tags);
-    comments.extend(tag_comment);
-    let managed = match &live.managed {
-        Setting::Present(set) => set.iter().cloned().collect(),
-        _ => Vec::new(),
-    };
-    RoleOut {
-        key: key.to_string(),
-        name: r.name.clone(),
-        arn: live.arn.clone(),
-        path: (live.path != "/" && !live.path.is_empty()).then(|| live.path.clone()),
-        description: live.description.clone().filter(|d| !d.is_empty()),
-        max_session_duration: live.max_session_duration,
-        tags,
-        managed,
-        trust,
-        inline,
-        comments,
-    }
-}
-
 // The unit tests reach what they use through `use super::*`: these are the names they use
 // that the code in this file does not.
 #[cfg(test)]
 use crate::{
-    desired::{Access, ObjectOwnership},
-    state::AclGrant,
+    desired::{APPLIED_TAG, Access, AclMode, ObjectOwnership, PublicAccessBlock},
+    state::{AclGrant, Setting},
 };
 #[cfg(test)]
 use keys::{identity_sid_words, key_from_name, pick_key};

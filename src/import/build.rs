@@ -1,0 +1,145 @@
+//! Building the plan model from the live state, with the keys chosen and the choices the
+//! verification rounds made: the settings region, the account, the accounts and principals
+//! that grants name, and each bucket ([`bucket`](super::bucket)) and role
+//! ([`role`](super::role)). Also the tag rule both share.
+//!
+//! Pure and deterministic: the same input, keys and choices give the same model. It does
+//! not check its result; [`import`](super::import) hands the rendered text to the resolver
+//! and the diff for that.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::keys::Keys;
+use super::model::{AccountOut, Plan};
+use super::{Choices, Input, bucket::bucket, grants, role::role, trust};
+use crate::desired::{APPLIED_TAG, GRANTS_POLICY_NAME};
+
+/// `tag_char` of the resolver: what s3ward accepts in tags.
+fn tag_ok(s: &str, max: usize) -> bool {
+    s.chars().count() <= max
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || " _.:/=+-@".contains(c))
+}
+
+/// The tags to declare, and a comment on those left out.
+pub(super) fn plan_tags(
+    live: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Option<String>) {
+    let mut out = BTreeMap::new();
+    let mut skipped = Vec::new();
+    for (k, v) in live {
+        if k == APPLIED_TAG {
+            continue; // s3ward's own record of what it applied; refused in a plan file
+        }
+        if k.starts_with("aws:") || k.is_empty() || !tag_ok(k, 128) || !tag_ok(v, 256) {
+            skipped.push(format!("`{k}`"));
+            continue;
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    let comment = (!skipped.is_empty()).then(|| {
+        format!(
+            "Tags left out (unmanaged): {}; s3ward refuses `aws:` keys and characters outside \
+             letters, digits, spaces and `_ . : / = + - @`.",
+            skipped.join(", ")
+        )
+    });
+    (out, comment)
+}
+
+pub(super) fn build(input: &Input, keys: &Keys, choices: &Choices) -> Plan {
+    let main_id = input.account.id.clone();
+    let all_roles: BTreeMap<String, String> = input
+        .roles
+        .iter()
+        .zip(&keys.roles)
+        .map(|(r, k)| (r.live.arn.clone(), k.clone()))
+        .collect();
+    // Grants may name a role only when the role has an `s3ward-grants` policy for the
+    // resolver to compare with: otherwise the grant would add one.
+    let grantee_roles: BTreeMap<String, String> = input
+        .roles
+        .iter()
+        .zip(&keys.roles)
+        .enumerate()
+        .filter(|(i, (r, _))| {
+            !choices.no_grants_to.contains(i) && r.live.inline.contains_key(GRANTS_POLICY_NAME)
+        })
+        .map(|(_, (r, k))| (r.live.arn.clone(), k.clone()))
+        .collect();
+    let mut names = grants::Names {
+        main_key: keys.account.clone(),
+        main_id: main_id.clone(),
+        roles: grantee_roles,
+        ..Default::default()
+    };
+
+    // The most common bucket region becomes `settings.region`.
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for b in &input.buckets {
+        *counts.entry(&b.region).or_default() += 1;
+    }
+    let region = input
+        .buckets
+        .iter()
+        .map(|b| b.region.as_str())
+        .fold(None::<&str>, |best, r| match best {
+            Some(b) if counts[b] >= counts[r] => Some(b),
+            _ => Some(r),
+        })
+        .map(str::to_string);
+
+    let mut buckets = Vec::new();
+    for (i, (b, key)) in input.buckets.iter().zip(&keys.buckets).enumerate() {
+        buckets.push(bucket(
+            b,
+            key,
+            &main_id,
+            region.as_deref(),
+            &mut names,
+            choices.all_extras.contains(&i),
+        ));
+    }
+
+    let mut roles = Vec::new();
+    for (i, (r, key)) in input.roles.iter().zip(&keys.roles).enumerate() {
+        let trust_names = trust::TrustNames {
+            role_account: &main_id,
+            main_key: &keys.account,
+            main_id: &main_id,
+            roles: &all_roles,
+        };
+        roles.push(role(r, key, &trust_names, choices.raw_trust.contains(&i)));
+    }
+
+    // Only what a grant names.
+    let used: BTreeSet<&str> = buckets
+        .iter()
+        .flat_map(|b| b.grants.iter().map(|g| g.to.as_str()))
+        .collect();
+    let principals = names
+        .principals
+        .into_iter()
+        .filter(|(k, _)| used.contains(format!("principal.{k}").as_str()))
+        .collect();
+    let other_accounts = names
+        .accounts
+        .into_iter()
+        .filter(|(k, _)| used.contains(format!("account.{k}").as_str()))
+        .collect();
+    Plan {
+        name: input.plan_name.clone(),
+        region: if buckets.is_empty() { None } else { region },
+        account: AccountOut {
+            key: keys.account.clone(),
+            id: main_id,
+            assume_role: input.account.assume_role.clone(),
+            external_id: input.account.external_id.clone(),
+        },
+        other_accounts,
+        principals,
+        roles,
+        buckets,
+        notes: Vec::new(),
+    }
+}
