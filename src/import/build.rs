@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::keys::Keys;
 use super::model::{AccountOut, Plan};
-use super::{Choices, Input, bucket::bucket, grants, role::role, trust};
+use super::verify::Choices;
+use super::{Input, bucket::bucket, grants, role::role, trust};
 use crate::desired::{APPLIED_TAG, GRANTS_POLICY_NAME};
 
 /// `tag_char` of the resolver: what s3ward accepts in tags.

@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Input, grants, policy_statements};
+use super::bucket::policy_statements;
+use super::{Input, grants};
 use crate::desired::{Access, GRANTS_POLICY_NAME, pascal};
 use crate::names::account_root_arn;
 
