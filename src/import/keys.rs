@@ -20,50 +20,27 @@ pub(super) struct Keys {
     pub(super) roles: Vec<String>,
 }
 
+impl Keys {
+    /// The index in `Input::buckets` of the bucket with plan-file key `key`.
+    pub(super) fn bucket(&self, key: &str) -> Option<usize> {
+        self.buckets.iter().position(|b| b == key)
+    }
+
+    /// The index in `Input::roles` of the role with plan-file key `key`.
+    pub(super) fn role(&self, key: &str) -> Option<usize> {
+        self.roles.iter().position(|r| r == key)
+    }
+}
+
 pub(super) fn choose_keys(input: &Input) -> Keys {
     let account = input.account.key.clone().unwrap_or_else(|| {
-        let mut words: BTreeMap<String, u32> = BTreeMap::new();
         let root = account_root_arn(&input.account.id);
-        for st in input
-            .buckets
-            .iter()
-            .flat_map(|b| policy_statements(&b.live))
-        {
-            let Some((stem, _)) = st.sid().and_then(grants::split_part) else {
-                continue;
-            };
-            if grants::single_principal(st).as_deref() != Some(root.as_str()) {
-                continue;
-            }
-            for n in grants::parse_stem(stem) {
-                if n.kind == grants::Kind::Account {
-                    *words.entry(n.word).or_default() += if n.n == 1 { 2 } else { 1 };
-                }
-            }
-        }
-        pick_key("main", &words)
+        pick_key("main", &grantee_words(input, &root, grants::Kind::Account))
     });
 
     let mut roles = Vec::new();
     for r in &input.roles {
-        let mut words: BTreeMap<String, u32> = BTreeMap::new();
-        for st in input
-            .buckets
-            .iter()
-            .flat_map(|b| policy_statements(&b.live))
-        {
-            let Some((stem, _)) = st.sid().and_then(grants::split_part) else {
-                continue;
-            };
-            if grants::single_principal(st).as_deref() != Some(r.live.arn.as_str()) {
-                continue;
-            }
-            for n in grants::parse_stem(stem) {
-                if n.kind == grants::Kind::Role {
-                    *words.entry(n.word).or_default() += if n.n == 1 { 2 } else { 1 };
-                }
-            }
-        }
+        let words = grantee_words(input, &r.live.arn, grants::Kind::Role);
         roles.push(unique_key(
             pick_key(&key_from_name(&r.name), &words),
             &roles,
@@ -72,26 +49,7 @@ pub(super) fn choose_keys(input: &Input) -> Keys {
 
     let mut buckets = Vec::new();
     for b in &input.buckets {
-        let arn = format!("arn:aws:s3:::{}", b.name);
-        let mut words: BTreeMap<String, u32> = BTreeMap::new();
-        for r in &input.roles {
-            let Some(Ok(doc)) = r.live.inline.get(GRANTS_POLICY_NAME).map(|d| &d.doc) else {
-                continue;
-            };
-            for st in &doc.statements {
-                let on_bucket = st
-                    .resource
-                    .iter()
-                    .flatten()
-                    .any(|res| *res == arn || res.starts_with(&format!("{arn}/")));
-                if !on_bucket {
-                    continue;
-                }
-                for w in st.sid().map(identity_sid_words).unwrap_or_default() {
-                    *words.entry(w).or_default() += 1;
-                }
-            }
-        }
+        let words = bucket_words(input, &b.name);
         buckets.push(unique_key(
             pick_key(&key_from_name(&b.name), &words),
             &buckets,
@@ -103,6 +61,58 @@ pub(super) fn choose_keys(input: &Input) -> Keys {
         roles,
     }
 }
+
+/// The words that name a grantee of `kind` in the Sids of the bucket-policy statements
+/// whose one principal is `principal_arn`, each with how often: a reading as the first
+/// grant with its access to the grantee (`n == 1`) counts twice.
+fn grantee_words(input: &Input, principal_arn: &str, kind: grants::Kind) -> BTreeMap<String, u32> {
+    let mut words: BTreeMap<String, u32> = BTreeMap::new();
+    for st in input
+        .buckets
+        .iter()
+        .flat_map(|b| policy_statements(&b.live))
+    {
+        let Some((stem, _)) = st.sid().and_then(grants::split_part) else {
+            continue;
+        };
+        if grants::single_principal(st).as_deref() != Some(principal_arn) {
+            continue;
+        }
+        for n in grants::parse_stem(stem) {
+            if n.kind == kind {
+                *words.entry(n.word).or_default() += if n.n == 1 { 2 } else { 1 };
+            }
+        }
+    }
+    words
+}
+
+/// The bucket words in the Sids of the roles' `s3ward-grants` statements on `bucket_name`
+/// (the bucket or its objects), each with how often.
+fn bucket_words(input: &Input, bucket_name: &str) -> BTreeMap<String, u32> {
+    let arn = format!("arn:aws:s3:::{bucket_name}");
+    let mut words: BTreeMap<String, u32> = BTreeMap::new();
+    for r in &input.roles {
+        let Some(Ok(doc)) = r.live.inline.get(GRANTS_POLICY_NAME).map(|d| &d.doc) else {
+            continue;
+        };
+        for st in &doc.statements {
+            let on_bucket = st
+                .resource
+                .iter()
+                .flatten()
+                .any(|res| *res == arn || res.starts_with(&format!("{arn}/")));
+            if !on_bucket {
+                continue;
+            }
+            for w in st.sid().map(identity_sid_words).unwrap_or_default() {
+                *words.entry(w).or_default() += 1;
+            }
+        }
+    }
+    words
+}
+
 /// The bucket words a Sid of a role's `s3ward-grants` may hold:
 /// `s3ward<BucketKey><Access><Part><N?>`.
 pub(super) fn identity_sid_words(sid: &str) -> Vec<String> {

@@ -89,16 +89,15 @@ pub(super) fn verify(input: &Input, keys: &Keys, text: &str) -> Verdict {
 
 /// Undoes what made `c`, when import can; `false` when it already did or cannot.
 pub(super) fn undo(input: &Input, keys: &Keys, choices: &mut Choices, c: &Change) -> bool {
-    let bucket = |k: &str| keys.buckets.iter().position(|b| b == k);
-    let role = |k: &str| keys.roles.iter().position(|r| r == k);
     match &c.address {
-        Address::BucketPolicy(k) => bucket(k).is_some_and(|i| choices.all_extras.insert(i)),
+        Address::BucketPolicy(k) => keys.bucket(k).is_some_and(|i| choices.all_extras.insert(i)),
         Address::RoleInlinePolicy(k, name)
             if name == GRANTS_POLICY_NAME && c.action == Action::Create =>
         {
-            role(k).is_some_and(|i| choices.no_grants_to.insert(i))
+            keys.role(k).is_some_and(|i| choices.no_grants_to.insert(i))
         }
-        Address::RoleTrust(k) => role(k)
+        Address::RoleTrust(k) => keys
+            .role(k)
             .is_some_and(|i| input.roles[i].live.trust.is_some() && choices.raw_trust.insert(i)),
         _ => false,
     }
@@ -111,9 +110,7 @@ pub(super) fn explain(input: &Input, keys: &Keys, c: &Change) -> Note {
     let message = match &c.address {
         Address::BucketPolicy(k) => {
             let live = keys
-                .buckets
-                .iter()
-                .position(|b| b == k)
+                .bucket(k)
                 .and_then(|i| input.buckets[i].live.policy.present());
             match live.map(|d| &d.doc) {
                 Some(Err(e)) => format!("{shows}: the live policy is not a valid document ({e})"),
