@@ -1,7 +1,8 @@
 //! Building the plan model from the live state, with the keys chosen and the choices the
 //! verification rounds made: the settings region, the account, the accounts and principals
 //! that grants name, and each bucket ([`bucket`](super::bucket)) and role
-//! ([`role`](super::role)). Also the tag rule both share.
+//! ([`role`](super::role)). Also [`plan_tags`], the live tags either may declare under the
+//! resolver's tag rule (`names`).
 //!
 //! Pure and deterministic: the same input, keys and choices give the same model. It does
 //! not check its result; [`import`](super::import) hands the rendered text to the resolver
@@ -14,13 +15,7 @@ use super::model::{AccountOut, Plan};
 use super::verify::Choices;
 use super::{Input, bucket::bucket, grants, role::role, trust};
 use crate::desired::{APPLIED_TAG, GRANTS_POLICY_NAME};
-
-/// `tag_char` of the resolver: what s3ward accepts in tags.
-fn tag_ok(s: &str, max: usize) -> bool {
-    s.chars().count() <= max
-        && s.chars()
-            .all(|c| c.is_alphanumeric() || " _.:/=+-@".contains(c))
-}
+use crate::names::{is_aws_reserved_tag_key, valid_tag_key, valid_tag_value};
 
 /// The tags to declare, and a comment on those left out.
 pub(super) fn plan_tags(
@@ -32,7 +27,8 @@ pub(super) fn plan_tags(
         if k == APPLIED_TAG {
             continue; // s3ward's own record of what it applied; refused in a plan file
         }
-        if k.starts_with("aws:") || k.is_empty() || !tag_ok(k, 128) || !tag_ok(v, 256) {
+        // The resolver's rule: it refuses a plan file that declares any other.
+        if is_aws_reserved_tag_key(k) || !valid_tag_key(k) || !valid_tag_value(v) {
             skipped.push(format!("`{k}`"));
             continue;
         }
@@ -102,14 +98,14 @@ pub(super) fn build(input: &Input, keys: &Keys, choices: &Choices) -> Plan {
         ));
     }
 
+    let trust_names = trust::TrustNames {
+        role_account: &main_id,
+        main_key: &keys.account,
+        main_id: &main_id,
+        roles: &all_roles,
+    };
     let mut roles = Vec::new();
     for (i, (r, key)) in input.roles.iter().zip(&keys.roles).enumerate() {
-        let trust_names = trust::TrustNames {
-            role_account: &main_id,
-            main_key: &keys.account,
-            main_id: &main_id,
-            roles: &all_roles,
-        };
         roles.push(role(r, key, &trust_names, choices.raw_trust.contains(&i)));
     }
 
@@ -118,16 +114,13 @@ pub(super) fn build(input: &Input, keys: &Keys, choices: &Choices) -> Plan {
         .iter()
         .flat_map(|b| b.grants.iter().map(|g| g.to.as_str()))
         .collect();
-    let principals = names
-        .principals
-        .into_iter()
-        .filter(|(k, _)| used.contains(format!("principal.{k}").as_str()))
-        .collect();
-    let other_accounts = names
-        .accounts
-        .into_iter()
-        .filter(|(k, _)| used.contains(format!("account.{k}").as_str()))
-        .collect();
+    let named = |kind: &str, keys: BTreeMap<String, String>| -> BTreeMap<String, String> {
+        keys.into_iter()
+            .filter(|(k, _)| used.contains(format!("{kind}.{k}").as_str()))
+            .collect()
+    };
+    let principals = named("principal", names.principals);
+    let other_accounts = named("account", names.accounts);
     Plan {
         name: input.plan_name.clone(),
         region: if buckets.is_empty() { None } else { region },
