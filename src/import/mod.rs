@@ -2,21 +2,23 @@
 //! `s3ward plan` with it prints `No changes.`.
 //!
 //! Pure: `app::import` reads AWS (every read through `live`) and hands the live state here;
-//! nothing in this module calls AWS, and nothing is ever written there.
+//! nothing in this module calls AWS, and nothing is ever written there. It does not print
+//! either: the notes go back to `app::import` in [`Imported`].
 //!
-//! Expected flow:
+//! Expected flow, one room each:
 //!
-//! 1. Choose keys. Keys are part of the statement ids s3ward wrote (`s3wardReadRoleRayList`,
-//!    `s3wardModelsReadList` in a role's `s3ward-grants`), so a key is taken from those ids
-//!    when they name the resource, else from its name.
-//! 2. Build the plan model: buckets (policy split into grants and raw extras by [`grants`]),
-//!    roles (trust as typed entries or raw by [`trust`]), accounts and principals that
-//!    grants name.
+//! 1. Choose keys ([`keys`]). Keys are part of the statement ids s3ward wrote
+//!    (`s3wardReadRoleRayList`, `s3wardModelsReadList` in a role's `s3ward-grants`), so a
+//!    key is taken from those ids when they name the resource, else from its name.
+//! 2. Build the plan model ([`model`], built by [`build`]): buckets ([`bucket`], policy split
+//!    into grants and raw extras by [`grants`]), roles ([`role`], trust as typed entries or
+//!    raw by [`trust`]), accounts and principals that grants name.
 //! 3. Render it ([`toml_out`]), resolve the text with the real plan-file resolver, and diff
-//!    the result against the same live state with the real `diff`. Whatever still differs
-//!    is undone where import can undo it (a bucket's grants back to raw statements, a
-//!    role's grants when it has no `s3ward-grants`, a typed trust back to raw) and the loop
-//!    runs again; what remains is reported as a [`Note`], in the file and on stderr.
+//!    the result against the same live state with the real `diff` ([`verify`]). Whatever
+//!    still differs is undone where import can undo it (a bucket's grants back to raw
+//!    statements, a role's grants when it has no `s3ward-grants`, a typed trust back to raw)
+//!    and the loop in [`import`] runs again; what remains is reported as a [`Note`], in the
+//!    file and on stderr.
 //!
 //! The check in step 3 is why import can promise `No changes.`: it does not trust its own
 //! reading of the Sid scheme, it asks the code that `plan` runs.
