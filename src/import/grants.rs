@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
-use super::GrantOut;
+use super::model::GrantOut;
 use crate::desired::{Access, Bucket, Grant, Grantee, pascal};
 use crate::names::parse_iam_arn;
 use crate::policy::Statement;

@@ -1,4 +1,5 @@
-//! Writing the imported plan file: the [`Plan`](super::Plan) model as commented TOML text.
+//! Writing the imported plan file: the [`Plan`](super::model::Plan) model as commented TOML
+//! text.
 //!
 //! Hand-written rather than serialised: the comments are the point (an imported plan file is
 //! read by someone deciding what s3ward will manage from now on), and the layout follows
@@ -9,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{BucketOut, GrantOut, Plan, RoleOut, TrustEntryOut, TrustOut};
+use super::model::{BucketOut, GrantOut, Plan, RoleOut, TrustEntryOut, TrustOut};
 use crate::desired::PublicAccessBlock;
 
 /// Comment lines are wrapped at this width.
@@ -231,18 +232,41 @@ fn accounts(out: &mut String, plan: &Plan) {
     }
 }
 
-fn role(out: &mut String, r: &RoleOut, account_key: &str) {
+/// What a `[roles.KEY]` or `[buckets.KEY]` entry opens with: a rule, a title and the
+/// comments, the table header, `account`, and `name` when the key is not the name.
+fn entry_head(
+    out: &mut String,
+    title: &str,
+    comments: &[String],
+    table: &str,
+    entry_key: &str,
+    name: &str,
+    account_key: &str,
+) {
     out.push_str(RULE);
     out.push('\n');
-    comment(out, &format!("Role {}", r.arn));
-    for c in &r.comments {
+    comment(out, title);
+    for c in comments {
         comment(out, c);
     }
-    let _ = writeln!(out, "[roles.{}]", key(&r.key));
+    let _ = writeln!(out, "[{table}.{}]", key(entry_key));
     let _ = writeln!(out, "account = {}", string(account_key));
-    if r.name != r.key {
-        let _ = writeln!(out, "name = {}", string(&r.name));
+    if name != entry_key {
+        let _ = writeln!(out, "name = {}", string(name));
     }
+}
+
+fn role(out: &mut String, r: &RoleOut, account_key: &str) {
+    let title = format!("Role {}", r.arn);
+    entry_head(
+        out,
+        &title,
+        &r.comments,
+        "roles",
+        &r.key,
+        &r.name,
+        account_key,
+    );
     if let Some(p) = &r.path {
         line(
             out,
@@ -370,17 +394,16 @@ fn pab_value(p: &PublicAccessBlock) -> (String, &'static str) {
 }
 
 fn bucket(out: &mut String, b: &BucketOut, account_key: &str) {
-    out.push_str(RULE);
-    out.push('\n');
-    comment(out, &format!("Bucket {}", b.name));
-    for c in &b.comments {
-        comment(out, c);
-    }
-    let _ = writeln!(out, "[buckets.{}]", key(&b.key));
-    let _ = writeln!(out, "account = {}", string(account_key));
-    if b.name != b.key {
-        let _ = writeln!(out, "name = {}", string(&b.name));
-    }
+    let title = format!("Bucket {}", b.name);
+    entry_head(
+        out,
+        &title,
+        &b.comments,
+        "buckets",
+        &b.key,
+        &b.name,
+        account_key,
+    );
     if let Some(r) = &b.region {
         let _ = writeln!(out, "region = {}", string(r));
     }

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{TrustEntryOut, TrustOut};
+use super::model::{TrustEntryOut, TrustOut};
 use crate::desired::{TrustEntry, trust_document};
 use crate::names::{parse_iam_arn, parse_oidc_provider_arn};
 use crate::policy::canonical::{canonical_principal, effective_version, statements_equivalent};
