@@ -6,6 +6,8 @@
 
 pub mod diagnostic;
 pub mod raw;
+#[cfg(test)]
+mod reference_tests;
 pub mod resolve;
 #[cfg(test)]
 mod tests;

@@ -104,7 +104,7 @@ struct Entry<'i> {
     value: Spanned<DeValue<'i>>,
 }
 
-const TOP_KEYS: &[&str] = &[
+pub(super) const TOP_KEYS: &[&str] = &[
     "version",
     "settings",
     "accounts",
