@@ -6,6 +6,7 @@ mod support;
 
 mod apply;
 mod check;
+mod docs;
 mod drift;
 mod error_messages;
 mod import;
