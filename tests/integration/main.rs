@@ -9,6 +9,7 @@ mod check;
 mod drift;
 mod error_messages;
 mod import;
+mod permissions;
 mod plan;
 mod promises;
 mod proxy;
