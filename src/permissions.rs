@@ -182,11 +182,13 @@ pub struct Policies {
     pub ambient: Option<Value>,
 }
 
-/// A statement under construction: actions on resources, with an optional condition.
+/// One statement under construction: condition, actions, resources.
+type Draft = (Option<Value>, Vec<String>, Vec<String>);
+
+/// Statements under construction, by Sid.
 #[derive(Default)]
 struct Statements {
-    /// (Sid, condition as JSON text) → (actions, resources).
-    by_sid: BTreeMap<String, (Option<Value>, Vec<String>, Vec<String>)>,
+    by_sid: BTreeMap<String, Draft>,
 }
 
 impl Statements {
