@@ -66,6 +66,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Print a plan file that describes live buckets and roles (`plan` with it: no changes). Only reads AWS.
     Import(ImportArgs),
+    /// Print, per account, the least-privilege IAM policy s3ward needs for a plan file, as JSON. No AWS call.
+    Permissions(PermissionsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -107,6 +109,25 @@ pub struct ImportArgs {
     /// Write the plan file here (never over an existing file) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// `permissions --for`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PermissionsFor {
+    Plan,
+    Apply,
+    Drift,
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct PermissionsArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// The command the policy is for (plan and drift read; apply reads and writes; check lists model directories).
+    #[arg(long = "for", value_enum, default_value_t = PermissionsFor::Plan, value_name = "COMMAND")]
+    pub purpose: PermissionsFor,
 }
 
 #[derive(Debug, Args)]

@@ -42,6 +42,8 @@ pub mod live;
 pub mod logging;
 /// AWS naming rules: account ids, regions, bucket and role names, IAM paths, ARNs, tags.
 pub mod names;
+/// The least-privilege IAM policies a plan file needs (`s3ward permissions`). Pure.
+pub mod permissions;
 /// The plan file: TOML in, `Desired` out, or every problem with its line and column.
 pub mod plan_file;
 /// IAM policy documents: parse, canonical form, equality by meaning, diff, lints, self-lockout.

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use crate::aws::AwsOptions;
 use crate::cli::{self, Cli};
+use crate::permissions::Purpose;
 
 /// What every command shares.
 #[derive(Clone, Debug)]
@@ -117,6 +118,12 @@ pub struct ImportSettings {
     pub out: Option<PathBuf>,
 }
 
+#[derive(Clone, Debug)]
+pub struct PermissionsSettings {
+    pub plan: PathBuf,
+    pub purpose: Purpose,
+}
+
 /// The command to run, with its own settings.
 #[derive(Clone, Debug)]
 pub enum Command {
@@ -126,6 +133,7 @@ pub enum Command {
     Drift(DriftSettings),
     Check(CheckSettings),
     Import(ImportSettings),
+    Permissions(PermissionsSettings),
     /// Text already rendered (shell completions, the manual page), for stdout.
     Print(Vec<u8>),
 }
@@ -215,6 +223,15 @@ impl Settings {
                 roles: a.roles,
                 name: a.name,
                 out: a.out,
+            }),
+            cli::Command::Permissions(a) => Command::Permissions(PermissionsSettings {
+                plan: a.plan,
+                purpose: match a.purpose {
+                    cli::PermissionsFor::Plan => Purpose::Plan,
+                    cli::PermissionsFor::Apply => Purpose::Apply,
+                    cli::PermissionsFor::Drift => Purpose::Drift,
+                    cli::PermissionsFor::Check => Purpose::Check,
+                },
             }),
             cli::Command::Completions { shell } => Command::Print(cli::completions(shell)),
             cli::Command::Man => Command::Print(cli::man_page()),

@@ -10,6 +10,7 @@ pub mod apply;
 pub mod check;
 pub mod drift;
 pub mod import;
+pub mod permissions;
 pub mod plan;
 pub mod progress;
 
@@ -72,6 +73,7 @@ pub fn run(settings: &Settings, command: &Command) -> Result<Exit, Error> {
         Command::Drift(d) => runtime().block_on(drift::run(settings, d)),
         Command::Check(c) => runtime().block_on(check::run(settings, c)),
         Command::Import(i) => runtime().block_on(import::run(settings, i)),
+        Command::Permissions(p) => permissions::run(settings, p),
         Command::Print(bytes) => write_stdout(bytes),
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod import;
 pub mod json;
 pub mod markdown;
+pub mod permissions;
 pub mod style;
 pub mod text;
 

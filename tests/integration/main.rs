@@ -10,6 +10,7 @@ mod docs;
 mod drift;
 mod error_messages;
 mod import;
+mod permissions;
 mod plan;
 mod promises;
 mod proxy;

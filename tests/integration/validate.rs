@@ -11,6 +11,7 @@ fn example_plans_validate_without_credentials_or_network() {
         "validate",
         "plans/ml-models.toml",
         "plans/single-account.toml",
+        "examples/iam/ml-models-roles.toml",
     ])
     .current_dir(ROOT)
     .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
@@ -19,6 +20,11 @@ fn example_plans_validate_without_credentials_or_network() {
     .run();
     assert_eq!(run.code, 0, "{run}");
     assert!(run.stdout.contains("plans/ml-models.toml: valid"), "{run}");
+    assert!(
+        run.stdout
+            .contains("examples/iam/ml-models-roles.toml: valid"),
+        "{run}"
+    );
     assert!(
         run.stdout.contains("plans/single-account.toml: valid"),
         "{run}"

@@ -1,0 +1,459 @@
+//! The least-privilege IAM policies s3ward needs for one plan file (`s3ward permissions`).
+//!
+//! [`CALLS`] is the one list of every AWS operation s3ward makes, with the IAM action it
+//! needs, what it acts on and which commands make it. The modules that make the calls
+//! (`live/`, `apply/writes/`, `apply/lock.rs`, `check/read.rs`) keep their own code; a test
+//! here reads their source and fails when one of them calls an operation this list does not
+//! name, so the policy cannot drift from the code. The integration test
+//! `permissions_cover_every_call_of_a_plan_and_an_apply` checks the same from the other
+//! side, against the calls a real plan and apply send.
+//!
+//! [`policies`] turns the list and a resolved plan file into one policy document per
+//! account (for the role named by `assume_role`, or the credentials s3ward runs with when
+//! the account has none), plus one for the credentials s3ward runs with when they need
+//! something of their own (`sts:AssumeRole`, the apply lock). Pure: no AWS call.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::desired::Desired;
+
+/// What a policy is for: the command that will run with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Purpose {
+    Plan,
+    Apply,
+    Drift,
+    Check,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Plan => "plan",
+            Purpose::Apply => "apply",
+            Purpose::Drift => "drift",
+            Purpose::Check => "check",
+        }
+    }
+}
+
+/// What one call acts on, which decides the policy's `Resource`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum On {
+    /// A bucket of the plan file, in its account.
+    Bucket,
+    /// The objects of a declared model directory (`check`), in the bucket's account.
+    ModelObjects,
+    /// A role of the plan file, in its account.
+    Role,
+    /// The lock object `settings.lock`, with the credentials s3ward runs with.
+    LockObject,
+    /// A role named by `assume_role`, assumed by the credentials s3ward runs with.
+    AssumeRole,
+    /// Needs no permission (`sts:GetCallerIdentity` cannot be denied).
+    Nothing,
+    /// Made only by `import`, which `permissions` does not cover.
+    ImportOnly,
+}
+
+/// Which commands make a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    /// Reading the managed settings: plan, drift and apply (which plans first).
+    Read,
+    /// Writing: apply only.
+    Write,
+    /// `check`'s own reads.
+    Check,
+    /// Every command that connects.
+    Connect,
+}
+
+impl When {
+    fn made_by(self, purpose: Purpose) -> bool {
+        match self {
+            When::Read => purpose != Purpose::Check,
+            When::Write => purpose == Purpose::Apply,
+            When::Check => purpose == Purpose::Check,
+            When::Connect => true,
+        }
+    }
+}
+
+/// One AWS operation s3ward calls.
+#[derive(Clone, Copy, Debug)]
+pub struct Call {
+    pub service: &'static str,
+    /// The operation name, as in `Op::s3("…")` and in the HTTP request.
+    pub operation: &'static str,
+    /// The IAM action that authorises it.
+    pub action: &'static str,
+    pub on: On,
+    pub when: When,
+}
+
+const fn call(
+    service: &'static str,
+    operation: &'static str,
+    action: &'static str,
+    on: On,
+    when: When,
+) -> Call {
+    Call {
+        service,
+        operation,
+        action,
+        on,
+        when,
+    }
+}
+
+/// Every AWS operation s3ward makes. An operation made for two purposes (a read in `live/`
+/// and again in `apply/writes/`, say) is listed once per purpose.
+#[rustfmt::skip]
+pub const CALLS: &[Call] = &[
+    // live/sts.rs: the session.
+    call("sts", "GetCallerIdentity", "sts:GetCallerIdentity", On::Nothing, When::Connect),
+    call("sts", "AssumeRole", "sts:AssumeRole", On::AssumeRole, When::Connect),
+    // live/s3.rs: the managed settings of each bucket.
+    call("s3", "GetBucketPolicy", "s3:GetBucketPolicy", On::Bucket, When::Read),
+    call("s3", "GetBucketTagging", "s3:GetBucketTagging", On::Bucket, When::Read),
+    call("s3", "GetBucketAcl", "s3:GetBucketAcl", On::Bucket, When::Read),
+    call("s3", "GetBucketOwnershipControls", "s3:GetBucketOwnershipControls", On::Bucket, When::Read),
+    call("s3", "GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock", On::Bucket, When::Read),
+    call("s3", "GetBucketLocation", "s3:GetBucketLocation", On::ImportOnly, When::Read),
+    // live/iam.rs: the managed settings of each role.
+    call("iam", "GetRole", "iam:GetRole", On::Role, When::Read),
+    call("iam", "ListAttachedRolePolicies", "iam:ListAttachedRolePolicies", On::Role, When::Read),
+    call("iam", "ListRolePolicies", "iam:ListRolePolicies", On::Role, When::Read),
+    call("iam", "GetRolePolicy", "iam:GetRolePolicy", On::Role, When::Read),
+    // apply/writes/: buckets (the merge-mode policy and the tags read before writing).
+    call("s3", "CreateBucket", "s3:CreateBucket", On::Bucket, When::Write),
+    call("s3", "PutBucketPolicy", "s3:PutBucketPolicy", On::Bucket, When::Write),
+    call("s3", "DeleteBucketPolicy", "s3:DeleteBucketPolicy", On::Bucket, When::Write),
+    call("s3", "PutBucketAcl", "s3:PutBucketAcl", On::Bucket, When::Write),
+    // Also what CreateBucket with `ObjectOwnership` needs.
+    call("s3", "PutBucketOwnershipControls", "s3:PutBucketOwnershipControls", On::Bucket, When::Write),
+    call("s3", "PutPublicAccessBlock", "s3:PutBucketPublicAccessBlock", On::Bucket, When::Write),
+    call("s3", "PutBucketTagging", "s3:PutBucketTagging", On::Bucket, When::Write),
+    call("s3", "GetBucketPolicy", "s3:GetBucketPolicy", On::Bucket, When::Write),
+    call("s3", "GetBucketTagging", "s3:GetBucketTagging", On::Bucket, When::Write),
+    // apply/writes/: roles (tags on CreateRole need iam:TagRole too).
+    call("iam", "CreateRole", "iam:CreateRole", On::Role, When::Write),
+    call("iam", "TagRole", "iam:TagRole", On::Role, When::Write),
+    call("iam", "UpdateRole", "iam:UpdateRole", On::Role, When::Write),
+    call("iam", "UpdateAssumeRolePolicy", "iam:UpdateAssumeRolePolicy", On::Role, When::Write),
+    call("iam", "PutRolePolicy", "iam:PutRolePolicy", On::Role, When::Write),
+    call("iam", "DeleteRolePolicy", "iam:DeleteRolePolicy", On::Role, When::Write),
+    call("iam", "AttachRolePolicy", "iam:AttachRolePolicy", On::Role, When::Write),
+    call("iam", "DetachRolePolicy", "iam:DetachRolePolicy", On::Role, When::Write),
+    call("iam", "GetRole", "iam:GetRole", On::Role, When::Write),
+    // apply/lock.rs: the lock object.
+    call("s3", "GetObject", "s3:GetObject", On::LockObject, When::Write),
+    call("s3", "PutObject", "s3:PutObject", On::LockObject, When::Write),
+    call("s3", "DeleteObject", "s3:DeleteObject", On::LockObject, When::Write),
+    // check/read.rs: model directories.
+    call("s3", "GetBucketOwnershipControls", "s3:GetBucketOwnershipControls", On::Bucket, When::Check),
+    call("s3", "GetBucketAcl", "s3:GetBucketAcl", On::Bucket, When::Check),
+    call("s3", "ListObjectsV2", "s3:ListBucket", On::Bucket, When::Check),
+    call("s3", "GetObject", "s3:GetObject", On::ModelObjects, When::Check),
+];
+
+/// The policy for one account of the plan file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccountPolicy {
+    pub key: String,
+    pub id: String,
+    /// The role to attach it to (`assume_role`); `None`: the credentials s3ward runs with.
+    pub attach_to: Option<String>,
+    pub document: Value,
+}
+
+/// Every policy a plan file needs for one purpose.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policies {
+    pub plan: String,
+    pub purpose: Purpose,
+    pub accounts: Vec<AccountPolicy>,
+    /// What the credentials s3ward runs with need of their own (`sts:AssumeRole`, the
+    /// lock); `None` when nothing.
+    pub ambient: Option<Value>,
+}
+
+/// One statement under construction: condition, actions, resources.
+type Draft = (Option<Value>, Vec<String>, Vec<String>);
+
+/// Statements under construction, by Sid.
+#[derive(Default)]
+struct Statements {
+    by_sid: BTreeMap<String, Draft>,
+}
+
+impl Statements {
+    fn add(&mut self, sid: &str, condition: Option<Value>, actions: &[&str], resources: &[String]) {
+        if actions.is_empty() || resources.is_empty() {
+            return;
+        }
+        let e = self
+            .by_sid
+            .entry(sid.to_string())
+            .or_insert_with(|| (condition, Vec::new(), Vec::new()));
+        for a in actions {
+            if !e.1.iter().any(|x| x == a) {
+                e.1.push(a.to_string());
+            }
+        }
+        for r in resources {
+            if !e.2.contains(r) {
+                e.2.push(r.clone());
+            }
+        }
+    }
+
+    fn document(self) -> Option<Value> {
+        if self.by_sid.is_empty() {
+            return None;
+        }
+        let statements: Vec<Value> = self
+            .by_sid
+            .into_iter()
+            .map(|(sid, (condition, mut actions, mut resources))| {
+                actions.sort();
+                resources.sort();
+                let mut s = json!({
+                    "Sid": sid,
+                    "Effect": "Allow",
+                    "Action": actions,
+                    "Resource": resources,
+                });
+                if let Some(c) = condition {
+                    s["Condition"] = c;
+                }
+                s
+            })
+            .collect();
+        Some(json!({ "Version": "2012-10-17", "Statement": statements }))
+    }
+}
+
+/// The distinct actions `purpose` needs on `on`, in [`CALLS`] order.
+pub fn actions(purpose: Purpose, on: On) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for c in CALLS {
+        if c.on == on && c.when.made_by(purpose) && !out.contains(&c.action) {
+            out.push(c.action);
+        }
+    }
+    out
+}
+
+/// The policies `desired` needs for `purpose`: exact actions on the plan file's own
+/// buckets, roles (ARNs with their paths), model directories, lock object and
+/// `assume_role` roles.
+pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
+    let (read, write) = (When::Read, When::Write);
+    let only = |when: When| {
+        move |on: On| -> Vec<&'static str> {
+            let mut out: Vec<&'static str> = Vec::new();
+            for c in CALLS {
+                if c.on == on
+                    && c.when == when
+                    && c.when.made_by(purpose)
+                    && !out.contains(&c.action)
+                {
+                    out.push(c.action);
+                }
+            }
+            out
+        }
+    };
+    // `check` connects only the accounts of buckets with model directories.
+    let wanted: Vec<_> = desired
+        .accounts
+        .values()
+        .filter(|a| {
+            purpose != Purpose::Check
+                || desired
+                    .buckets
+                    .values()
+                    .any(|b| b.account == a.key && !b.models.is_empty())
+        })
+        .collect();
+    let mut accounts = Vec::new();
+    for a in &wanted {
+        let buckets: Vec<_> = desired
+            .buckets
+            .values()
+            .filter(|b| b.account == a.key)
+            .collect();
+        let roles: Vec<String> = desired
+            .roles
+            .values()
+            .filter(|r| r.account == a.key)
+            .map(|r| r.arn())
+            .collect();
+        let bucket_arns: Vec<String> = buckets.iter().map(|b| b.arn()).collect();
+        let mut s = Statements::default();
+        s.add("ReadBuckets", None, &only(read)(On::Bucket), &bucket_arns);
+        s.add("ReadRoles", None, &only(read)(On::Role), &roles);
+        // Reads that a write makes again are in the read statement already.
+        let new = |on: On| -> Vec<&'static str> {
+            let reads = only(read)(on);
+            only(write)(on)
+                .into_iter()
+                .filter(|a| !reads.contains(a))
+                .collect()
+        };
+        s.add("WriteBuckets", None, &new(On::Bucket), &bucket_arns);
+        s.add("WriteRoles", None, &new(On::Role), &roles);
+        // `check` reads only buckets with model directories, and lists only those.
+        let checked: Vec<_> = buckets.iter().filter(|b| !b.models.is_empty()).collect();
+        let check_on = only(When::Check);
+        let listing: Vec<&str> = check_on(On::Bucket)
+            .into_iter()
+            .filter(|a| *a != "s3:ListBucket")
+            .collect();
+        let checked_arns: Vec<String> = checked.iter().map(|b| b.arn()).collect();
+        s.add("CheckBuckets", None, &listing, &checked_arns);
+        for (i, b) in checked.iter().enumerate() {
+            let prefixes: Vec<String> = b.models.iter().map(|m| format!("{}*", m.prefix)).collect();
+            let list = json!({ "StringLike": { "s3:prefix": prefixes } });
+            let lists: Vec<&str> = check_on(On::Bucket)
+                .into_iter()
+                .filter(|a| *a == "s3:ListBucket")
+                .collect();
+            s.add(
+                &format!("ListModels{}", i + 1),
+                Some(list),
+                &lists,
+                &[b.arn()],
+            );
+            let objects: Vec<String> = b
+                .models
+                .iter()
+                .map(|m| format!("{}/{}*", b.arn(), m.prefix))
+                .collect();
+            s.add("ReadModels", None, &check_on(On::ModelObjects), &objects);
+        }
+        accounts.push(AccountPolicy {
+            key: a.key.clone(),
+            id: a.id.clone(),
+            attach_to: a.assume_role.clone(),
+            document: s
+                .document()
+                .unwrap_or_else(|| json!({ "Version": "2012-10-17", "Statement": [] })),
+        });
+    }
+    let mut ambient = Statements::default();
+    let assumed: Vec<String> = wanted
+        .iter()
+        .filter_map(|a| a.assume_role.clone())
+        .collect();
+    ambient.add(
+        "AssumeAccountRoles",
+        None,
+        &actions(purpose, On::AssumeRole),
+        &assumed,
+    );
+    if let Some(lock) = &desired.lock {
+        let object = format!("arn:aws:s3:::{}/{}", lock.bucket, lock.key);
+        ambient.add(
+            "ApplyLock",
+            None,
+            &actions(purpose, On::LockObject),
+            &[object],
+        );
+    }
+    Policies {
+        plan: desired.name.clone(),
+        purpose,
+        accounts,
+        ambient: ambient.document(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `Op::SERVICE("Operation"` in `src/`, with the file that names it.
+    fn calls_in_source() -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for e in std::fs::read_dir(&dir).expect("read src/") {
+                let p = e.expect("a directory entry").path();
+                if p.is_dir() {
+                    dirs.push(p);
+                    continue;
+                }
+                if p.extension().is_none_or(|x| x != "rs")
+                    || p.ends_with("aws/mod.rs")
+                    || p.ends_with("src/permissions.rs")
+                {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&p).expect("read a source file");
+                for service in ["s3", "iam", "sts"] {
+                    let open = format!("Op::{service}(\"");
+                    for (at, _) in text.match_indices(&open) {
+                        let rest = &text[at + open.len()..];
+                        let op = &rest[..rest.find('"').expect("a closing quote")];
+                        out.push((service.to_string(), op.to_string(), p.display().to_string()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_call_in_the_source_is_listed() {
+        let found = calls_in_source();
+        assert!(found.len() > 30, "the scan found too little: {found:?}");
+        for (service, op, file) in found {
+            assert!(
+                CALLS
+                    .iter()
+                    .any(|c| c.service == service && c.operation == op),
+                "{file} calls {service} {op}, which permissions::CALLS does not list"
+            );
+        }
+    }
+
+    #[test]
+    fn every_listed_call_is_in_the_source() {
+        let found = calls_in_source();
+        for c in CALLS {
+            assert!(
+                found
+                    .iter()
+                    .any(|(s, op, _)| s == c.service && op == c.operation),
+                "permissions::CALLS lists {} {}, which no code calls",
+                c.service,
+                c.operation
+            );
+        }
+    }
+
+    #[test]
+    fn read_purposes_need_no_write() {
+        for p in [Purpose::Plan, Purpose::Drift, Purpose::Check] {
+            for on in [On::Bucket, On::Role, On::LockObject, On::ModelObjects] {
+                for a in actions(p, on) {
+                    let verb = a.split(':').nth(1).unwrap_or_default();
+                    assert!(
+                        verb.starts_with("Get") || verb.starts_with("List"),
+                        "{} needs {a}",
+                        p.as_str()
+                    );
+                }
+            }
+        }
+    }
+}
