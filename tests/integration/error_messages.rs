@@ -66,6 +66,15 @@ fn unknown_flag() {
     insta::assert_snapshot!(run.snapshot_text());
 }
 
+/// Usage errors exit 1 (2 means "differences"); asking for help or the version is no error.
+#[test]
+fn help_and_version_exit_0() {
+    for args in [&["--help"][..], &["--version"], &["plan", "--help"]] {
+        let run = crate::support::s3ward(args).run();
+        assert_eq!(run.code, 0, "{run}");
+    }
+}
+
 /// Without `AWS_ENDPOINT_URL`: clap lists arguments given by environment variable in its
 /// usage line, so the harness's endpoint would show up as `--endpoint-url <URL>`.
 #[test]
@@ -123,6 +132,19 @@ fn import_assume_role_in_another_account() {
         "b-1",
     ])
     .run();
+    insta::assert_snapshot!(run.snapshot_text());
+}
+
+/// No plan file exists yet during `import`: the message speaks of its flags, not of an
+/// `[accounts.KEY]` entry.
+#[tokio::test]
+async fn import_of_another_account_without_assume_role() {
+    let other = account();
+    let run = failed(
+        crate::support::s3ward(&["import", "--account", &other, "--bucket", "b-1"])
+            .filter(&other, "[ACCOUNT]"),
+    )
+    .await;
     insta::assert_snapshot!(run.snapshot_text());
 }
 
