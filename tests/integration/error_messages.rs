@@ -11,7 +11,9 @@
 //! Names that differ per run (buckets, accounts) are filtered to `[BUCKET]` and the like;
 //! ports and temporary directories are filtered by [`Run::snapshot_text`].
 
-use crate::support::fixtures::{LOCK_KEY, PLAN, account, create_bucket, held_by_alice};
+use crate::support::fixtures::{
+    LOCK_KEY, PLAN, account, create_bucket, held_by_alice, set_bucket_tags,
+};
 use crate::support::proxy::{Fault, Proxy, ProxyRules, Rule};
 use crate::support::{AMBIENT_ACCOUNT, Cmd, PlanDir, Run, moto, ok, sdk, unique};
 
@@ -380,6 +382,40 @@ async fn saved_plan_made_stale_by_a_change_in_aws() {
     assert_eq!(saved.code, 0, "{saved}");
     // Someone creates the bucket between review and apply.
     create_bucket(&sdk(None).await.s3, &t.bucket).await;
+    let run = failed(t.s3ward(&["apply", "--saved", "saved.json"])).await;
+    insta::assert_snapshot!(run.snapshot_text());
+}
+
+#[tokio::test]
+async fn saved_plan_applied_already() {
+    let t = Case::with("em-reapplied", "bucket_acl = \"private\"\n");
+    let saved = t
+        .s3ward(&["plan", "--out", "saved.json", PLAN])
+        .run_async()
+        .await;
+    assert_eq!(saved.code, 0, "{saved}");
+    let applied = t
+        .s3ward(&["apply", "--saved", "saved.json"])
+        .run_async()
+        .await;
+    assert_eq!(applied.code, 0, "{applied}");
+    // The same saved plan again (a CI job re-run): nobody changed AWS, the plan was applied.
+    let run = failed(t.s3ward(&["apply", "--saved", "saved.json"])).await;
+    insta::assert_snapshot!(run.snapshot_text());
+}
+
+#[tokio::test]
+async fn saved_plan_made_stale_by_an_unmanaged_tag() {
+    let t = Case::with("em-stale-tag", "bucket_acl = \"private\"\n");
+    create_bucket(&sdk(None).await.s3, &t.bucket).await;
+    let saved = t
+        .s3ward(&["plan", "--out", "saved.json", PLAN])
+        .run_async()
+        .await;
+    assert_eq!(saved.code, 0, "{saved}");
+    // Someone tags the bucket by hand; the plan file manages no tags.
+    let tags = std::collections::BTreeMap::from([("cost-center".to_string(), "42".to_string())]);
+    set_bucket_tags(&sdk(None).await.s3, &t.bucket, &tags).await;
     let run = failed(t.s3ward(&["apply", "--saved", "saved.json"])).await;
     insta::assert_snapshot!(run.snapshot_text());
 }
