@@ -96,6 +96,14 @@ pub enum Error {
     #[error("saved plan is stale: {}", reasons.join("; "))]
     StalePlan { reasons: Vec<String> },
 
+    /// Every change since the plan was saved is this saved plan's own apply.
+    #[error(
+        "saved plan was already applied: {} carr{} the `s3ward:applied` record it writes",
+        resources.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "),
+        if resources.len() == 1 { "ies" } else { "y" }
+    )]
+    SavedApplied { resources: Vec<String> },
+
     /// The saved plan is not what its plan file gives: it was altered on its way.
     #[error("saved plan does not match its plan file: {}", reasons.join("; "))]
     SavedMismatch { reasons: Vec<String> },
@@ -188,6 +196,9 @@ impl Error {
             ),
             Error::NotALock { .. } => Some(
                 "the lock key must hold nothing but s3ward's lock: move that object away yourself, or point `settings.lock` at another key".into(),
+            ),
+            Error::SavedApplied { .. } => Some(
+                "nothing was changed; a saved plan applies once. Run `s3ward plan` to see whether anything is left to do".into(),
             ),
             Error::StalePlan { .. } => Some(
                 "AWS or the plan file changed after the plan was saved; run `s3ward plan --out FILE` again and review it".into(),

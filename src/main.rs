@@ -6,7 +6,19 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = s3ward::cli::Cli::parse();
+    // clap exits 2 on a usage error, and 2 is s3ward's "differences" code: print clap's
+    // message and exit 1 (error) instead; `--help` and `--version` still print and exit 0.
+    let cli = match s3ward::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     s3ward::logging::init(cli.global.verbose, cli.global.color.into());
     let (settings, command) = s3ward::settings::Settings::from_cli(cli);
     let color = settings.color_err;

@@ -32,8 +32,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::applied::APPLIED_TAG;
 use crate::change::{ChangeSet, Resource};
 use crate::error::Error;
+use crate::state::Live;
 
 pub const FORMAT: &str = "s3ward-saved-plan";
 pub const FORMAT_VERSION: u32 = 1;
@@ -51,6 +53,9 @@ pub struct SavedPlan {
     #[serde(default)]
     pub allow_self_lockout: bool,
     pub fingerprints: BTreeMap<String, String>,
+    /// The tags read, by resource ([`live_tags`]); absent from saved plans of older s3ward.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub live_tags: BTreeMap<String, BTreeMap<String, String>>,
     pub change_set: ChangeSet,
 }
 
@@ -175,33 +180,199 @@ pub fn change_set_differences(saved: &ChangeSet, derived: &ChangeSet) -> Vec<Str
     out
 }
 
-/// What made a saved plan stale: addresses whose live fingerprint changed, and whether the
-/// plan file changed.
+/// The tags read of every resource, by resource (`bucket.KEY`, `role.KEY`): kept in the
+/// saved plan so that a stale one can say which tag changed, not only that one did.
+pub fn live_tags(live: &Live) -> BTreeMap<String, BTreeMap<String, String>> {
+    // A bucket without tags reads as `Absent`: no tags, the same as an empty set.
+    let buckets = live.buckets.iter().filter(|(_, b)| b.exists).map(|(k, b)| {
+        let tags = b.tags.present().cloned().unwrap_or_default();
+        (Resource::Bucket(k.clone()).to_string(), tags)
+    });
+    let roles = live
+        .roles
+        .iter()
+        .filter(|(_, r)| r.exists)
+        .map(|(k, r)| (Resource::Role(k.clone()).to_string(), r.tags.clone()));
+    buckets.chain(roles).collect()
+}
+
+/// Why `apply --saved` refuses although the saved plan's own text is sound.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stale {
+    /// Every live change is this saved plan's own apply: the resources named carry exactly
+    /// the `s3ward:applied` record it writes, and the plan file did not change.
+    Applied(Vec<String>),
+    /// Someone (or another plan) changed AWS or the plan file: what changed, in words.
+    Changed(Vec<String>),
+}
+
+/// What made a saved plan stale, read against `live` (read again under the lock), or `None`
+/// when nothing did.
+///
+/// A resource that carries the `s3ward:applied` record this saved plan writes was applied by
+/// it: s3ward tells its own writes from others' by that record, so re-applying an applied
+/// plan says so rather than "changed in AWS". A resource that was created or deleted is
+/// named once, not by every setting it has (a bucket that did not exist was read as absent
+/// in settings the plan file does not manage). Tags changes name the tags.
 pub fn stale_reasons(
     saved: &SavedPlan,
     plan_file_sha256: Option<&str>,
-    now: &BTreeMap<String, String>,
-) -> Vec<String> {
-    let mut out = Vec::new();
+    live: &Live,
+) -> Option<Stale> {
+    let now = live.fingerprints();
+    let mut changed = Vec::new();
     match plan_file_sha256 {
-        None => out.push(format!(
+        None => changed.push(format!(
             "the plan file `{}` is missing",
             saved.plan_file.path.display()
         )),
-        Some(h) if h != saved.plan_file.sha256 => out.push(format!(
+        Some(h) if h != saved.plan_file.sha256 => changed.push(format!(
             "the plan file `{}` changed since the plan was saved",
             saved.plan_file.path.display()
         )),
         Some(_) => {}
     }
+    // Changed addresses, by the resource they belong to (`bucket.KEY` of `bucket.KEY.acl`).
+    let mut by_resource: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for (addr, fp) in &saved.fingerprints {
-        match now.get(addr) {
-            Some(n) if n == fp => {}
-            Some(_) => out.push(format!("`{addr}` changed in AWS")),
-            None => out.push(format!("`{addr}` was not read again")),
+        if now.get(addr) != Some(fp) {
+            let resource = addr.splitn(3, '.').take(2).collect::<Vec<_>>().join(".");
+            by_resource.entry(resource).or_default().push(addr);
         }
     }
-    out
+    let mut applied = Vec::new();
+    for (resource, addrs) in by_resource {
+        let Some(res) = resource_of(&resource) else {
+            changed.extend(addrs.iter().map(|a| format!("`{a}` changed in AWS")));
+            continue;
+        };
+        if carries_record_of(saved, live, &res) {
+            applied.push(resource);
+            continue;
+        }
+        if let Some(exists) = existence_changed(saved, live, &res, &addrs) {
+            let what = if exists { "created" } else { "deleted" };
+            let was = if exists { "did not exist" } else { "existed" };
+            changed.push(format!(
+                "`{resource}` was {what} in AWS (it {was} when the plan was saved)"
+            ));
+            continue;
+        }
+        for addr in addrs {
+            changed.push(describe(saved, live, &res, addr));
+        }
+    }
+    if changed.is_empty() && !applied.is_empty() {
+        return Some(Stale::Applied(applied));
+    }
+    changed.extend(applied.into_iter().map(|r| {
+        format!("this saved plan was already applied to `{r}` (it carries the `s3ward:applied` record the plan writes)")
+    }));
+    (!changed.is_empty()).then_some(Stale::Changed(changed))
+}
+
+fn resource_of(s: &str) -> Option<Resource> {
+    match s.split_once('.')? {
+        ("bucket", k) => Some(Resource::Bucket(k.to_string())),
+        ("role", k) => Some(Resource::Role(k.to_string())),
+        _ => None,
+    }
+}
+
+/// Whether the resource exists now, when that changed since the plan was saved: for a
+/// bucket, its `bucket.KEY` fingerprint is its existence; for a role, the saved tags hold an
+/// entry exactly for the roles that existed.
+fn existence_changed(
+    saved: &SavedPlan,
+    live: &Live,
+    res: &Resource,
+    addrs: &[&str],
+) -> Option<bool> {
+    let own = res.to_string();
+    if !addrs.contains(&own.as_str()) {
+        return None;
+    }
+    match res {
+        Resource::Bucket(k) => live.buckets.get(k).map(|b| b.exists),
+        Resource::Role(k) => {
+            let now = live.roles.get(k).is_some_and(|r| r.exists);
+            (!saved.live_tags.is_empty() && saved.live_tags.contains_key(&own) != now)
+                .then_some(now)
+        }
+    }
+}
+
+fn tags_now(live: &Live, res: &Resource) -> Option<BTreeMap<String, String>> {
+    match res {
+        Resource::Bucket(k) => live
+            .buckets
+            .get(k)
+            .filter(|b| b.exists)
+            .map(|b| b.tags.present().cloned().unwrap_or_default()),
+        Resource::Role(k) => live
+            .roles
+            .get(k)
+            .filter(|r| r.exists)
+            .map(|r| r.tags.clone()),
+    }
+}
+
+/// Whether the resource carries, now, exactly the `s3ward:applied` record that this saved
+/// plan writes to it.
+fn carries_record_of(saved: &SavedPlan, live: &Live, res: &Resource) -> bool {
+    let Some(record) = saved.change_set.applied.get(res) else {
+        return false;
+    };
+    let before = saved
+        .live_tags
+        .get(&res.to_string())
+        .and_then(|t| t.get(APPLIED_TAG));
+    let now = tags_now(live, res);
+    let now = now.as_ref().and_then(|t| t.get(APPLIED_TAG));
+    // The record was written since the plan was saved (it was not there already).
+    now == Some(&record.tag_value()) && before != now
+}
+
+/// One changed address in words: the setting, and for tags which tags changed.
+fn describe(saved: &SavedPlan, live: &Live, res: &Resource, addr: &str) -> String {
+    let setting = match addr.rsplit_once('.').map(|(_, s)| s) {
+        _ if addr == res.to_string() && matches!(res, Resource::Role(_)) => {
+            "the role's path, description, session duration or tags"
+        }
+        Some("policy") => "the bucket policy",
+        Some("acl") => "the bucket ACL",
+        Some("ownership") => "object ownership",
+        Some("public_access_block") => "the public access block",
+        Some("tags") => "the tags",
+        Some("trust") => "the trust policy",
+        Some("managed_policies") => "the attached managed policies",
+        Some("inline_policies") => "the inline policies",
+        _ => "a setting",
+    };
+    let tags_read =
+        matches!(res, Resource::Role(_)) && addr == res.to_string() || addr.ends_with(".tags");
+    let tag_changes = match (saved.live_tags.get(&res.to_string()), tags_now(live, res)) {
+        (Some(before), Some(now)) if tags_read => tag_changes(before, &now),
+        _ => Vec::new(),
+    };
+    if tag_changes.is_empty() {
+        format!("`{addr}` ({setting}) changed in AWS")
+    } else {
+        format!("`{addr}` changed in AWS: {}", tag_changes.join(", "))
+    }
+}
+
+/// `tag `team` added (`ml`)`, `tag `team` changed from `ml` to `infra``, `tag `team` removed`.
+fn tag_changes(before: &BTreeMap<String, String>, now: &BTreeMap<String, String>) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&String> = before.keys().chain(now.keys()).collect();
+    keys.into_iter()
+        .filter_map(|k| match (before.get(k), now.get(k)) {
+            (None, Some(v)) => Some(format!("tag `{k}` added (`{v}`)")),
+            (Some(_), None) => Some(format!("tag `{k}` removed")),
+            (Some(a), Some(b)) if a != b => Some(format!("tag `{k}` changed from `{a}` to `{b}`")),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -349,30 +520,116 @@ mod tests {
                 ("bucket.m.policy".to_string(), "1".to_string()),
                 ("role.r".to_string(), "2".to_string()),
             ]),
+            live_tags: BTreeMap::new(),
             change_set: ChangeSet::default(),
+        }
+    }
+
+    /// Bucket `m` with a policy and `tags`, role `r`; read as `plan` and `apply` read them.
+    fn live(policy: &str, tags: &[(&str, &str)]) -> Live {
+        use crate::state::{LiveBucket, LiveDocument, LiveRole, Setting};
+        let mut bucket = LiveBucket::absent();
+        bucket.exists = true;
+        bucket.policy = Setting::Present(LiveDocument::from_text(policy));
+        bucket.tags = Setting::Present(
+            tags.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        let mut role = LiveRole::absent();
+        role.exists = true;
+        Live {
+            buckets: BTreeMap::from([("m".to_string(), bucket)]),
+            roles: BTreeMap::from([("r".to_string(), role)]),
+        }
+    }
+
+    const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[]}"#;
+    const OTHER: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*","Principal":"*"}]}"#;
+
+    fn saved_from(live: &Live) -> SavedPlan {
+        let mut s = saved();
+        s.fingerprints = live.fingerprints();
+        s.live_tags = live_tags(live);
+        s
+    }
+
+    fn changed(r: Option<Stale>) -> Vec<String> {
+        match r {
+            Some(Stale::Changed(v)) => v,
+            other => panic!("not changed: {other:?}"),
         }
     }
 
     #[test]
     fn fresh_when_nothing_changed() {
-        let s = saved();
-        assert!(stale_reasons(&s, Some("abc"), &s.fingerprints).is_empty());
+        let l = live(POLICY, &[]);
+        assert_eq!(stale_reasons(&saved_from(&l), Some("abc"), &l), None);
     }
 
     #[test]
-    fn names_what_changed() {
-        let s = saved();
-        let mut now = s.fingerprints.clone();
-        now.insert("bucket.m.policy".into(), "9".into());
-        let r = stale_reasons(&s, Some("def"), &now);
+    fn names_the_plan_file_and_the_setting_that_changed() {
+        let s = saved_from(&live(POLICY, &[]));
+        let r = changed(stale_reasons(&s, Some("def"), &live(OTHER, &[])));
         assert_eq!(
             r,
             vec![
                 "the plan file `plans/x.toml` changed since the plan was saved".to_string(),
-                "`bucket.m.policy` changed in AWS".to_string()
+                "`bucket.m.policy` (the bucket policy) changed in AWS".to_string()
             ]
         );
-        assert_eq!(stale_reasons(&s, None, &now).len(), 2);
+        assert_eq!(
+            changed(stale_reasons(&s, None, &live(POLICY, &[]))),
+            vec!["the plan file `plans/x.toml` is missing".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_tag_someone_added_is_named_with_its_value() {
+        let s = saved_from(&live(POLICY, &[("team", "ml")]));
+        let now = live(POLICY, &[("team", "infra"), ("cost-center", "42")]);
+        let r = changed(stale_reasons(&s, Some("abc"), &now));
+        insta::assert_snapshot!(r.join("\n"), @"`bucket.m.tags` changed in AWS: tag `cost-center` added (`42`), tag `team` changed from `ml` to `infra`");
+    }
+
+    #[test]
+    fn a_bucket_created_since_is_named_once_not_by_settings_it_was_read_without() {
+        let mut before = live(POLICY, &[]);
+        before
+            .buckets
+            .insert("m".into(), crate::state::LiveBucket::absent());
+        let s = saved_from(&before);
+        let r = changed(stale_reasons(&s, Some("abc"), &live(POLICY, &[])));
+        insta::assert_snapshot!(r.join("\n"), @"`bucket.m` was created in AWS (it did not exist when the plan was saved)");
+    }
+
+    #[test]
+    fn a_plan_applied_since_says_it_was_applied() {
+        let mut s = saved_from(&live(POLICY, &[]));
+        let record = AppliedRecord {
+            digests: BTreeMap::from([("policy".into(), "1a2b".into())]),
+            previous: BTreeMap::new(),
+        };
+        let tag = record.tag_value();
+        s.change_set
+            .applied
+            .insert(Resource::Bucket("m".into()), record);
+        let applied = live(OTHER, &[(APPLIED_TAG, &tag)]);
+        assert_eq!(
+            stale_reasons(&s, Some("abc"), &applied),
+            Some(Stale::Applied(vec!["bucket.m".into()]))
+        );
+        // Applied, and someone tagged the role too: both are said.
+        let mut also = applied.clone();
+        also.roles
+            .get_mut("r")
+            .unwrap()
+            .tags
+            .insert("x".into(), "y".into());
+        insta::assert_snapshot!(changed(stale_reasons(&s, Some("abc"), &also)).join("\n"), @r"
+        `role.r` changed in AWS: tag `x` added (`y`)
+        this saved plan was already applied to `bucket.m` (it carries the `s3ward:applied` record the plan writes)
+        ");
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::live::Session;
 use crate::plan_file;
 use crate::policy::lint::Identity;
 use crate::render;
-use crate::saved::{SavedPlan, change_set_differences, stale_reasons};
+use crate::saved::{SavedPlan, Stale, change_set_differences, stale_reasons};
 use crate::settings::{ApplySettings, Settings};
 
 pub async fn run(global: &Settings, args: &ApplySettings) -> Result<Exit, Error> {
@@ -122,9 +122,10 @@ async fn apply_saved(
     let connected = connect(global, desired, &saved.targets).await?;
     let done = under_lock(&connected, force_unlock, async {
         let live = connected.read().await?;
-        let reasons = stale_reasons(&saved, on_disk.as_deref(), &live.fingerprints());
-        if !reasons.is_empty() {
-            return Err(Error::StalePlan { reasons });
+        match stale_reasons(&saved, on_disk.as_deref(), &live) {
+            None => {}
+            Some(Stale::Applied(resources)) => return Err(Error::SavedApplied { resources }),
+            Some(Stale::Changed(reasons)) => return Err(Error::StalePlan { reasons }),
         }
         if let Some(reason) = given
             .as_ref()

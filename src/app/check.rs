@@ -65,6 +65,7 @@ pub async fn run(global: &Settings, args: &CheckSettings) -> Result<Exit, Error>
             bucket: b.name.clone(),
             ownership_enforced,
             owners_checked,
+            ownership_pending: b.enforces_ownership() && !ownership_enforced,
         });
     }
     if models.is_empty() {
@@ -73,9 +74,16 @@ pub async fn run(global: &Settings, args: &CheckSettings) -> Result<Exit, Error>
             display_path(&args.plan)
         );
     }
+    let ownership_pending: Vec<String> = bucket_notes
+        .iter()
+        .zip(&buckets)
+        .filter(|(n, _)| n.ownership_pending)
+        .map(|(_, b)| b.key.clone())
+        .collect();
     let findings = Findings {
         models: &models,
         foreign: &foreign,
+        ownership_pending: &ownership_pending,
     };
     let mut out = super::stdout();
     let written = match args.format {

@@ -39,7 +39,9 @@ pub async fn run(global: &Settings, args: &ImportSettings) -> Result<Exit, Error
         assume_role: args.assume_role.clone(),
         external_id: args.external_id.clone(),
     };
-    let session = Session::connect_accounts(aws, &[&account], &args.name).await?;
+    let session = Session::connect_accounts(aws, &[&account], &args.name)
+        .await
+        .map_err(in_flags)?;
     let (buckets, roles) = futures::join!(
         futures::future::join_all(buckets.iter().map(|n| read_bucket(&session, n))),
         futures::future::join_all(roles.iter().map(|n| read_role(&session, n))),
@@ -87,6 +89,33 @@ pub async fn run(global: &Settings, args: &ImportSettings) -> Result<Exit, Error
     let imported = import::import(&input);
     write(args.out.as_deref(), &imported.text)?;
     report(args, &input, &imported, color)
+}
+
+/// The session's account errors in the words of `import`'s flags: the account's key there
+/// is this run's own, and no plan file exists yet whose `[accounts.KEY]` could be edited.
+fn in_flags(err: Error) -> Error {
+    match err {
+        Error::AmbientAccountMismatch {
+            declared, ambient, ..
+        } => Error::Refused {
+            what: format!("the credentials are for account {ambient}, not `--account {declared}`"),
+            hint: Some(format!(
+                "run with credentials for account {declared}, or add `--assume-role arn:aws:iam::{declared}:role/NAME` (a role these credentials may assume)"
+            )),
+        },
+        Error::AssumedWrongAccount {
+            role,
+            declared,
+            got,
+            ..
+        } => Error::Refused {
+            what: format!(
+                "`--assume-role {role}` gave credentials for account {got}, not {declared} (`--account`)"
+            ),
+            hint: Some("give `--assume-role` a role in the account of `--account`".into()),
+        },
+        other => other,
+    }
 }
 
 /// Refuses arguments that cannot name what they should, before any AWS call.

@@ -228,6 +228,7 @@ pub async fn run(global: &Settings, args: &PlanSettings) -> Result<Exit, Error> 
             targets: args.selection.targets.clone(),
             allow_self_lockout: args.selection.allow_self_lockout,
             fingerprints: planned.live.fingerprints(),
+            live_tags: crate::saved::live_tags(&planned.live),
             change_set: cs.clone(),
         };
         saved.write(path)?;

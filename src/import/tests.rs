@@ -372,6 +372,8 @@ fn a_role_whose_grants_span_buckets_not_imported_is_reported() {
         ),
         "{notes:#?}"
     );
+    // Names the buckets the import did not read, and does not claim they are in this account.
+    insta::assert_snapshot!(notes[0]);
     assert!(
         imported.text.contains("# Needs attention"),
         "{}",

@@ -103,6 +103,26 @@ pub(super) fn undo(input: &Input, keys: &Keys, choices: &mut Choices, c: &Change
     }
 }
 
+/// The buckets that role `i`'s live `s3ward-grants` policy names and this import did not
+/// read, by name, sorted.
+fn buckets_not_imported(input: &Input, i: usize) -> BTreeSet<String> {
+    let Some(Ok(doc)) = input.roles[i]
+        .live
+        .inline
+        .get(GRANTS_POLICY_NAME)
+        .map(|d| &d.doc)
+    else {
+        return BTreeSet::new();
+    };
+    doc.statements
+        .iter()
+        .flat_map(|st| st.resource.iter().flatten())
+        .filter_map(|arn| arn.strip_prefix("arn:aws:s3:::"))
+        .map(|rest| rest.split('/').next().unwrap_or(rest).to_string())
+        .filter(|b| !b.is_empty() && input.buckets.iter().all(|i| &i.name != b))
+        .collect()
+}
+
 /// Why `plan` will still show `c`.
 pub(super) fn explain(input: &Input, keys: &Keys, c: &Change) -> Note {
     let address = c.address.to_string();
@@ -123,17 +143,45 @@ pub(super) fn explain(input: &Input, keys: &Keys, c: &Change) -> Note {
                 _ => shows,
             }
         }
-        Address::RoleInlinePolicy(_, name) if name == GRANTS_POLICY_NAME => match c.action {
-            Action::Delete => format!(
-                "{shows}: no grant in the imported buckets names this role, but it has an \
-                 `{GRANTS_POLICY_NAME}` policy (that name belongs to s3ward); import the buckets \
-                 it names too"
-            ),
-            _ => format!(
-                "{shows}: its `{GRANTS_POLICY_NAME}` policy is not what the grants to it in the \
-                 imported buckets write; import every bucket it names"
-            ),
-        },
+        Address::RoleInlinePolicy(k, name) if name == GRANTS_POLICY_NAME => {
+            let elsewhere = keys
+                .role(k)
+                .map(|i| buckets_not_imported(input, i))
+                .unwrap_or_default();
+            let named = if elsewhere.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " It names {} not read by this import: {}.",
+                    if elsewhere.len() == 1 {
+                        "a bucket"
+                    } else {
+                        "buckets"
+                    },
+                    elsewhere
+                        .iter()
+                        .map(|b| format!("`{b}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            // `import` reads one account per run, and a bucket ARN does not say its account:
+            // the buckets may be in this account (add `--bucket`) or in another one (then
+            // they come from an import of that account, and the grants join one plan file).
+            let next = "Import those buckets with `--bucket` if they are in this account; if they are \
+                        in another account, import them from there and move their `[[grants]]` \
+                        into one plan file with this role";
+            match c.action {
+                Action::Delete => format!(
+                    "{shows}: no grant in the imported buckets names this role, but it has an \
+                     `{GRANTS_POLICY_NAME}` policy (that name belongs to s3ward).{named} {next}"
+                ),
+                _ => format!(
+                    "{shows}: its `{GRANTS_POLICY_NAME}` policy is not what the grants to it in \
+                     the imported buckets write.{named} {next}"
+                ),
+            }
+        }
         Address::BucketPublicAccessBlock(_) if c.action == Action::Create => format!(
             "{shows}: the bucket policy is public and the bucket has no public access block; \
              s3ward needs `block_public_access = false` to accept a public policy, so plan \

@@ -18,6 +18,9 @@ use crate::check::{ForeignObject, ModelReport};
 pub struct Findings<'a> {
     pub models: &'a [ModelReport],
     pub foreign: &'a [ForeignObject],
+    /// Keys of the buckets whose plan file already sets `object_ownership =
+    /// "BucketOwnerEnforced"`, which AWS does not enforce yet: the fix is pending an apply.
+    pub ownership_pending: &'a [String],
 }
 
 impl Findings<'_> {
@@ -104,6 +107,9 @@ pub struct BucketNote {
     pub ownership_enforced: bool,
     /// Object owners were compared with the bucket owner.
     pub owners_checked: bool,
+    /// The plan file sets `object_ownership = "BucketOwnerEnforced"` and AWS does not
+    /// enforce it yet: `s3ward apply` makes the bucket own every object.
+    pub ownership_pending: bool,
 }
 
 fn json_model(m: &ModelReport) -> JsonModel<'_> {
@@ -146,7 +152,11 @@ fn human_bytes(n: i64) -> String {
 /// The text report: `ok`/`FAIL` per model directory, the foreign-owned objects (at most 50,
 /// with the fix), and the `Check: …` summary line.
 pub fn write_text(w: &mut dyn Write, f: Findings<'_>) -> io::Result<()> {
-    let Findings { models, foreign } = f;
+    let Findings {
+        models,
+        foreign,
+        ownership_pending,
+    } = f;
     for m in models {
         let place = format!(
             "{} s3://{}/{}",
@@ -196,15 +206,32 @@ pub fn write_text(w: &mut dyn Write, f: Findings<'_>) -> io::Result<()> {
             )?;
         }
         let mut keys: Vec<&str> = foreign.iter().map(|f| f.bucket_key.as_str()).collect();
+        keys.sort_unstable();
         keys.dedup();
-        writeln!(
-            w,
-            "        fix: set `object_ownership = \"BucketOwnerEnforced\"` on {} and run `s3ward apply`: the bucket then owns every object, whoever uploaded it",
+        // Where the plan file already asks for the fix, advising to set it would be untrue.
+        let (pending, unset): (Vec<&str>, Vec<&str>) = keys
+            .into_iter()
+            .partition(|k| ownership_pending.iter().any(|p| p == k));
+        let tables = |keys: &[&str]| {
             keys.iter()
                 .map(|k| format!("`[buckets.{k}]`"))
                 .collect::<Vec<_>>()
                 .join(", ")
-        )?;
+        };
+        if !unset.is_empty() {
+            writeln!(
+                w,
+                "        fix: set `object_ownership = \"BucketOwnerEnforced\"` on {} and run `s3ward apply`: the bucket then owns every object, whoever uploaded it",
+                tables(&unset)
+            )?;
+        }
+        if !pending.is_empty() {
+            writeln!(
+                w,
+                "        pending: run `s3ward apply`: the plan file already sets `object_ownership = \"BucketOwnerEnforced\"` on {}, which AWS does not enforce yet; once applied, the bucket owns every object, whoever uploaded it",
+                tables(&pending)
+            )?;
+        }
     }
     let complete = f.complete();
     writeln!(
@@ -243,6 +270,7 @@ mod tests {
         let f = Findings {
             models: &models,
             foreign: &[],
+            ownership_pending: &[],
         };
         let mut out = Vec::new();
         write_text(&mut out, f).unwrap();
@@ -255,5 +283,28 @@ mod tests {
         );
         assert!(!f.ok());
         assert_eq!(f.complete(), 1);
+    }
+
+    fn foreign(key: &str) -> ForeignObject {
+        ForeignObject {
+            bucket_key: key.into(),
+            bucket: format!("{key}-bucket"),
+            key: "llama/model.safetensors".into(),
+            owner: "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be".into(),
+        }
+    }
+
+    /// The fix the plan file already asks for is pending an apply, not advice to set it.
+    #[test]
+    fn foreign_owners_say_fix_or_pending_as_the_plan_file_stands() {
+        let foreign = [foreign("models"), foreign("scratch")];
+        let f = Findings {
+            models: &[],
+            foreign: &foreign,
+            ownership_pending: &["models".to_string()],
+        };
+        let mut out = Vec::new();
+        write_text(&mut out, f).unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
     }
 }

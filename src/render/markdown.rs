@@ -49,7 +49,10 @@ pub fn write_plan(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Resu
 pub fn render(cs: &ChangeSet, opts: &Options) -> String {
     let mut out = String::new();
     out.push_str(&format!("### {}\n\n", opts.title));
-    out.push_str(&format!("**{}**\n\n", cs.summary()));
+    out.push_str(&format!(
+        "**{}**\n\n",
+        super::text::summary_line(cs, "below")
+    ));
     for p in &cs.problems {
         out.push_str(&format!(
             "> [!CAUTION]\n> `{}`: {}\n\n",

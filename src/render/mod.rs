@@ -24,7 +24,7 @@ pub mod text;
 use serde_json::Value;
 
 use self::style::plural;
-use crate::change::{Action, Change};
+use crate::change::{Action, Address, Change};
 use crate::policy::StatementChange;
 use crate::policy::diff::unified;
 
@@ -215,8 +215,15 @@ fn value_lines(c: &Change, out: &mut Vec<Line>) {
         (None, Some(a)) => out.push(line(Sign::Add, scalar(a))),
         (Some(b), None) => out.push(line(Sign::Remove, scalar(b))),
         (Some(b), Some(a)) => {
-            if b.is_array() {
-                // An ACL: each grant going away, then what replaces them.
+            if matches!(c.address, Address::BucketAcl(_)) {
+                // The result in words. Listing every live grant as removed would show the
+                // owner's own FULL_CONTROL going away, which reads as the owner losing
+                // access; the grants to others that go are the change's notes.
+                out.push(line(
+                    Sign::Change,
+                    format!("grants to others -> {}", acl_result(a)),
+                ));
+            } else if b.is_array() {
                 for g in b.as_array().into_iter().flatten() {
                     out.push(line(Sign::Remove, compact(g)));
                 }
@@ -243,9 +250,52 @@ fn object_entry(sign: Sign, k: &str, v: &Value, out: &mut Vec<Line>) {
     }
 }
 
+/// What an ACL becomes, in words.
+fn acl_result(after: &Value) -> String {
+    match after.as_str() {
+        Some("private") => {
+            "owner only (`private`): the bucket owner keeps FULL_CONTROL, and the ACL grants \
+             nothing to anyone else"
+                .into()
+        }
+        _ => scalar(after),
+    }
+}
+
 fn compact(v: &Value) -> String {
     match v {
         Value::String(s) => format!("{s:?}"),
         other => serde_json::to_string(other).expect("a Value serialises"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::Write;
+    use serde_json::json;
+
+    /// The owner's own grant is not shown as removed: the result is said in words, and the
+    /// grants to others that go are the notes.
+    #[test]
+    fn an_acl_reset_says_owner_only_without_removing_the_owner() {
+        let mut c = Change::new(
+            Address::BucketAcl("models".into()),
+            Action::Update,
+            Write::ResetBucketAcl {
+                bucket: "acme-models".into(),
+            },
+        );
+        c.before = Some(json!([
+            {"grantee": "CanonicalUser:owner-id", "permission": "FULL_CONTROL"},
+            {"grantee": "CanonicalUser:someone-else", "permission": "READ"},
+        ]));
+        c.after = Some(json!("private"));
+        c.notes = vec!["access that will be removed: READ for CanonicalUser:someone-else".into()];
+        let text: Vec<String> = body(&c)
+            .into_iter()
+            .map(|l| format!("{} {}", l.sign.char(), l.text))
+            .collect();
+        insta::assert_snapshot!(text.join("\n"));
     }
 }

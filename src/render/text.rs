@@ -97,8 +97,29 @@ pub fn write_plan(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Resu
         }
     }
     write_findings(w, cs, opts)?;
-    paint(w, opts.color, BOLD, &cs.summary().to_string())?;
+    paint(w, opts.color, BOLD, &summary_line(cs, "above"))?;
     writeln!(w)
+}
+
+/// The plan's last line: `Plan: …` or `No changes.`, unless the change set has problems —
+/// then "No changes." would read as all clear, so the line says that nothing can be applied
+/// until the problems (`place`: where they are printed) are fixed.
+pub fn summary_line(cs: &ChangeSet, place: &str) -> String {
+    let n = cs.problems.len();
+    if n == 0 {
+        return cs.summary().to_string();
+    }
+    let are = if n == 1 { "is" } else { "are" };
+    let blocked = format!(
+        "nothing can be applied until the {n} problem{} {place} {are} fixed.",
+        style::plural(n)
+    );
+    if cs.changes.is_empty() {
+        format!("No plan: {blocked}")
+    } else {
+        let summary = cs.summary().to_string();
+        format!("{}; {blocked}", summary.trim_end_matches('.'))
+    }
 }
 
 fn verb(a: Action) -> &'static str {
@@ -162,7 +183,9 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Res
         }
     }
     write_findings(w, cs, opts)?;
-    if cs.changes.is_empty() {
+    if !cs.problems.is_empty() {
+        paint(w, opts.color, BOLD, &summary_line(cs, "above"))?;
+    } else if cs.changes.is_empty() {
         paint(w, opts.color, BOLD, "In sync: AWS matches the plan file.")?;
     } else {
         paint(

@@ -447,7 +447,7 @@ async fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies_once() {
         &t.dir,
         &proxy,
         "p.json",
-        "`bucket.weights.public_access_block` changed in AWS",
+        "`bucket.weights.public_access_block` (the public access block) changed in AWS",
     )
     .await;
     assert_untouched().await;
@@ -480,13 +480,22 @@ async fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies_once() {
     );
     assert_no_changes(&t.dir, None).await;
 
-    apply_stale(
+    // Again: nobody changed AWS, the saved plan was applied, and it says so.
+    let again = run(
         &t.dir,
-        &proxy,
-        "p3.json",
-        "`bucket.weights.public_access_block` changed in AWS",
+        Some(&proxy.endpoint),
+        &["apply", "--saved", "p3.json"],
     )
     .await;
+    assert_eq!(again.code, 1, "{again}");
+    assert!(
+        again
+            .stderr
+            .contains("saved plan was already applied: `bucket.weights`"),
+        "{again}"
+    );
+    assert!(!again.stderr.contains("changed in AWS"), "{again}");
+    assert_only_reads(&proxy, &again);
 }
 
 // --- 4b. Saved plans altered on their way --------------------------------------------------

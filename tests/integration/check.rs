@@ -597,6 +597,19 @@ async fn foreign_owned_objects_are_reported_until_ownership_is_enforced() {
         "object_ownership = \"BucketOwnerEnforced\"\n",
         &[("llama/", None)],
     ));
+    // Before the apply, the plan file already asks for the fix: check says it is pending,
+    // not to set what is set.
+    let run = fixed.run(&[]).await;
+    assert_eq!(run.code, 2, "{run}");
+    assert!(
+        run.stdout.contains(
+            "pending: run `s3ward apply`: the plan file already sets `object_ownership = \"BucketOwnerEnforced\"` on `[buckets.models]`"
+        ),
+        "{run}"
+    );
+    assert!(!run.stdout.contains("fix: set"), "{run}");
+    let (_, report) = fixed.json().await;
+    assert_eq!(report["buckets"][0]["ownership_pending"], true);
     let apply = fixed
         .dir
         .s3ward(&["apply", "--auto-approve", PLAN])

@@ -1366,7 +1366,10 @@ async fn the_ci_flow_applies_the_saved_plan_from_another_checkout() {
         .run_async()
         .await;
     assert_eq!(run.code, 1, "{run}");
-    assert!(run.stderr.contains("saved plan is stale"), "{run}");
+    assert!(
+        run.stderr.contains("saved plan was already applied"),
+        "{run}"
+    );
 
     main.write("plans/models.toml", &w.plan_text("\n# changed on main\n"));
     let run = main

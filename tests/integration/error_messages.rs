@@ -11,7 +11,9 @@
 //! Names that differ per run (buckets, accounts) are filtered to `[BUCKET]` and the like;
 //! ports and temporary directories are filtered by [`Run::snapshot_text`].
 
-use crate::support::fixtures::{LOCK_KEY, PLAN, account, create_bucket, held_by_alice};
+use crate::support::fixtures::{
+    LOCK_KEY, PLAN, account, create_bucket, held_by_alice, set_bucket_tags,
+};
 use crate::support::proxy::{Fault, Proxy, ProxyRules, Rule};
 use crate::support::{AMBIENT_ACCOUNT, Cmd, PlanDir, Run, moto, ok, sdk, unique};
 
@@ -64,6 +66,15 @@ async fn failed(cmd: Cmd) -> Run {
 fn unknown_flag() {
     let run = crate::support::s3ward(&["plan", "--bogus", PLAN]).run();
     insta::assert_snapshot!(run.snapshot_text());
+}
+
+/// Usage errors exit 1 (2 means "differences"); asking for help or the version is no error.
+#[test]
+fn help_and_version_exit_0() {
+    for args in [&["--help"][..], &["--version"], &["plan", "--help"]] {
+        let run = crate::support::s3ward(args).run();
+        assert_eq!(run.code, 0, "{run}");
+    }
 }
 
 /// Without `AWS_ENDPOINT_URL`: clap lists arguments given by environment variable in its
@@ -123,6 +134,19 @@ fn import_assume_role_in_another_account() {
         "b-1",
     ])
     .run();
+    insta::assert_snapshot!(run.snapshot_text());
+}
+
+/// No plan file exists yet during `import`: the message speaks of its flags, not of an
+/// `[accounts.KEY]` entry.
+#[tokio::test]
+async fn import_of_another_account_without_assume_role() {
+    let other = account();
+    let run = failed(
+        crate::support::s3ward(&["import", "--account", &other, "--bucket", "b-1"])
+            .filter(&other, "[ACCOUNT]"),
+    )
+    .await;
     insta::assert_snapshot!(run.snapshot_text());
 }
 
@@ -358,6 +382,40 @@ async fn saved_plan_made_stale_by_a_change_in_aws() {
     assert_eq!(saved.code, 0, "{saved}");
     // Someone creates the bucket between review and apply.
     create_bucket(&sdk(None).await.s3, &t.bucket).await;
+    let run = failed(t.s3ward(&["apply", "--saved", "saved.json"])).await;
+    insta::assert_snapshot!(run.snapshot_text());
+}
+
+#[tokio::test]
+async fn saved_plan_applied_already() {
+    let t = Case::with("em-reapplied", "bucket_acl = \"private\"\n");
+    let saved = t
+        .s3ward(&["plan", "--out", "saved.json", PLAN])
+        .run_async()
+        .await;
+    assert_eq!(saved.code, 0, "{saved}");
+    let applied = t
+        .s3ward(&["apply", "--saved", "saved.json"])
+        .run_async()
+        .await;
+    assert_eq!(applied.code, 0, "{applied}");
+    // The same saved plan again (a CI job re-run): nobody changed AWS, the plan was applied.
+    let run = failed(t.s3ward(&["apply", "--saved", "saved.json"])).await;
+    insta::assert_snapshot!(run.snapshot_text());
+}
+
+#[tokio::test]
+async fn saved_plan_made_stale_by_an_unmanaged_tag() {
+    let t = Case::with("em-stale-tag", "bucket_acl = \"private\"\n");
+    create_bucket(&sdk(None).await.s3, &t.bucket).await;
+    let saved = t
+        .s3ward(&["plan", "--out", "saved.json", PLAN])
+        .run_async()
+        .await;
+    assert_eq!(saved.code, 0, "{saved}");
+    // Someone tags the bucket by hand; the plan file manages no tags.
+    let tags = std::collections::BTreeMap::from([("cost-center".to_string(), "42".to_string())]);
+    set_bucket_tags(&sdk(None).await.s3, &t.bucket, &tags).await;
     let run = failed(t.s3ward(&["apply", "--saved", "saved.json"])).await;
     insta::assert_snapshot!(run.snapshot_text());
 }

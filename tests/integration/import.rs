@@ -552,9 +552,12 @@ async fn missing_resources_are_an_error_and_nothing_is_written() {
         .await;
     assert_eq!(run.code, 1, "{run}");
     assert!(
-        run.stderr.contains("but the credentials are for account"),
+        run.stderr.contains(&format!(
+            "the credentials are for account {AMBIENT_ACCOUNT}, not `--account {STORAGE}`"
+        )),
         "{run}"
     );
+    assert!(!run.stderr.contains("[accounts."), "{run}");
 }
 
 // --- 5. The public corpus --------------------------------------------------------------------
