@@ -422,6 +422,44 @@ pub struct Problem {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Where in the plan file, when one entry is the cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<Place>,
+}
+
+/// The address of what names a principal: the bucket policy, or the role's trust.
+impl From<&crate::desired::NamedBy> for Address {
+    fn from(by: &crate::desired::NamedBy) -> Address {
+        match by {
+            crate::desired::NamedBy::BucketPolicy(k) => Address::BucketPolicy(k.clone()),
+            crate::desired::NamedBy::RoleTrust(k) => Address::RoleTrust(k.clone()),
+        }
+    }
+}
+
+/// A place in the plan file: `path:line:column` (1-based, columns in characters).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// A role or user that the plan names in an account s3ward cannot read (no session there,
+/// or reading it was denied): nothing said it does not exist, nor that it does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnverifiedPrincipal {
+    pub arn: String,
+    /// The bucket policies and trusts that name it.
+    pub named_by: Vec<Address>,
+    /// Why it was not read.
+    pub reason: String,
 }
 
 /// Counts for the summary line.
@@ -447,6 +485,13 @@ pub struct ChangeSet {
     /// sync whose record is missing or out of date.
     #[serde(default)]
     pub applied: BTreeMap<Resource, AppliedRecord>,
+    /// Principals that grants and trust entries name and s3ward could not read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified_principals: Vec<UnverifiedPrincipal>,
+    /// Principals read and found at plan time (named ones, and the plan's roles that
+    /// exist): apply does not suspect them when AWS refuses a principal.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub verified_principals: std::collections::BTreeSet<String>,
 }
 
 impl ChangeSet {
@@ -482,6 +527,11 @@ impl ChangeSet {
         let keep_named = |p: &Problem| targets.iter().any(|t| t.resource() == p.address.resource());
         self.problems.retain(keep_named);
         self.warnings.retain(keep_named);
+        self.unverified_principals.retain_mut(|u| {
+            u.named_by
+                .retain(|a| targets.iter().any(|t| t.resource() == a.resource()));
+            !u.named_by.is_empty()
+        });
         // A resource targeted whole records everything; one targeted setting by setting
         // records only those settings (see `AppliedRecord::narrow_to`).
         let changed: std::collections::BTreeSet<Resource> =

@@ -303,6 +303,7 @@ mod tests {
             address: Address::Bucket("m".into()),
             message: "x".into(),
             hint: None,
+            place: None,
         });
         assert_eq!(change_set_differences(&saved, &derived).len(), 1);
     }

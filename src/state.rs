@@ -147,11 +147,26 @@ impl LiveRole {
     }
 }
 
+/// A role or user that a grant or trust entry names, as read in its account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LivePrincipal {
+    Exists,
+    /// No role or user of that name.
+    Missing,
+    /// One of that name, with another path (AWS refuses an ARN whose path is wrong).
+    OtherPath(String),
+    /// s3ward may not read it there (AccessDenied): the reason, as AWS gave it.
+    Unreadable(String),
+}
+
 /// The live state of everything the plan file manages (or the targeted part of it).
 #[derive(Clone, Debug, Default)]
 pub struct Live {
     pub buckets: BTreeMap<String, LiveBucket>,
     pub roles: BTreeMap<String, LiveRole>,
+    /// The principals named by grants and trust entries, by ARN, read in the accounts
+    /// s3ward has a session for; one not here was not read (see `desired::principals`).
+    pub principals: BTreeMap<String, LivePrincipal>,
 }
 
 fn digest(input: &str) -> String {

@@ -52,9 +52,13 @@ pub fn render(cs: &ChangeSet, opts: &Options) -> String {
     out.push_str(&format!("**{}**\n\n", cs.summary()));
     for p in &cs.problems {
         out.push_str(&format!(
-            "> [!CAUTION]\n> `{}`: {}\n\n",
+            "> [!CAUTION]\n> `{}`: {}{}\n\n",
             p.address,
-            p.message.replace('\n', " ")
+            p.message.replace('\n', " "),
+            p.place
+                .as_ref()
+                .map(|at| format!(" (`{at}`)"))
+                .unwrap_or_default()
         ));
     }
     for p in &cs.warnings {
@@ -64,6 +68,7 @@ pub fn render(cs: &ChangeSet, opts: &Options) -> String {
             p.message.replace('\n', " ")
         ));
     }
+    out.push_str(&not_verified(cs));
     if cs.changes.is_empty() {
         return out;
     }
@@ -113,6 +118,20 @@ pub fn render(cs: &ChangeSet, opts: &Options) -> String {
     if cut > 0 {
         out.push_str(&note(cut, "change details", opts));
     }
+    out
+}
+
+/// Principals named in accounts s3ward could not read, as one note.
+fn not_verified(cs: &ChangeSet) -> String {
+    if cs.unverified_principals.is_empty() {
+        return String::new();
+    }
+    let mut out =
+        String::from("> [!NOTE]\n> Not verified (s3ward could not read whether they exist):\n");
+    for u in &cs.unverified_principals {
+        out.push_str(&format!("> - `{}` ({})\n", u.arn, u.reason));
+    }
+    out.push('\n');
     out
 }
 
