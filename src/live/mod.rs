@@ -48,15 +48,27 @@ pub fn selected_resources(desired: &Desired, targets: &[Address]) -> Vec<Resourc
     }
 }
 
-/// The accounts those resources live in.
+/// The accounts those resources live in, and the plan-file accounts with `assume_role` that
+/// hold a role or user their grants and trust entries name (read to know it exists). An
+/// account without `assume_role` is read only when it holds resources: it must be the
+/// ambient one, and a plan file may declare another just to name it.
 pub fn accounts_of(desired: &Desired, resources: &[Resource]) -> Vec<String> {
-    let out: BTreeSet<String> = resources
+    let mut out: BTreeSet<String> = resources
         .iter()
         .filter_map(|r| match r {
             Resource::Bucket(k) => desired.buckets.get(k).map(|b| b.account.clone()),
             Resource::Role(k) => desired.roles.get(k).map(|r| r.account.clone()),
         })
         .collect();
+    let named = desired.principals_to_read(named_principals(desired, resources));
+    out.extend(
+        desired
+            .accounts
+            .values()
+            .filter(|a| a.assume_role.is_some())
+            .filter(|a| named.iter().any(|p| p.account_id == a.id))
+            .map(|a| a.key.clone()),
+    );
     out.into_iter().collect()
 }
 

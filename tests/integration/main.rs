@@ -10,6 +10,7 @@ mod drift;
 mod error_messages;
 mod import;
 mod plan;
+mod principals;
 mod promises;
 mod proxy;
 mod reliability;
