@@ -170,6 +170,29 @@ mod tests {
     }
 
     #[test]
+    fn problems_carry_their_place_and_unverified_principals_are_noted() {
+        let mut cs = ChangeSet::default();
+        cs.problems.push(crate::change::Problem {
+            address: Address::BucketPolicy("m".into()),
+            message: "role `ray` does not exist in account 222222222222".into(),
+            hint: None,
+            place: Some(crate::change::Place {
+                file: "plan.toml".into(),
+                line: 16,
+                column: 6,
+            }),
+        });
+        cs.unverified_principals
+            .push(crate::change::UnverifiedPrincipal {
+                arn: "arn:aws:iam::333333333333:role/partner".into(),
+                named_by: vec![Address::BucketPolicy("m".into())],
+                reason: "the plan file gives s3ward no access to account 333333333333".into(),
+            });
+        let out = render(&cs, &Options::default());
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
     fn small_plans_are_shown_whole() {
         let cs = ChangeSet {
             changes: (0..3).map(change).collect(),
