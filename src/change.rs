@@ -424,35 +424,10 @@ pub struct Problem {
     pub hint: Option<String>,
     /// Where in the plan file, when one entry is the cause.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub place: Option<Place>,
+    pub place: Option<crate::desired::Place>,
 }
 
-/// The address of what names a principal: the bucket policy, or the role's trust.
-impl From<&crate::desired::NamedBy> for Address {
-    fn from(by: &crate::desired::NamedBy) -> Address {
-        match by {
-            crate::desired::NamedBy::BucketPolicy(k) => Address::BucketPolicy(k.clone()),
-            crate::desired::NamedBy::RoleTrust(k) => Address::RoleTrust(k.clone()),
-        }
-    }
-}
-
-/// A place in the plan file: `path:line:column` (1-based, columns in characters).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Place {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-}
-
-impl fmt::Display for Place {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.column)
-    }
-}
-
-/// A role or user that the plan names in an account s3ward cannot read (no session there,
-/// or reading it was denied): nothing said it does not exist, nor that it does.
+/// A role or user named in an account s3ward could not read: neither missing nor known.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnverifiedPrincipal {
     pub arn: String,
@@ -488,8 +463,7 @@ pub struct ChangeSet {
     /// Principals that grants and trust entries name and s3ward could not read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unverified_principals: Vec<UnverifiedPrincipal>,
-    /// Principals read and found at plan time (named ones, and the plan's roles that
-    /// exist): apply does not suspect them when AWS refuses a principal.
+    /// Principals found at plan time: apply does not suspect them when AWS refuses one.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub verified_principals: std::collections::BTreeSet<String>,
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::change::{Address, Resource};
-use crate::desired::{ObjectOwnership, PublicAccessBlock};
+use crate::desired::{NamedBy, ObjectOwnership, PublicAccessBlock};
 use crate::policy::{PolicyDocument, canonical::CanonicalPolicy};
 
 /// A setting as read.
@@ -157,6 +157,16 @@ pub enum LivePrincipal {
     OtherPath(String),
     /// s3ward may not read it there (AccessDenied): the reason, as AWS gave it.
     Unreadable(String),
+}
+
+/// The address of what names a principal: the bucket policy, or the role's trust.
+impl From<&NamedBy> for Address {
+    fn from(by: &NamedBy) -> Address {
+        match by {
+            NamedBy::BucketPolicy(k) => Address::BucketPolicy(k.clone()),
+            NamedBy::RoleTrust(k) => Address::RoleTrust(k.clone()),
+        }
+    }
 }
 
 /// The live state of everything the plan file manages (or the targeted part of it).

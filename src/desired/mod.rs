@@ -21,7 +21,7 @@ mod documents;
 mod principals;
 
 pub use documents::{TrustEntry, pascal, trust_document};
-pub use principals::{NamedBy, NamedPrincipal, PrincipalKind, PrincipalToRead};
+pub use principals::{NamedBy, NamedPrincipal, Place, PrincipalKind, PrincipalToRead, line_col};
 
 /// The resolved plan file.
 #[derive(Clone, Debug)]

@@ -3,8 +3,13 @@
 //! the roles this plan file manages (read with their own settings, or created by this run)
 //! and account roots (an account always exists). Principals in raw documents
 //! (`trust_policy`, `extra_policy_statements`) are not followed: their text is the user's.
+//! Also [`Place`]: where in the plan file, for problems found once connected (the change
+//! set carries it, so it lives below `change`, not in `plan_file`).
 
 use std::ops::Range;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
 
 use super::Desired;
 use crate::names::parse_iam_arn;
@@ -98,6 +103,43 @@ impl Desired {
         out.dedup();
         out
     }
+}
+
+/// A place in the plan file, for problems found after it resolved (a missing principal):
+/// `path:line:column`, 1-based, columns in characters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Place {
+    /// The place of byte `offset` of `text`, read from `path` (as the user gave it).
+    pub fn at(path: &Path, text: &str, offset: usize) -> Place {
+        let (line, column) = line_col(text, offset);
+        Place {
+            file: path.display().to_string(),
+            line,
+            column,
+        }
+    }
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = text[line_start..offset].chars().count() + 1;
+    (line, col)
 }
 
 #[cfg(test)]

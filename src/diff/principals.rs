@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::change::{Address, ChangeSet, Place, Problem, UnverifiedPrincipal};
+use crate::change::{Address, ChangeSet, Problem, UnverifiedPrincipal};
+use crate::desired::Place;
 use crate::desired::{Desired, NamedBy, NamedPrincipal, PrincipalToRead};
-use crate::plan_file::diagnostic::line_col;
 use crate::state::{Live, LivePrincipal};
 
 /// Adds the problems, the not-verified list and the verified set for the resources in `live`.
@@ -98,14 +98,10 @@ fn missing(
         address: at,
         message,
         hint: Some(hint),
-        place: n.span.as_ref().map(|s| {
-            let (line, column) = line_col(&desired.source.text, s.start);
-            Place {
-                file: desired.source.path.display().to_string(),
-                line,
-                column,
-            }
-        }),
+        place: n
+            .span
+            .as_ref()
+            .map(|s| Place::at(&desired.source.path, &desired.source.text, s.start)),
     }
 }
 

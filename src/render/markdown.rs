@@ -176,7 +176,7 @@ mod tests {
             address: Address::BucketPolicy("m".into()),
             message: "role `ray` does not exist in account 222222222222".into(),
             hint: None,
-            place: Some(crate::change::Place {
+            place: Some(crate::desired::Place {
                 file: "plan.toml".into(),
                 line: 16,
                 column: 6,
