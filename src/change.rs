@@ -422,6 +422,19 @@ pub struct Problem {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Where in the plan file, when one entry is the cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<crate::desired::Place>,
+}
+
+/// A role or user named in an account s3ward could not read: neither missing nor known.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnverifiedPrincipal {
+    pub arn: String,
+    /// The bucket policies and trusts that name it.
+    pub named_by: Vec<Address>,
+    /// Why it was not read.
+    pub reason: String,
 }
 
 /// Counts for the summary line.
@@ -447,6 +460,12 @@ pub struct ChangeSet {
     /// sync whose record is missing or out of date.
     #[serde(default)]
     pub applied: BTreeMap<Resource, AppliedRecord>,
+    /// Principals that grants and trust entries name and s3ward could not read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified_principals: Vec<UnverifiedPrincipal>,
+    /// Principals found at plan time: apply does not suspect them when AWS refuses one.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub verified_principals: std::collections::BTreeSet<String>,
 }
 
 impl ChangeSet {
@@ -482,6 +501,11 @@ impl ChangeSet {
         let keep_named = |p: &Problem| targets.iter().any(|t| t.resource() == p.address.resource());
         self.problems.retain(keep_named);
         self.warnings.retain(keep_named);
+        self.unverified_principals.retain_mut(|u| {
+            u.named_by
+                .retain(|a| targets.iter().any(|t| t.resource() == a.resource()));
+            !u.named_by.is_empty()
+        });
         // A resource targeted whole records everything; one targeted setting by setting
         // records only those settings (see `AppliedRecord::narrow_to`).
         let changed: std::collections::BTreeSet<Resource> =

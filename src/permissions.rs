@@ -48,6 +48,11 @@ pub enum On {
     ModelObjects,
     /// A role of the plan file, in its account.
     Role,
+    /// A role that a grant or trust entry names and the plan file does not manage (read to
+    /// check that it exists), in its account.
+    NamedRole,
+    /// A user that a grant or trust entry names, in its account.
+    NamedUser,
     /// The lock object `settings.lock`, with the credentials s3ward runs with.
     LockObject,
     /// A role named by `assume_role`, assumed by the credentials s3ward runs with.
@@ -129,6 +134,9 @@ pub const CALLS: &[Call] = &[
     call("iam", "ListAttachedRolePolicies", "iam:ListAttachedRolePolicies", On::Role, When::Read),
     call("iam", "ListRolePolicies", "iam:ListRolePolicies", On::Role, When::Read),
     call("iam", "GetRolePolicy", "iam:GetRolePolicy", On::Role, When::Read),
+    // live/iam.rs: the principals grants and trust entries name, checked before writing.
+    call("iam", "GetRole", "iam:GetRole", On::NamedRole, When::Read),
+    call("iam", "GetUser", "iam:GetUser", On::NamedUser, When::Read),
     // apply/writes/: buckets (the merge-mode policy and the tags read before writing).
     call("s3", "CreateBucket", "s3:CreateBucket", On::Bucket, When::Write),
     call("s3", "PutBucketPolicy", "s3:PutBucketPolicy", On::Bucket, When::Write),
@@ -298,6 +306,28 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
         let mut s = Statements::default();
         s.add("ReadBuckets", None, &only(read)(On::Bucket), &bucket_arns);
         s.add("ReadRoles", None, &only(read)(On::Role), &roles);
+        // The roles and users grants and trust entries name in this account: plan reads them
+        // to say which one is missing before anything is written.
+        let named = desired.principals_to_read(&desired.named_principals);
+        let named_in = |kind: crate::desired::PrincipalKind| -> Vec<String> {
+            named
+                .iter()
+                .filter(|p| p.account_id == a.id && p.kind == kind)
+                .map(|p| p.arn.clone())
+                .collect()
+        };
+        s.add(
+            "ReadNamedRoles",
+            None,
+            &only(read)(On::NamedRole),
+            &named_in(crate::desired::PrincipalKind::Role),
+        );
+        s.add(
+            "ReadNamedUsers",
+            None,
+            &only(read)(On::NamedUser),
+            &named_in(crate::desired::PrincipalKind::User),
+        );
         // Reads that a write makes again are in the read statement already.
         let new = |on: On| -> Vec<&'static str> {
             let reads = only(read)(on);

@@ -474,6 +474,7 @@ mod tests {
             address: Address::Bucket("m".into()),
             message: "x".into(),
             hint: None,
+            place: None,
         });
         assert_eq!(change_set_differences(&saved, &derived).len(), 1);
     }
@@ -541,6 +542,7 @@ mod tests {
         Live {
             buckets: BTreeMap::from([("m".to_string(), bucket)]),
             roles: BTreeMap::from([("r".to_string(), role)]),
+            ..Live::default()
         }
     }
 

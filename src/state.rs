@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::change::{Address, Resource};
-use crate::desired::{ObjectOwnership, PublicAccessBlock};
+use crate::desired::{NamedBy, ObjectOwnership, PublicAccessBlock};
 use crate::policy::{PolicyDocument, canonical::CanonicalPolicy};
 
 /// A setting as read.
@@ -147,11 +147,36 @@ impl LiveRole {
     }
 }
 
+/// A role or user that a grant or trust entry names, as read in its account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LivePrincipal {
+    Exists,
+    /// No role or user of that name.
+    Missing,
+    /// One of that name, with another path (AWS refuses an ARN whose path is wrong).
+    OtherPath(String),
+    /// s3ward may not read it there (AccessDenied): the reason, as AWS gave it.
+    Unreadable(String),
+}
+
+/// The address of what names a principal: the bucket policy, or the role's trust.
+impl From<&NamedBy> for Address {
+    fn from(by: &NamedBy) -> Address {
+        match by {
+            NamedBy::BucketPolicy(k) => Address::BucketPolicy(k.clone()),
+            NamedBy::RoleTrust(k) => Address::RoleTrust(k.clone()),
+        }
+    }
+}
+
 /// The live state of everything the plan file manages (or the targeted part of it).
 #[derive(Clone, Debug, Default)]
 pub struct Live {
     pub buckets: BTreeMap<String, LiveBucket>,
     pub roles: BTreeMap<String, LiveRole>,
+    /// The principals named by grants and trust entries, by ARN, read in the accounts
+    /// s3ward has a session for; one not here was not read (see `desired::principals`).
+    pub principals: BTreeMap<String, LivePrincipal>,
 }
 
 fn digest(input: &str) -> String {

@@ -169,7 +169,17 @@ fn principals_in(text: &str) -> Vec<String> {
 }
 
 /// The report line for a failed job.
-fn failure(step: &Step, job: &Job<'_>, operation: String, e: &AwsError) -> Failure {
+///
+/// When AWS refuses a principal, the message names those of the document that `plan` could
+/// not verify (`verified`: read and found, so not suspects); roles created in this run stay
+/// named, as IAM may not know them yet.
+fn failure(
+    step: &Step,
+    job: &Job<'_>,
+    operation: String,
+    e: &AwsError,
+    verified: &std::collections::BTreeSet<String>,
+) -> Failure {
     let mut message = e.message.clone();
     if e.attempts > 1 {
         message.push_str(&format!(" (after {} attempts)", e.attempts));
@@ -186,7 +196,8 @@ fn failure(step: &Step, job: &Job<'_>, operation: String, e: &AwsError) -> Failu
             Write::CreateRole { trust, .. } => Some(trust.as_str()),
             _ => None,
         };
-        let names = text.map(principals_in).unwrap_or_default();
+        let mut names = text.map(principals_in).unwrap_or_default();
+        names.retain(|n| !verified.contains(n));
         if !names.is_empty() {
             message.push_str(&format!(
                 "; principals that may not exist (or not yet be usable): {}",
@@ -325,9 +336,13 @@ pub async fn run<W: Writer>(
             Err((operation, e)) => {
                 state[i] = State::Failed;
                 on_event(Event::Failed(&steps[i]));
-                report
-                    .failed
-                    .push(failure(&steps[i], &jobs[i], operation, &e));
+                report.failed.push(failure(
+                    &steps[i],
+                    &jobs[i],
+                    operation,
+                    &e,
+                    &cs.verified_principals,
+                ));
                 // Everything that needs it, directly or not, is not attempted.
                 let mut stack: Vec<usize> = needs(graph, i);
                 while let Some(j) = stack.pop() {
@@ -646,6 +661,48 @@ mod tests {
         assert!(at("bucket.m.policy") < at("bucket.m.acl"));
         assert!(at("bucket.m.acl") < at("bucket.m.ownership"));
         assert!(at("bucket.m.ownership") < at("bucket.m.public_access_block"));
+    }
+
+    #[test]
+    fn a_refused_principal_names_only_those_plan_could_not_verify() {
+        let policy = r#"{"Statement":[{"Principal":{"AWS":["arn:aws:iam::2:role/ray","arn:aws:iam::3:role/partner"]}}]}"#;
+        let write = Write::PutBucketPolicy {
+            bucket: "b".into(),
+            policy: policy.into(),
+            merge: None,
+        };
+        let change = Change::new(
+            Address::BucketPolicy("m".into()),
+            Action::Create,
+            write.clone(),
+        );
+        let job = Job::Write {
+            change: &change,
+            write: Cow::Owned(write),
+        };
+        let e = AwsError {
+            service: "s3",
+            operation: "PutBucketPolicy",
+            code: Some("MalformedPolicy".into()),
+            message: "Invalid principal in policy".into(),
+            status: Some(400),
+            attempts: 1,
+            no_response: false,
+        };
+        let verified = std::collections::BTreeSet::from(["arn:aws:iam::2:role/ray".to_string()]);
+        let step = Step::Change(change.address.clone());
+        let f = failure(&step, &job, "PutBucketPolicy".into(), &e, &verified);
+        assert_eq!(
+            f.message,
+            "Invalid principal in policy; principals that may not exist (or not yet be usable): arn:aws:iam::3:role/partner"
+        );
+        // Every one verified: nothing to suspect, so no list.
+        let all = std::collections::BTreeSet::from([
+            "arn:aws:iam::2:role/ray".to_string(),
+            "arn:aws:iam::3:role/partner".to_string(),
+        ]);
+        let f = failure(&step, &job, "PutBucketPolicy".into(), &e, &all);
+        assert_eq!(f.message, "Invalid principal in policy");
     }
 
     #[test]

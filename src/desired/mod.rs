@@ -18,8 +18,10 @@ use serde::{Deserialize, Serialize};
 use crate::policy::{PolicyDocument, Statement};
 
 mod documents;
+mod principals;
 
 pub use documents::{TrustEntry, pascal, trust_document};
+pub use principals::{NamedBy, NamedPrincipal, Place, PrincipalKind, PrincipalToRead, line_col};
 
 /// The resolved plan file.
 #[derive(Clone, Debug)]
@@ -34,6 +36,8 @@ pub struct Desired {
     pub principals: BTreeMap<String, String>,
     pub roles: BTreeMap<String, Role>,
     pub buckets: BTreeMap<String, Bucket>,
+    /// The principals grants and trust entries name, where the plan file names them.
+    pub named_principals: Vec<NamedPrincipal>,
 }
 
 /// Where the plan file came from, and its exact bytes' SHA-256.

@@ -49,6 +49,7 @@ pub(super) fn diff_bucket(
                     b.name
                 ),
                 hint: Some("create it by hand, or remove `create = false`".into()),
+                place: None,
             });
             return;
         }

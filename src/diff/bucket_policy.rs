@@ -35,6 +35,7 @@ pub(super) fn diff(b: &Bucket, lb: &LiveBucket, cs: &mut ChangeSet) {
                     address: addr.clone(),
                     message: format!("the live bucket policy is not a valid policy document: {e}"),
                     hint: Some("s3ward will replace it with the plan file's policy".into()),
+                    place: None,
                 });
                 let mut c = change(
                     addr.clone(),
@@ -81,6 +82,7 @@ pub(super) fn diff(b: &Bucket, lb: &LiveBucket, cs: &mut ChangeSet) {
                             address: addr.clone(),
                             message: n,
                             hint: Some("`policy_mode = \"merge\"`: s3ward leaves statements it does not own alone".into()),
+                            place: None,
                         });
                     }
                 }
@@ -91,6 +93,7 @@ pub(super) fn diff(b: &Bucket, lb: &LiveBucket, cs: &mut ChangeSet) {
                     address: addr.clone(),
                     message: format!("the live bucket policy is not a valid policy document: {e}"),
                     hint: Some("in `merge` mode s3ward keeps statements it does not own, and cannot find them in this text; fix the policy by hand, or use `policy_mode = \"authoritative\"`".into()),
+                    place: None,
                 });
                 return;
             }
@@ -127,6 +130,7 @@ pub(super) fn diff(b: &Bucket, lb: &LiveBucket, cs: &mut ChangeSet) {
                 live_doc.version.as_deref().unwrap_or("2008-10-17")
             ),
             hint: Some("move the other statements to `2012-10-17` (writing a literal `${` as `${$}{`), then plan again".into()),
+            place: None,
         });
         return;
     }

@@ -14,6 +14,7 @@
 
 mod bucket;
 mod bucket_policy;
+mod principals;
 mod role;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -57,6 +58,7 @@ pub fn diff(desired: &Desired, live: &Live, ctx: &Context) -> ChangeSet {
         }
     }
     own_role_changes(desired, ctx, &mut cs);
+    principals::check(desired, live, &mut cs);
     cs.sort();
     cs
 }
@@ -66,6 +68,7 @@ fn problem(address: Address, f: rules::Finding) -> Problem {
         address,
         message: f.message,
         hint: f.hint,
+        place: None,
     }
 }
 

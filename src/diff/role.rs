@@ -110,6 +110,7 @@ pub(super) fn diff_role(desired: &Desired, r: &Role, lr: &LiveRole, cs: &mut Cha
                 r.path_or_default()
             ),
             hint: Some("IAM cannot change a role's path; s3ward leaves it. Recreate the role by hand to move it".into()),
+            place: None,
         });
     }
     // Role settings (description, session length), when declared.

@@ -1,13 +1,14 @@
 //! Reading one role's managed settings (IAM): the role itself (trust, path, description,
 //! session length, tags), attached managed policies, and inline policies. Listing is
-//! paginated; documents are URL-decoded.
+//! paginated; documents are URL-decoded. Also whether the roles and users that grants and
+//! trust entries name exist ([`read_principal`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{LiveDocument, LiveRole, Session, Setting};
+use super::{LiveDocument, LivePrincipal, LiveRole, Session, Setting};
 use crate::aws::{AwsError, Op, RetryPolicy};
 use crate::change::Address;
-use crate::desired::Role;
+use crate::desired::{PrincipalKind, PrincipalToRead, Role};
 use crate::error::Error;
 
 /// Which of a role's policies to read (GetRole is always read).
@@ -225,4 +226,40 @@ where
 /// IAM's next page marker: only when the answer says it is truncated.
 fn next_marker(truncated: bool, marker: Option<&str>) -> Option<String> {
     marker.filter(|_| truncated).map(str::to_string)
+}
+
+/// Reads whether a role or user that a grant or trust entry names exists, by name in its
+/// account (`account`: the plan-file key s3ward has a session for), and with the path the
+/// ARN gives. The error names `at`, the bucket policy or trust that names it.
+pub async fn read_principal(
+    session: &Session,
+    account: &str,
+    p: &PrincipalToRead,
+    at: &Address,
+) -> Result<LivePrincipal, Error> {
+    let aws = &session.aws;
+    let iam = session.iam(account);
+    let name = p.name.as_str();
+    let path = match p.kind {
+        PrincipalKind::Role => aws
+            .call(Op::iam("GetRole", name), RetryPolicy::STANDARD, || {
+                iam.get_role().role_name(name).send()
+            })
+            .await
+            .map(|o| o.role().map(|r| r.path().to_string())),
+        PrincipalKind::User => aws
+            .call(Op::iam("GetUser", name), RetryPolicy::STANDARD, || {
+                iam.get_user().user_name(name).send()
+            })
+            .await
+            .map(|o| o.user().map(|u| u.path().to_string())),
+    };
+    Ok(match path {
+        Ok(Some(path)) if path == p.path => LivePrincipal::Exists,
+        Ok(Some(path)) => LivePrincipal::OtherPath(path),
+        Ok(None) => LivePrincipal::Missing,
+        Err(e) if e.code_is("NoSuchEntity") => LivePrincipal::Missing,
+        Err(e) if e.code_is("AccessDenied") => LivePrincipal::Unreadable(e.message),
+        Err(e) => return Err(Error::aws(at.to_string(), e)),
+    })
 }

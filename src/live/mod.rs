@@ -13,6 +13,7 @@
 //! | bucket | GetBucketPolicy, GetBucketTagging, + GetBucketAcl (`bucket_acl = "private"`, unless the plan file asks for BucketOwnerEnforced and the bucket has it: ACLs are disabled then), + GetBucketOwnershipControls (`object_ownership` set), + GetPublicAccessBlock (`block_public_access` set): 2 to 5 |
 //! | role | GetRole, ListRolePolicies and one GetRolePolicy per inline policy (undeclared ones too: they are deleted in exclusive mode, and count towards IAM's size limit otherwise), + ListAttachedRolePolicies (`managed_policies` set): 2 to 3 + n |
 //! | account | one STS GetCallerIdentity per run, one AssumeRole per account with `assume_role` |
+//! | principal | one GetRole or GetUser per role or user ARN that a grant (`to`) or trust entry (`arn`) names, once per run, in an account s3ward has a session for; none for account roots, for the plan's own roles, or in other accounts (listed as not verified) |
 
 pub mod iam;
 pub mod s3;
@@ -23,11 +24,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::change::{Address, Resource};
-use crate::desired::Desired;
+use crate::desired::{Desired, NamedPrincipal};
 use crate::error::Error;
 // What is read is plain data, defined apart from the reading (`crate::state`): the pure core
 // (diff, import) depends on it without depending on this module.
-pub use crate::state::{AclGrant, Live, LiveAcl, LiveBucket, LiveDocument, LiveRole, Setting};
+pub use crate::state::{
+    AclGrant, Live, LiveAcl, LiveBucket, LiveDocument, LivePrincipal, LiveRole, Setting,
+};
 pub use sts::Session;
 
 /// Which resources to read: all, or those selected by `--target`.
@@ -45,16 +48,40 @@ pub fn selected_resources(desired: &Desired, targets: &[Address]) -> Vec<Resourc
     }
 }
 
-/// The accounts those resources live in.
+/// The accounts those resources live in, and the plan-file accounts with `assume_role` that
+/// hold a role or user their grants and trust entries name (read to know it exists). An
+/// account without `assume_role` is read only when it holds resources: it must be the
+/// ambient one, and a plan file may declare another just to name it.
 pub fn accounts_of(desired: &Desired, resources: &[Resource]) -> Vec<String> {
-    let out: BTreeSet<String> = resources
+    let mut out: BTreeSet<String> = resources
         .iter()
         .filter_map(|r| match r {
             Resource::Bucket(k) => desired.buckets.get(k).map(|b| b.account.clone()),
             Resource::Role(k) => desired.roles.get(k).map(|r| r.account.clone()),
         })
         .collect();
+    let named = desired.principals_to_read(named_principals(desired, resources));
+    out.extend(
+        desired
+            .accounts
+            .values()
+            .filter(|a| a.assume_role.is_some())
+            .filter(|a| named.iter().any(|p| p.account_id == a.id))
+            .map(|a| a.key.clone()),
+    );
     out.into_iter().collect()
+}
+
+/// The principals that the grants and trust entries of `resources` name.
+pub fn named_principals<'a>(
+    desired: &'a Desired,
+    resources: &[Resource],
+) -> impl Iterator<Item = &'a NamedPrincipal> {
+    let selected: BTreeSet<Resource> = resources.iter().cloned().collect();
+    desired
+        .named_principals
+        .iter()
+        .filter(move |n| selected.contains(&Address::from(&n.by).resource()))
 }
 
 /// Reports how many resources have been read, for a progress display.
@@ -96,8 +123,33 @@ pub async fn read(
             res.map(|live| (r.key.clone(), live))
         }
     }));
-    let (buckets, roles) = futures::join!(buckets, roles);
+    // Principals in accounts without a session are not read: the diff lists them as not
+    // verified.
+    let named: Vec<&NamedPrincipal> = named_principals(desired, resources).collect();
+    let principal_reads = desired
+        .principals_to_read(named.iter().copied())
+        .into_iter()
+        .filter_map(|p| {
+            let account = session.accounts.values().find(|a| a.id == p.account_id)?;
+            let at = named
+                .iter()
+                .find(|n| n.arn == p.arn)
+                .map(|n| Address::from(&n.by))?;
+            Some((account.key.clone(), p, at))
+        })
+        .collect::<Vec<_>>();
+    let principals =
+        futures::future::join_all(principal_reads.iter().map(|(account, p, at)| async move {
+            iam::read_principal(session, account, p, at)
+                .await
+                .map(|state| (p.arn.clone(), state))
+        }));
+    let (buckets, roles, principals) = futures::join!(buckets, roles, principals);
     let mut live = Live::default();
+    for p in principals {
+        let (arn, state) = p?;
+        live.principals.insert(arn, state);
+    }
     for b in buckets {
         let (k, v) = b?;
         live.buckets.insert(k, v);

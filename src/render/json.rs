@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::applied::DriftKind;
-use crate::change::{Action, Address, ChangeSet, Problem, Summary};
+use crate::change::{Action, Address, ChangeSet, Problem, Summary, UnverifiedPrincipal};
 use crate::policy::StatementChange;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -47,6 +47,8 @@ struct JsonPlan<'a> {
     changes: Vec<JsonChange<'a>>,
     warnings: &'a [Problem],
     problems: &'a [Problem],
+    /// Principals named in accounts s3ward could not read.
+    not_verified: &'a [UnverifiedPrincipal],
 }
 
 /// Whether a change's `kind` is printed: a plan leaves it out, a drift report gives it
@@ -87,6 +89,7 @@ pub fn write_plan(w: &mut dyn Write, cs: &ChangeSet, plan_file: PlanFileRef<'_>)
         changes: json_changes(cs, Kinds::Hidden),
         warnings: &cs.warnings,
         problems: &cs.problems,
+        not_verified: &cs.unverified_principals,
     };
     serde_json::to_writer_pretty(&mut *w, &doc)?;
     writeln!(w)
@@ -125,6 +128,8 @@ struct JsonDrift<'a> {
     differences: Vec<JsonChange<'a>>,
     warnings: &'a [Problem],
     problems: &'a [Problem],
+    /// Principals named in accounts s3ward could not read.
+    not_verified: &'a [UnverifiedPrincipal],
 }
 
 pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, ctx: DriftContext<'_>) -> io::Result<()> {
@@ -152,6 +157,7 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, ctx: DriftContext<'_>) -> 
         differences,
         warnings: &cs.warnings,
         problems: &cs.problems,
+        not_verified: &cs.unverified_principals,
     };
     serde_json::to_writer_pretty(&mut *w, &doc)?;
     writeln!(w)

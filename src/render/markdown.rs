@@ -55,9 +55,13 @@ pub fn render(cs: &ChangeSet, opts: &Options) -> String {
     ));
     for p in &cs.problems {
         out.push_str(&format!(
-            "> [!CAUTION]\n> `{}`: {}\n\n",
+            "> [!CAUTION]\n> `{}`: {}{}\n\n",
             p.address,
-            p.message.replace('\n', " ")
+            p.message.replace('\n', " "),
+            p.place
+                .as_ref()
+                .map(|at| format!(" (`{at}`)"))
+                .unwrap_or_default()
         ));
     }
     for p in &cs.warnings {
@@ -67,6 +71,7 @@ pub fn render(cs: &ChangeSet, opts: &Options) -> String {
             p.message.replace('\n', " ")
         ));
     }
+    out.push_str(&not_verified(cs));
     if cs.changes.is_empty() {
         return out;
     }
@@ -119,6 +124,20 @@ pub fn render(cs: &ChangeSet, opts: &Options) -> String {
     out
 }
 
+/// Principals named in accounts s3ward could not read, as one note.
+fn not_verified(cs: &ChangeSet) -> String {
+    if cs.unverified_principals.is_empty() {
+        return String::new();
+    }
+    let mut out =
+        String::from("> [!NOTE]\n> Not verified (s3ward could not read whether they exist):\n");
+    for u in &cs.unverified_principals {
+        out.push_str(&format!("> - `{}` ({})\n", u.arn, u.reason));
+    }
+    out.push('\n');
+    out
+}
+
 fn note(n: usize, what: &str, opts: &Options) -> String {
     format!(
         "> [!NOTE]\n> {n} {what} not shown here, to stay within GitHub's comment size limit. The full plan: {}.\n",
@@ -151,6 +170,29 @@ mod tests {
         c.after = Some(json!({"Statement": [{"Sid": format!("s3ward{i}"), "Effect": "Allow"}]}));
         c.reason = Some("a <reason> with | pipes".into());
         c
+    }
+
+    #[test]
+    fn problems_carry_their_place_and_unverified_principals_are_noted() {
+        let mut cs = ChangeSet::default();
+        cs.problems.push(crate::change::Problem {
+            address: Address::BucketPolicy("m".into()),
+            message: "role `ray` does not exist in account 222222222222".into(),
+            hint: None,
+            place: Some(crate::desired::Place {
+                file: "plan.toml".into(),
+                line: 16,
+                column: 6,
+            }),
+        });
+        cs.unverified_principals
+            .push(crate::change::UnverifiedPrincipal {
+                arn: "arn:aws:iam::333333333333:role/partner".into(),
+                named_by: vec![Address::BucketPolicy("m".into())],
+                reason: "the plan file gives s3ward no access to account 333333333333".into(),
+            });
+        let out = render(&cs, &Options::default());
+        insta::assert_snapshot!(out);
     }
 
     #[test]

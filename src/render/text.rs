@@ -71,6 +71,9 @@ pub fn write_findings(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::
     let mut one = |label: &str, s: Style, p: &Problem| -> io::Result<()> {
         paint(w, opts.color, s, label)?;
         writeln!(w, ": {}: {}", p.address, p.message)?;
+        if let Some(at) = &p.place {
+            writeln!(w, "  --> {at}")?;
+        }
         if let Some(h) = &p.hint {
             writeln!(w, "  hint: {h}")?;
         }
@@ -82,7 +85,27 @@ pub fn write_findings(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::
     for p in &cs.problems {
         one("Error", style::ERROR, p)?;
     }
-    Ok(())
+    write_not_verified(w, cs, opts)
+}
+
+/// The principals named in accounts s3ward could not read: neither missing nor known.
+fn write_not_verified(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Result<()> {
+    if cs.unverified_principals.is_empty() {
+        return Ok(());
+    }
+    paint(w, opts.color, style::WARNING, "Not verified")?;
+    writeln!(w, ": s3ward could not read whether these principals exist:")?;
+    for u in &cs.unverified_principals {
+        let by: Vec<String> = u.named_by.iter().map(ToString::to_string).collect();
+        writeln!(
+            w,
+            "  - {} (named by {}; {})",
+            u.arn,
+            by.join(", "),
+            u.reason
+        )?;
+    }
+    writeln!(w)
 }
 
 /// The whole plan: changes, findings, summary line.

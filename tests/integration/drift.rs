@@ -672,13 +672,22 @@ prefixes = ["uploads/"]
         "expected the path warning: {run}"
     );
 
-    // A problem (a bucket that must exist and does not): exit 1, and the report is still
-    // printed, with the problem in it.
+    // Problems (a bucket that must exist and does not, a grant to a role that does not
+    // exist): exit 1, and the report is still printed, with the problems in it; a grant to
+    // a role in an account s3ward cannot read is listed as not verified.
     let missing = unique("drift-json-missing");
+    let account = &w.account;
     w.write(&format!(
-        "\n[buckets.gone]\naccount = \"main\"\nname = \"{missing}\"\ncreate = false\n"
+        "\n[buckets.gone]\naccount = \"main\"\nname = \"{missing}\"\ncreate = false\n\
+         [[buckets.gone.grants]]\nto = \"arn:aws:iam::{account}:role/{missing}\"\naccess = \"read\"\n\
+         [[buckets.gone.grants]]\nto = \"arn:aws:iam::333333333333:role/partner\"\naccess = \"read\"\n"
     ));
     let (run, report) = w.drift_json().await;
+    assert!(report["problems"][1]["place"].is_object(), "{run}");
+    assert_eq!(
+        report["not_verified"][0]["named_by"][0], "bucket.gone.policy",
+        "{run}"
+    );
     assert_eq!(run.code, 1, "{run}");
     seen.extend(check_documented(&report, &fields));
     assert_eq!(report["problems"][0]["address"], "bucket.gone", "{run}");

@@ -12,6 +12,7 @@ mod error_messages;
 mod import;
 mod permissions;
 mod plan;
+mod principals;
 mod promises;
 mod proxy;
 mod reliability;

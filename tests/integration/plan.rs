@@ -1148,20 +1148,34 @@ async fn json_output_matches_docs_json_format() {
     assert_eq!(summary["update"], n("update"));
     assert_eq!(summary["delete"], n("delete"));
 
-    // A plan with a problem (a missing bucket that must not be created): exit 1, and the
-    // JSON still printed.
+    // A plan with problems (a missing bucket that must not be created, a grant to a role
+    // that does not exist): exit 1, and the JSON still printed; a grant to a role in an
+    // account s3ward cannot read is listed as not verified.
     let problem = Fixture::new(format!(
         r#"{AMBIENT_MAIN}
 [buckets.models]
 account = "main"
 name = "{models}-x"
 create = false
+
+[[buckets.models.grants]]
+to = "arn:aws:iam::{AMBIENT_ACCOUNT}:role/{models}-nobody"
+access = "read"
+
+[[buckets.models.grants]]
+to = "arn:aws:iam::333333333333:role/partner"
+access = "read"
 "#
     ));
     let (run, plan) = problem.json(&[]).await;
     assert_eq!(run.code, 1, "{run}");
     seen.extend(check_documented(&plan, &fields));
     assert_eq!(plan["problems"][0]["address"], "bucket.models", "{run}");
+    assert_eq!(plan["problems"][1]["place"]["line"], 12, "{run}");
+    assert_eq!(
+        plan["not_verified"][0]["arn"], "arn:aws:iam::333333333333:role/partner",
+        "{run}"
+    );
 
     // Every documented field appeared at least once with its type (`kind` is documented as
     // appearing only in drift reports, which tests/integration/drift.rs checks).

@@ -195,6 +195,13 @@ impl Resolver {
             sid = format!("{stem}{n}");
         }
         sids.insert(sid.clone());
+        if matches!(grantee, Grantee::Principal(_) | Grantee::Arn) {
+            self.named_principals.push(NamedPrincipal {
+                arn: principal.clone(),
+                by: NamedBy::BucketPolicy(bucket.key.clone()),
+                span: sp(&r.to),
+            });
+        }
         Some(Grant {
             grantee,
             principal,

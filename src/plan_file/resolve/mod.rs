@@ -41,7 +41,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::{Diagnostic, Report};
-use crate::desired::{Account, Desired, PlanSource};
+use crate::desired::{Account, Desired, NamedPrincipal, PlanSource};
 use crate::plan_file::raw::{RawBucket, RawRole, RawSettings};
 use roles::role_refs;
 
@@ -66,6 +66,7 @@ pub fn resolve(path: &Path, text: &str, options: Options) -> Result<Loaded, Repo
         diags: Vec::new(),
         options,
         source: text.to_string(),
+        named_principals: Vec::new(),
     };
     let desired = r.run(path, text);
     let mut diags = r.diags;
@@ -89,6 +90,8 @@ struct Resolver {
     options: Options,
     /// The plan file's text, to place problems found inside its JSON strings.
     source: String,
+    /// The principals grants and trust entries name, as they are resolved.
+    named_principals: Vec<NamedPrincipal>,
 }
 
 type Span = Range<usize>;
@@ -251,6 +254,7 @@ impl Resolver {
             principals,
             roles,
             buckets,
+            named_principals: std::mem::take(&mut self.named_principals),
         })
     }
 }

@@ -12,7 +12,8 @@ use super::accounts::NameRule;
 use super::documents::PolicyKind;
 use super::{Ctx, Entry, Resolver, RoleRef, list_of, sp, suggest};
 use crate::desired::{
-    Account, GRANTS_POLICY_NAME, Mode, Role, TrustEntry, role_arn, trust_document,
+    Account, GRANTS_POLICY_NAME, Mode, NamedBy, NamedPrincipal, Role, TrustEntry, role_arn,
+    trust_document,
 };
 use crate::names::{
     account_root_arn, is_service_principal, oidc_provider_arn, parse_iam_arn, valid_iam_path,
@@ -217,6 +218,15 @@ impl Resolver {
                 let mut entries = Vec::new();
                 for t in list.get_ref() {
                     if let Some(entry) = self.trust_entry(t, account, ctx) {
+                        if let (TrustEntry::Aws { arn, .. }, Some(written)) =
+                            (&entry, &t.get_ref().arn)
+                        {
+                            self.named_principals.push(NamedPrincipal {
+                                arn: arn.clone(),
+                                by: NamedBy::RoleTrust(e.key.clone()),
+                                span: sp(written),
+                            });
+                        }
                         entries.push(entry);
                     }
                 }
