@@ -269,3 +269,60 @@ fn runner_feeds_stdin_and_captures_a_terminal_session() {
     let run = Cmd::new("sh", &["-c", "cat; echo done"]).run();
     assert_eq!((run.code, run.stdout.as_str()), (0, "done\n"));
 }
+
+/// `scripts/local-aws.sh` (the README's realistic local trial) starts the stricter server,
+/// prints the endpoint to export, serves the test hooks, and stops when its stdin closes.
+#[test]
+fn the_local_aws_script_serves_the_stricter_server_until_its_input_closes() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut child = Command::new("bash")
+        .arg(format!("{root}/scripts/local-aws.sh"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start scripts/local-aws.sh");
+    // A script that never ends must fail this test, not hang the suite.
+    let pid = child.id();
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let finished = finished.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(120));
+            if !finished.load(std::sync::atomic::Ordering::SeqCst) {
+                let _ = Command::new("kill").arg(pid.to_string()).status();
+            }
+        })
+    };
+    drop(watchdog);
+    let stdout = child.stdout.take().expect("stdout");
+    let mut endpoint = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        if let Some(e) = line.strip_prefix("export AWS_ENDPOINT_URL=") {
+            endpoint = Some(e.to_string());
+            break;
+        }
+    }
+    let endpoint = endpoint.expect("the script printed the endpoint to export");
+    let host = endpoint.strip_prefix("http://").expect("an http endpoint");
+    let mut conn = std::net::TcpStream::connect(host).expect("the server listens");
+    write!(conn, "GET /_s3ward/health HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+        "{answer}"
+    );
+    // Closing its input (Ctrl-D, or the terminal going away) stops it.
+    drop(child.stdin.take());
+    let status = child.wait().expect("the script ends");
+    finished.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        status.success(),
+        "{status:?} (killed after 120 s if it did not end)"
+    );
+}
