@@ -405,8 +405,6 @@ mod tests {
     use std::collections::BTreeSet;
     use std::sync::Mutex;
 
-    use serde_json::json;
-
     use super::*;
     use crate::apply::graph;
 
@@ -456,26 +454,7 @@ mod tests {
         }
     }
 
-    use crate::apply::graph::tests::c as change;
-
-    fn new_role(key: &str, trusts: &str) -> Change {
-        let mut c = change(
-            &format!("role.{key}"),
-            Action::Create,
-            Write::CreateRole {
-                name: key.into(),
-                path: "/".into(),
-                description: None,
-                max_session_duration: None,
-                trust: format!(
-                    r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::1:role/{trusts}"}},"Action":"sts:AssumeRole"}}]}}"#
-                ),
-                tags: Default::default(),
-            },
-        );
-        c.after = Some(json!({ "arn": format!("arn:aws:iam::1:role/{key}") }));
-        c
-    }
+    use crate::apply::graph::tests::{c as change, new_role};
 
     fn bucket_change(addr: &str, write: Write) -> Change {
         change(addr, Action::Update, write)
@@ -503,8 +482,8 @@ mod tests {
     #[tokio::test]
     async fn roles_that_trust_each_other_are_created_inert_then_given_their_trust() {
         let mut cs = ChangeSet::default();
-        cs.changes.push(new_role("a", "b"));
-        cs.changes.push(new_role("b", "a"));
+        cs.changes.push(new_role("a", &["b"]));
+        cs.changes.push(new_role("b", &["a"]));
         cs.applied
             .insert(Resource::Role("a".into()), Default::default());
         let fake = Fake::default();
@@ -529,7 +508,7 @@ mod tests {
     #[tokio::test]
     async fn a_role_that_trusts_itself_is_created_inert_first() {
         let mut cs = ChangeSet::default();
-        cs.changes.push(new_role("a", "a"));
+        cs.changes.push(new_role("a", &["a"]));
         let fake = Fake::default();
         let report = run_fake(&fake, &cs).await;
         assert!(report.ok(), "{report:?}");
@@ -542,9 +521,9 @@ mod tests {
     #[tokio::test]
     async fn a_cycle_is_never_success() {
         let mut cs = ChangeSet::default();
-        cs.changes.push(new_role("a", "x"));
-        cs.changes.push(new_role("b", "x"));
-        cs.changes.push(new_role("c", "x"));
+        cs.changes.push(new_role("a", &["x"]));
+        cs.changes.push(new_role("b", &["x"]));
+        cs.changes.push(new_role("c", &["x"]));
         // a and b wait for each other; c is free.
         let g = Graph::from_edges(
             vec![Node::Change(0), Node::Change(1), Node::Change(2)],

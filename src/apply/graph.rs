@@ -560,7 +560,8 @@ pub(crate) mod tests {
         assert_eq!(g.deps[2], vec![0]);
     }
 
-    fn new_role(key: &str, trusts: &[&str]) -> Change {
+    /// A change that creates role `key` with a trust naming the roles `trusts`.
+    pub(crate) fn new_role(key: &str, trusts: &[&str]) -> Change {
         let principals: Vec<String> = trusts
             .iter()
             .map(|t| format!("\"arn:aws:iam::1:role/{t}\""))

@@ -41,6 +41,23 @@ async fn trust_of(iam: &aws_sdk_iam::Client, role: &str) -> Value {
     serde_json::from_str(&decoded).expect("trust is JSON")
 }
 
+/// `s3ward apply --auto-approve plan.toml` through `proxy`, started and not awaited (the
+/// test acts while the proxy holds a write).
+fn apply_in_background(
+    dir: &PlanDir,
+    proxy: &Proxy,
+) -> tokio::task::JoinHandle<crate::support::Run> {
+    let endpoint = proxy.endpoint.clone();
+    let dir_path = dir.path().to_path_buf();
+    tokio::spawn(async move {
+        crate::support::s3ward(&["apply", "--auto-approve", PLAN])
+            .current_dir(&dir_path)
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .run_async()
+            .await
+    })
+}
+
 // --- A cycle of new roles (SPEC item 8) -------------------------------------------------------
 
 #[tokio::test]
@@ -150,15 +167,7 @@ async fn merge_mode_keeps_a_statement_added_between_plan_and_write() {
     // hold that write until someone has added a statement to the bucket policy.
     let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
     let gate = proxy.hold_after_writes(0);
-    let endpoint = proxy.endpoint.clone();
-    let dir_path = dir.path().to_path_buf();
-    let applying = tokio::spawn(async move {
-        crate::support::s3ward(&["apply", "--auto-approve", PLAN])
-            .current_dir(&dir_path)
-            .env("AWS_ENDPOINT_URL", &endpoint)
-            .run_async()
-            .await
-    });
+    let applying = apply_in_background(&dir, &proxy);
     assert!(
         gate.wait_held(std::time::Duration::from_secs(120)).await,
         "the apply never reached its first write"
@@ -310,15 +319,7 @@ async fn a_retried_create_role_does_not_take_over_a_role_someone_else_made() {
         ),
     );
     let gate = proxy.hold_after_writes(0);
-    let endpoint = proxy.endpoint.clone();
-    let dir_path = dir.path().to_path_buf();
-    let applying = tokio::spawn(async move {
-        crate::support::s3ward(&["apply", "--auto-approve", PLAN])
-            .current_dir(&dir_path)
-            .env("AWS_ENDPOINT_URL", &endpoint)
-            .run_async()
-            .await
-    });
+    let applying = apply_in_background(&dir, &proxy);
     assert!(
         gate.wait_held(std::time::Duration::from_secs(120)).await,
         "the apply never retried CreateRole"
