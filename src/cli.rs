@@ -34,7 +34,7 @@ pub struct Global {
     /// Send every request to this endpoint (an emulator or proxy); S3 then uses path-style addressing.
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
-    /// Most AWS requests in flight at once.
+    /// Most requests in flight at once to each AWS service (each slows down when throttled).
     #[arg(long, global = true, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
     /// When to colour output (NO_COLOR is honoured under `auto`).

@@ -68,6 +68,14 @@ impl AwsError {
         }
     }
 
+    /// AWS said to slow down (a throttling code, HTTP 429, or S3's 503 SlowDown).
+    pub fn is_throttling(&self) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|c| THROTTLING_CODES.contains(&c))
+            || self.status == Some(429)
+    }
+
     /// The SDK could not find usable credentials.
     pub fn is_credentials_failure(&self) -> bool {
         self.code.is_none() && is_credentials_failure(&self.message)

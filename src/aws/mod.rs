@@ -1,7 +1,8 @@
 //! The one door to AWS: client construction, and a wrapper that every AWS call goes through.
 //!
-//! `Aws` holds the base SDK configuration (region, profile, endpoint), a semaphore that bounds
-//! the number of requests in flight (`--parallelism`), and per-service call counters for `-v`.
+//! `Aws` holds the base SDK configuration (region, profile, endpoint), the limits of requests
+//! in flight per service (`limiter.rs`: adapted to throttling, each at most `--parallelism`),
+//! and per-service call counters for `-v`.
 //! [`Aws::call`] times, counts and retries one operation and turns the SDK's error into an
 //! [`AwsError`] that names the operation and the AWS error code.
 //!
@@ -28,10 +29,10 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
-use tokio::sync::Semaphore;
-
 mod error;
+mod limiter;
 pub use error::AwsError;
+use limiter::{Limits, Outcome};
 
 /// Options that decide how s3ward talks to AWS (the global command-line flags).
 #[derive(Clone, Debug, Default)]
@@ -52,7 +53,7 @@ pub struct Aws {
     /// True when requests go to a custom endpoint (an emulator or a proxy): S3 then uses
     /// path-style addressing, because `BUCKET.127.0.0.1` does not resolve.
     custom_endpoint: bool,
-    permits: Arc<Semaphore>,
+    limits: Arc<Limits>,
     stats: Arc<Mutex<Stats>>,
 }
 
@@ -105,7 +106,7 @@ impl Aws {
         Aws {
             base,
             custom_endpoint,
-            permits: Arc::new(Semaphore::new(opts.parallelism.max(1))),
+            limits: Arc::new(Limits::new(opts.parallelism)),
             stats: Arc::new(Mutex::new(Stats::default())),
         }
     }
@@ -177,11 +178,7 @@ impl Aws {
         loop {
             attempt += 1;
             let result = {
-                let _permit = self
-                    .permits
-                    .acquire()
-                    .await
-                    .expect("semaphore never closes");
+                let permit = self.limits.acquire(op.service).await;
                 let t = Instant::now();
                 first_attempt.get_or_insert(t);
                 // Boxed: an SDK `send()` future is several KB, and inline it would make every
@@ -189,8 +186,14 @@ impl Aws {
                 // (5 per bucket), so inline it cost ~29 KB per bucket before the first
                 // request (`plan` of 1,000 buckets: 69 MB peak RSS, 50 MB boxed); boxed, only
                 // the requests holding a permit (at most `--parallelism`) pay for it.
-                let r = Box::pin(send()).await;
+                let r = Box::pin(send())
+                    .await
+                    .map_err(|e| AwsError::from_sdk(&op, &e));
                 self.count(op.service);
+                permit.finish(match &r {
+                    Err(e) if e.is_throttling() => Outcome::Throttled,
+                    _ => Outcome::Answered,
+                });
                 tracing::debug!(
                     target: "s3ward::aws",
                     "{} {}{}{} {:?} {}",
@@ -199,16 +202,13 @@ impl Aws {
                     if op.target.is_empty() { "" } else { " " },
                     op.target,
                     t.elapsed(),
-                    match &r {
-                        Ok(_) => "ok".to_string(),
-                        Err(e) => AwsError::from_sdk(&op, e).short(),
-                    }
+                    r.as_ref().map_or_else(AwsError::short, |_| "ok".to_string())
                 );
                 r
             };
             let err = match result {
                 Ok(v) => return Ok(v),
-                Err(e) => AwsError::from_sdk(&op, &e),
+                Err(e) => e,
             };
             let class = policy.classify(&err);
             let budget = match class {
@@ -505,7 +505,7 @@ mod tests {
             ..RetryPolicy::STANDARD
         };
         // Someone else holds the only permit for longer than the whole budget.
-        let held = aws.permits.clone().acquire_owned().await.unwrap();
+        let held = aws.limits.acquire("s3").await;
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(200)).await;
             drop(held);

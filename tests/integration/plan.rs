@@ -7,6 +7,7 @@
 //! each test then moves one thing away from that.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use aws_sdk_s3::types::ObjectOwnership;
 use futures::StreamExt;
@@ -20,7 +21,7 @@ use crate::support::fixtures::{
 };
 use crate::support::json_doc::{check_documented, documented_fields};
 use crate::support::plans::{AMBIENT_MAIN, S3_READ_ONLY};
-use crate::support::proxy::{Proxy, ProxyRules};
+use crate::support::proxy::{Fault, Proxy, ProxyRules, Rule};
 use crate::support::{
     AMBIENT_ACCOUNT, Clients, PRINCIPAL_DELAY_HEADER, PlanDir, Run, moto, ok, sdk, sts_client,
     unique,
@@ -1319,6 +1320,39 @@ async fn two_hundred_buckets_cost_the_minimum_reads_concurrently() {
     // Concurrent, within the default --parallelism of 16.
     let max = proxy.max_in_flight();
     assert!((2..=16).contains(&max), "max requests in flight: {max}");
+}
+
+/// `--parallelism` bounds each service, not all of them together (`src/aws/limiter.rs`):
+/// S3 reads do not wait behind IAM's. The latency holds every request long enough that
+/// the reads, all sent together, overlap; the time is not measured.
+#[tokio::test]
+async fn each_service_has_its_own_limit_within_parallelism() {
+    let stem = unique("plan-limits");
+    let mut text = AMBIENT_MAIN.to_string();
+    for i in 0..6 {
+        text.push_str(&format!(
+            "\n[buckets.b{i}]\naccount = \"main\"\nname = \"{stem}-{i}\"\nblock_public_access = true\n\
+             \n[roles.r{i}]\naccount = \"main\"\nname = \"{stem}-r{i}\"\n\
+             trust = [{{ service = \"ec2.amazonaws.com\" }}]\n"
+        ));
+    }
+    let f = Fixture::new(text);
+    converge(&f.desired).await;
+
+    let held = ProxyRules::none().with(Rule::new(Fault::Latency(Duration::from_millis(300))));
+    let proxy = Proxy::start(&moto().endpoint, held);
+    let run = f
+        .plan_at(Some(&proxy.endpoint), &["--parallelism", "3"])
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(last_line(&run.stdout), "No changes.", "{run}");
+    assert_eq!(proxy.max_in_flight_of("s3"), 3, "24 S3 reads, 3 at a time");
+    assert_eq!(proxy.max_in_flight_of("iam"), 3, "IAM reads, 3 at a time");
+    let max = proxy.max_in_flight();
+    assert!(
+        max >= 4,
+        "{max} in flight: S3 and IAM waited for each other"
+    );
 }
 
 // --- 14. Semantic edges ------------------------------------------------------------------

@@ -195,12 +195,27 @@ impl Proxy {
         self.state.max_in_flight.load(Ordering::SeqCst)
     }
 
+    /// The most requests of one service (`s3`, `iam`, `sts`, …) the proxy has held at once.
+    pub fn max_in_flight_of(&self, service: &str) -> usize {
+        let all = self.state.per_service.lock().expect("per-service counts");
+        all.get(service).map_or(0, |(_, max)| *max)
+    }
+
     /// Forgets what was recorded so far (after a test's setup, say), and restarts the
     /// [`Proxy::max_in_flight`] count from the requests in flight now.
     pub fn clear(&self) {
         self.state.log.lock().expect("proxy log").clear();
         let now = self.state.in_flight.load(Ordering::SeqCst);
         self.state.max_in_flight.store(now, Ordering::SeqCst);
+        for (now, max) in self
+            .state
+            .per_service
+            .lock()
+            .expect("per-service counts")
+            .values_mut()
+        {
+            *max = *now;
+        }
     }
 
     /// Writes that took effect so far: requests for an operation that is not [`is_read`]

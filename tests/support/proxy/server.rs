@@ -6,6 +6,7 @@
 //! It does not name operations (`classify.rs`), decide faults (`rules.rs`) or shape error
 //! answers (`faults.rs`); the test-facing handle is [`Proxy`](super::Proxy) in `mod.rs`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -36,6 +37,8 @@ pub(super) struct State {
     /// Requests being handled now, and the most there have been at once.
     pub(super) in_flight: AtomicUsize,
     pub(super) max_in_flight: AtomicUsize,
+    /// Per service: requests in flight now, and the most at once.
+    pub(super) per_service: Mutex<BTreeMap<&'static str, (usize, usize)>>,
     pub(super) writes: Writes,
     /// The bodies of STS answers passed on (they carry the credentials that AssumeRole
     /// issues, which a test then looks for in the client's output).
@@ -78,6 +81,7 @@ impl State {
             log: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
+            per_service: Mutex::new(BTreeMap::new()),
             writes: Writes::default(),
             sts_answers: Mutex::new(Vec::new()),
         }
@@ -98,6 +102,28 @@ impl<'a> InFlight<'a> {
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Counts one request of one service in flight for as long as it lives.
+struct ServiceInFlight<'a>(&'a State, &'static str);
+
+impl<'a> ServiceInFlight<'a> {
+    fn enter(state: &'a State, service: &'static str) -> ServiceInFlight<'a> {
+        let mut all = state.per_service.lock().expect("per-service counts");
+        let (now, max) = all.entry(service).or_default();
+        *now += 1;
+        *max = (*max).max(*now);
+        ServiceInFlight(state, service)
+    }
+}
+
+impl Drop for ServiceInFlight<'_> {
+    fn drop(&mut self) {
+        let mut all = self.0.per_service.lock().expect("per-service counts");
+        if let Some((now, _)) = all.get_mut(self.1) {
+            *now -= 1;
+        }
     }
 }
 
@@ -160,6 +186,7 @@ async fn handle(
         access_key,
         resource,
     } = classify(&parts.method, &parts.uri, &parts.headers, &body);
+    let _service_in_flight = ServiceInFlight::enter(&state, service);
 
     let (delay, fault, rule) = state.dice.decide_rule(service, &operation);
     if !delay.is_zero() {
