@@ -59,6 +59,9 @@ pub enum Command {
     /// Read AWS and show what would change. Never writes to AWS.
     Plan(PlanArgs),
     /// Plan, ask for `yes`, then make AWS match the plan file (or apply a saved plan exactly).
+    #[command(
+        override_usage = "s3ward apply [OPTIONS] <PLAN>\n       s3ward apply [OPTIONS] --saved <FILE>"
+    )]
     Apply(ApplyArgs),
     /// Read-only check for cron: exit 2 when AWS differs, telling drift from pending changes.
     Drift(DriftArgs),
@@ -153,13 +156,10 @@ pub struct DriftArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["plan", "saved"])))]
 pub struct ApplyArgs {
     /// The plan file (not with --saved).
-    #[arg(
-        value_name = "PLAN",
-        required_unless_present = "saved",
-        conflicts_with = "saved"
-    )]
+    #[arg(value_name = "PLAN", conflicts_with = "saved")]
     pub plan: Option<PathBuf>,
     /// Apply exactly this saved plan (from `plan --out`), without asking; refused when stale.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["targets", "auto_approve"])]

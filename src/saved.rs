@@ -87,7 +87,7 @@ impl SavedPlan {
         })?;
         let saved: SavedPlan = serde_json::from_str(&text).map_err(|e| Error::ReadSaved {
             path: path.to_path_buf(),
-            reason: format!("not a saved plan: {e}"),
+            reason: not_a_saved_plan(&e),
         })?;
         if saved.format != FORMAT || saved.format_version != FORMAT_VERSION {
             return Err(Error::ReadSaved {
@@ -99,6 +99,27 @@ impl SavedPlan {
             });
         }
         Ok(saved)
+    }
+}
+
+/// Why a file is not a saved plan, in the reader's words rather than the JSON parser's.
+fn not_a_saved_plan(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Eof => format!(
+            "it ends at line {}, in the middle of the plan: it was cut off while being \
+             written or copied",
+            e.line()
+        ),
+        Category::Syntax => format!(
+            "it is not JSON (line {}, column {}), and a saved plan is the JSON file that \
+             `s3ward plan --out` writes",
+            e.line(),
+            e.column()
+        ),
+        Category::Data | Category::Io => {
+            format!("it is JSON but not a saved plan from `s3ward plan --out` ({e})")
+        }
     }
 }
 
