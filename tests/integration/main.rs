@@ -6,6 +6,7 @@ mod support;
 
 mod apply;
 mod check;
+mod distribution;
 mod docs;
 mod drift;
 mod error_messages;
