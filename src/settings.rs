@@ -106,6 +106,16 @@ pub struct CheckSettings {
     pub format: ReportFormat,
 }
 
+/// `check --local DIR`.
+#[derive(Clone, Debug)]
+pub struct CheckLocalSettings {
+    pub dir: PathBuf,
+    pub require: Vec<String>,
+    /// `--plan PLAN --model BUCKETKEY:PREFIX`.
+    pub model: Option<(PathBuf, String)>,
+    pub format: ReportFormat,
+}
+
 #[derive(Clone, Debug)]
 pub struct ImportSettings {
     pub account: String,
@@ -132,6 +142,7 @@ pub enum Command {
     Apply(ApplySettings),
     Drift(DriftSettings),
     Check(CheckSettings),
+    CheckLocal(CheckLocalSettings),
     Import(ImportSettings),
     Permissions(PermissionsSettings),
     /// Text already rendered (shell completions, the manual page), for stdout.
@@ -210,10 +221,18 @@ impl Settings {
                 format: report_format(a.format),
                 selection: selection(a.selection),
             }),
-            cli::Command::Check(a) => Command::Check(CheckSettings {
-                plan: a.plan,
-                format: report_format(a.format),
-            }),
+            cli::Command::Check(a) => match (a.local, a.plan) {
+                (Some(dir), _) => Command::CheckLocal(CheckLocalSettings {
+                    dir,
+                    require: a.require,
+                    model: a.local_plan.zip(a.model),
+                    format: report_format(a.format),
+                }),
+                (None, plan) => Command::Check(CheckSettings {
+                    plan: plan.expect("clap requires PLAN without --local"),
+                    format: report_format(a.format),
+                }),
+            },
             cli::Command::Import(a) => Command::Import(ImportSettings {
                 account: a.account,
                 account_key: a.account_key,

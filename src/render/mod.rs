@@ -13,6 +13,7 @@
 
 pub mod apply_report;
 pub mod check;
+pub mod check_local;
 pub mod error;
 pub mod import;
 pub mod json;

@@ -6,6 +6,7 @@ mod support;
 
 mod apply;
 mod check;
+mod check_local;
 mod docs;
 mod drift;
 mod error_messages;
