@@ -19,13 +19,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::safetensors::{self, Header};
-use super::{INDEX, Object, Problem, judge_listing};
+use super::{INDEX, Object, Problem, judge_listing, wholeness};
 
 /// Index files larger than this are not read, as in the S3 check.
 const INDEX_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// The first read of a safetensors file: enough for the header of most shards, so one
 /// read usually suffices.
-const FIRST_READ: usize = 64 * 1024;
+pub const FIRST_READ: usize = 64 * 1024;
 
 /// The verdict on a local model directory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -132,24 +132,16 @@ pub fn check(dir: &Path, require: &[String]) -> io::Result<LocalReport> {
         if !is_weights {
             continue;
         }
-        let expected = match safetensors::from_start(&first) {
+        let expected = match safetensors::from_start(&first, f.size) {
             Ok(Header::Size(s)) => Ok(s),
             Ok(Header::Need(n)) => read_header(&f.path, n)
                 .map_err(|e| format!("could not read its header: {}", reason(&e)))
                 .and_then(|h| safetensors::expected_size(n, &h)),
             Err(e) => Err(e),
         };
-        match expected {
-            Ok(e) if e == f.size => whole_files += 1,
-            Ok(expected) => problems.push(Problem::WrongSize {
-                file: f.name.clone(),
-                size: f.size,
-                expected,
-            }),
-            Err(reason) => problems.push(Problem::BadHeader {
-                file: f.name.clone(),
-                reason,
-            }),
+        match wholeness(&f.name, f.size, expected) {
+            None => whole_files += 1,
+            Some(p) => problems.push(p),
         }
     }
     let (uid, gid) = ids();

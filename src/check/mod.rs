@@ -222,6 +222,23 @@ pub fn judge_listing(
     (problems, weight_files)
 }
 
+/// The verdict on one `*.safetensors` file of `size` bytes, given the size its header says
+/// a whole file has (or why the header could not be used): `None` when whole.
+pub fn wholeness(file: &str, size: u64, expected: Result<u64, String>) -> Option<Problem> {
+    match expected {
+        Ok(e) if e == size => None,
+        Ok(expected) => Some(Problem::WrongSize {
+            file: file.to_string(),
+            size,
+            expected,
+        }),
+        Err(reason) => Some(Problem::BadHeader {
+            file: file.to_string(),
+            reason,
+        }),
+    }
+}
+
 /// An object that another account owns.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ForeignObject {

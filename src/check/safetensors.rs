@@ -73,11 +73,16 @@ pub enum Header {
     Need(u64),
 }
 
-/// Reads the header from the start of a file (`first` holds its first bytes, as many as
-/// were read); the caller reads more when the answer is [`Header::Need`].
-pub fn from_start(first: &[u8]) -> Result<Header, String> {
+/// Reads the header from the start of a file of `size` bytes (`first` holds its first
+/// bytes, as many as were read); the caller reads more when the answer is [`Header::Need`].
+pub fn from_start(first: &[u8], size: u64) -> Result<Header, String> {
     let n = header_len(first)?;
     let end = PREFIX_LEN + n;
+    if end > size {
+        return Err(format!(
+            "it is truncated inside its header: {size} bytes, the header alone needs {end}"
+        ));
+    }
     match first.get(PREFIX_LEN as usize..end as usize) {
         Some(header) => expected_size(n, header).map(Header::Size),
         None => Ok(Header::Need(n)),
@@ -113,17 +118,23 @@ pub(crate) mod tests {
     #[test]
     fn a_whole_file_has_the_size_its_header_says() {
         let f = file(&[3, 5]);
-        assert_eq!(from_start(&f), Ok(Header::Size(f.len() as u64)));
+        assert_eq!(
+            from_start(&f, f.len() as u64),
+            Ok(Header::Size(f.len() as u64))
+        );
         // `__metadata__` does not count, even when it looks like a tensor.
         let f = file(&[]);
-        assert_eq!(from_start(&f), Ok(Header::Size(f.len() as u64)));
+        assert_eq!(
+            from_start(&f, f.len() as u64),
+            Ok(Header::Size(f.len() as u64))
+        );
     }
 
     #[test]
     fn a_short_read_asks_for_the_header() {
         let f = file(&[3]);
         let n = header_len(&f).unwrap();
-        assert_eq!(from_start(&f[..20]), Ok(Header::Need(n)));
+        assert_eq!(from_start(&f[..20], f.len() as u64), Ok(Header::Need(n)));
         assert_eq!(expected_size(n, &f[8..8 + n as usize]), Ok(f.len() as u64));
     }
 
@@ -153,8 +164,12 @@ pub(crate) mod tests {
                 .concat(),
                 "ends before it begins",
             ),
+            (
+                [&2000u64.to_le_bytes()[..], b"{}"].concat(),
+                "truncated inside its header: 1000 bytes, the header alone needs 2008",
+            ),
         ] {
-            let got = from_start(&bytes).unwrap_err();
+            let got = from_start(&bytes, 1000).unwrap_err();
             assert!(got.contains(want), "{got}");
         }
     }
