@@ -30,6 +30,8 @@ const SECTIONS: &[(&str, &str)] = &[
     ("RawBlockFlags", "### `block_public_access`"),
     ("RawGrant", "## `[[buckets.KEY.grants]]`"),
     ("RawModel", "## `[[buckets.KEY.models]]`"),
+    ("RawWorkload", "## `[workloads.KEY]`"),
+    ("RawVolume", "## `[[workloads.KEY.volumes]]`"),
 ];
 
 const TOP_SECTION: &str = "## The top level";

@@ -487,7 +487,10 @@ async fn an_unreadable_index_is_a_problem_and_a_failed_listing_an_error() {
     assert_eq!(p.len(), 3, "{p:?}");
     for h in &headers.as_array().unwrap()[1..] {
         assert_eq!(h["problem"], "bad_header", "{run}");
-        assert!(h["reason"].as_str().unwrap().contains("AccessDenied"), "{run}");
+        assert!(
+            h["reason"].as_str().unwrap().contains("AccessDenied"),
+            "{run}"
+        );
     }
 
     // The listing refused: s3ward cannot judge at all, so that is an error (exit 1) that

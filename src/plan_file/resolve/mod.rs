@@ -18,6 +18,7 @@
 //! - [`grants`]: grants, their Sids, and each role's grants policy
 //! - [`documents`]: raw JSON policies written in the plan file
 //! - [`tags`]: tags of roles and buckets
+//! - [`workloads`]: `[workloads]`, their volumes, and whether trust and grants let pods in
 //!
 //! Pure: no AWS call, no file read (the caller passes the text). AWS naming rules live in
 //! [`crate::names`], safety rules in [`crate::rules`]; this module only applies them and
@@ -31,6 +32,7 @@ mod recover;
 mod roles;
 mod settings;
 mod tags;
+mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -114,6 +116,7 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "principals",
     "roles",
     "buckets",
+    "workloads",
 ];
 
 impl Resolver {
@@ -152,7 +155,7 @@ impl Resolver {
             match k.get_ref().as_ref() {
                 "version" => version = Some(v),
                 "settings" => settings = self.de::<RawSettings>(v),
-                s @ ("accounts" | "principals" | "roles" | "buckets") => {
+                s @ ("accounts" | "principals" | "roles" | "buckets" | "workloads") => {
                     let key = TOP_KEYS.iter().find(|t| **t == s).expect("listed");
                     let entries = self.entries(s, v);
                     sections.insert(key, entries);
@@ -184,6 +187,7 @@ impl Resolver {
         let principal_entries = take("principals");
         let role_entries = take("roles");
         let bucket_entries = take("buckets");
+        let workload_entries = take("workloads");
 
         // Everything declared, even entries with problems of their own: a reference to a
         // broken entry must not be reported a second time as "unknown".
@@ -238,6 +242,7 @@ impl Resolver {
         }
         self.same_bucket_names(&buckets, &bucket_spans);
         self.grants_policies(&mut roles, &buckets, &role_spans);
+        let workloads = self.workloads(workload_entries, &roles, &buckets, &ctx.role_keys);
 
         let text_owned = text.to_string();
         let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
@@ -254,6 +259,7 @@ impl Resolver {
             principals,
             roles,
             buckets,
+            workloads,
             named_principals: std::mem::take(&mut self.named_principals),
         })
     }
