@@ -68,6 +68,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Print, per account, the least-privilege IAM policy s3ward needs for a plan file, as JSON. No AWS call.
     Permissions(PermissionsArgs),
+    /// Print the Kubernetes ServiceAccount, PersistentVolume and claim YAML of the plan's workloads. No AWS call.
+    K8s(K8sArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -128,6 +130,16 @@ pub struct PermissionsArgs {
     /// The command the policy is for (plan and drift read; apply reads and writes; check lists model directories).
     #[arg(long = "for", value_enum, default_value_t = PermissionsFor::Plan, value_name = "COMMAND")]
     pub purpose: PermissionsFor,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Only this workload (`[workloads.KEY]`). Repeatable [default: all].
+    #[arg(long = "workload", value_name = "KEY")]
+    pub workloads: Vec<String>,
 }
 
 #[derive(Debug, Args)]

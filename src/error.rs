@@ -138,6 +138,14 @@ pub enum Error {
     #[error("`{model}` is not a model directory of `{}` (`[[buckets.KEY.models]]`)", plan.display())]
     UnknownModel { plan: PathBuf, model: String },
 
+    /// `k8s --workload KEY` names no `[workloads.KEY]`.
+    #[error("no workload {} in `{}`", keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "), plan.display())]
+    UnknownWorkload {
+        plan: PathBuf,
+        keys: Vec<String>,
+        known: Vec<String>,
+    },
+
     #[error("{0}")]
     Usage(String),
 }
@@ -216,6 +224,13 @@ impl Error {
             Error::UnknownModel { .. } => Some(
                 "write it as `BUCKETKEY:PREFIX`, e.g. `models:Mistral-7B-v0.1/`, with a bucket key and prefix the plan file declares".into(),
             ),
+            Error::UnknownWorkload { known, .. } if known.is_empty() => Some(
+                "the plan file declares no `[workloads.KEY]`".into(),
+            ),
+            Error::UnknownWorkload { known, .. } => Some(format!(
+                "its workloads: {}",
+                known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+            )),
             Error::StalePlan { .. } => Some(
                 "AWS or the plan file changed after the plan was saved; run `s3ward plan --out FILE` again and review it".into(),
             ),

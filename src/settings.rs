@@ -106,6 +106,13 @@ pub struct CheckSettings {
     pub format: ReportFormat,
 }
 
+/// `k8s PLAN`.
+#[derive(Clone, Debug)]
+pub struct K8sSettings {
+    pub plan: PathBuf,
+    pub workloads: Vec<String>,
+}
+
 /// `check --local DIR`.
 #[derive(Clone, Debug)]
 pub struct CheckLocalSettings {
@@ -143,6 +150,7 @@ pub enum Command {
     Drift(DriftSettings),
     Check(CheckSettings),
     CheckLocal(CheckLocalSettings),
+    K8s(K8sSettings),
     Import(ImportSettings),
     Permissions(PermissionsSettings),
     /// Text already rendered (shell completions, the manual page), for stdout.
@@ -251,6 +259,10 @@ impl Settings {
                     cli::PermissionsFor::Drift => Purpose::Drift,
                     cli::PermissionsFor::Check => Purpose::Check,
                 },
+            }),
+            cli::Command::K8s(a) => Command::K8s(K8sSettings {
+                plan: a.plan,
+                workloads: a.workloads,
             }),
             cli::Command::Completions { shell } => Command::Print(cli::completions(shell)),
             cli::Command::Man => Command::Print(cli::man_page()),

@@ -11,6 +11,7 @@ pub mod check;
 pub mod check_local;
 pub mod drift;
 pub mod import;
+pub mod k8s;
 pub mod permissions;
 pub mod plan;
 pub mod progress;
@@ -74,6 +75,7 @@ pub fn run(settings: &Settings, command: &Command) -> Result<Exit, Error> {
         Command::Drift(d) => runtime().block_on(drift::run(settings, d)),
         Command::Check(c) => runtime().block_on(check::run(settings, c)),
         Command::CheckLocal(c) => check_local::run(settings, c),
+        Command::K8s(k) => k8s::run(settings, k),
         Command::Import(i) => runtime().block_on(import::run(settings, i)),
         Command::Permissions(p) => permissions::run(settings, p),
         Command::Print(bytes) => write_stdout(bytes),

@@ -17,6 +17,7 @@ pub mod check_local;
 pub mod error;
 pub mod import;
 pub mod json;
+pub mod k8s;
 pub mod markdown;
 pub mod permissions;
 pub mod style;

@@ -11,6 +11,7 @@ mod docs;
 mod drift;
 mod error_messages;
 mod import;
+mod k8s;
 mod permissions;
 mod plan;
 mod principals;
