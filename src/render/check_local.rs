@@ -49,7 +49,7 @@ pub fn write_text(w: &mut dyn Write, r: &LocalReport) -> io::Result<()> {
         )?;
         writeln!(
             w,
-            "        fix: set `uid` and `gid` (the pod's `runAsUser` and `fsGroup`) on the workload's volume (`[[workloads.KEY.volumes]]`) and apply the PersistentVolume `s3ward k8s PLAN` prints: it mounts with `allow-other`, `uid` and `gid`"
+            "        fix: set `uid` and `gid` (the pod's `runAsUser` and `runAsGroup`) on the workload's volume (`[[workloads.KEY.volumes]]`) and apply the PersistentVolume `s3ward k8s PLAN` prints: it mounts with `allow-other`, `uid` and `gid`"
         )?;
     }
     writeln!(

@@ -203,3 +203,27 @@ fn a_volume_without_a_matching_grant_fails_validate_with_its_line() {
     assert_eq!(k8s.code, 1, "{k8s}");
     assert_eq!(k8s.stdout, "", "no YAML for an invalid plan");
 }
+
+/// The example Pod is valid against the schema, runs as the workload's service account,
+/// mounts the claim `s3ward k8s` prints, and checks the model in an init container.
+#[test]
+fn the_example_pod_mounts_the_claim_and_checks_the_model_first() {
+    use k8s_openapi::api::core::v1::Pod;
+    let text =
+        std::fs::read_to_string(repo().join("examples/kubernetes/inference-pod.yaml")).unwrap();
+    let pod: Pod = round_trip(&text);
+    let spec = pod.spec.unwrap();
+    assert_eq!(spec.service_account_name.as_deref(), Some("inference"));
+    let claim = spec.volumes.unwrap()[0]
+        .persistent_volume_claim
+        .clone()
+        .unwrap()
+        .claim_name;
+    let generated = k8s("plans/ml-models.toml", &[]).stdout;
+    assert!(generated.contains(&format!("  name: {claim}\n  namespace: ml\n")));
+    let init = &spec.init_containers.unwrap()[0];
+    assert_eq!(
+        init.command.as_ref().unwrap()[..4],
+        ["s3ward", "check", "--local", "/models/Mistral-7B-v0.1"]
+    );
+}
