@@ -38,9 +38,11 @@ const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "s3ward");
 /// One document of the output.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Document {
-    ServiceAccount(ServiceAccount),
-    PersistentVolume(PersistentVolume),
-    PersistentVolumeClaim(PersistentVolumeClaim),
+    /// Boxed, all three: a PersistentVolume's spec has a field for every volume source
+    /// Kubernetes knows, and the variants stay of one size.
+    ServiceAccount(Box<ServiceAccount>),
+    PersistentVolume(Box<PersistentVolume>),
+    PersistentVolumeClaim(Box<PersistentVolumeClaim>),
 }
 
 /// The documents of the workloads `only` names (all when empty), in plan order. `Err`
@@ -62,11 +64,13 @@ pub fn documents(desired: &Desired, only: &[String]) -> Result<Vec<Document>, Ve
         }
         // Two workloads may share a service account: one document for it.
         if accounts.insert((w.namespace.clone(), w.service_account.clone())) {
-            out.push(Document::ServiceAccount(service_account(desired, w)));
+            out.push(Document::ServiceAccount(Box::new(service_account(
+                desired, w,
+            ))));
         }
         for v in &w.volumes {
-            out.push(Document::PersistentVolume(volume(desired, w, v)));
-            out.push(Document::PersistentVolumeClaim(claim(w, v)));
+            out.push(Document::PersistentVolume(Box::new(volume(desired, w, v))));
+            out.push(Document::PersistentVolumeClaim(Box::new(claim(w, v))));
         }
     }
     Ok(out)
