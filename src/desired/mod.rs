@@ -21,7 +21,7 @@ mod documents;
 mod principals;
 pub mod workloads;
 
-pub use documents::{TrustEntry, pascal, trust_document};
+pub use documents::{POD_IDENTITY_SERVICE, TrustEntry, eks_cluster_arn, pascal, trust_document};
 pub use principals::{NamedBy, NamedPrincipal, Place, PrincipalKind, PrincipalToRead, line_col};
 
 /// The resolved plan file.

@@ -62,7 +62,19 @@ pub struct RawTrust {
     pub arn: Option<S<String>>,
     pub role: Option<S<String>>,
     pub eks: Option<S<RawEks>>,
+    pub pod_identity: Option<S<RawPodIdentity>>,
     pub external_id: Option<S<String>>,
+}
+
+/// `{ pod_identity = { cluster, namespace, service_account, region?, account? } }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPodIdentity {
+    pub cluster: S<String>,
+    pub namespace: S<String>,
+    pub service_account: S<String>,
+    pub region: Option<S<String>>,
+    pub account: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -26,6 +26,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("RawRole", "## `[roles.KEY]`"),
     ("RawTrust", "### Trust entries"),
     ("RawEks", "### `eks` trust entries"),
+    ("RawPodIdentity", "### `pod_identity` trust entries"),
     ("RawBucket", "## `[buckets.KEY]`"),
     ("RawBlockFlags", "### `block_public_access`"),
     ("RawGrant", "## `[[buckets.KEY.grants]]`"),

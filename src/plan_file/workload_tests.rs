@@ -113,3 +113,33 @@ fn a_raw_trust_policy_counts_and_a_literal_wildcard_sub_is_explained() {
     let like = text.replace("StringEquals", "StringLike");
     assert!(parse(Path::new("plan.toml"), &like, Options::default()).is_ok());
 }
+
+#[test]
+fn a_pod_identity_entry_writes_its_statement_and_admits_the_workload() {
+    let text = HEAD.replace(
+        r#"trust = [{ eks = { oidc_provider = "oidc.eks.us-east-1.amazonaws.com/id/ABC", namespace = "ml", service_account = "inference" } }]"#,
+        r#"trust = [{ pod_identity = { cluster = "ml-prod", namespace = "ml", service_account = "inference", account = "storage" } }]"#,
+    );
+    let d = parse(
+        Path::new("plan.toml"),
+        &format!("{text}{WORKLOAD}"),
+        Options::default(),
+    )
+    .map_err(|r| r.render(false))
+    .unwrap()
+    .desired;
+    insta::assert_snapshot!(d.roles["inference"].trust.to_pretty());
+    let no_region = text.replace("[settings]\nregion = \"us-east-1\"\n", "");
+    let err = parse(Path::new("plan.toml"), &no_region, Options::default())
+        .unwrap_err()
+        .render(false);
+    assert!(err.contains("the cluster's region is not known"), "{err}");
+    let bad = text.replace("cluster = \"ml-prod\"", "cluster = \"ml prod\"");
+    let err = parse(Path::new("plan.toml"), &bad, Options::default())
+        .unwrap_err()
+        .render(false);
+    assert!(
+        err.contains("`ml prod` is not an EKS cluster name"),
+        "{err}"
+    );
+}

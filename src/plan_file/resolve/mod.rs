@@ -28,6 +28,7 @@ mod accounts;
 mod buckets;
 mod documents;
 mod grants;
+mod pod_identity;
 mod recover;
 mod roles;
 mod settings;
@@ -217,6 +218,7 @@ impl Resolver {
             roles: &role_refs,
             role_keys: raw_roles.iter().map(|(e, _)| e.key.clone()).collect(),
             declared,
+            region: region.as_deref(),
         };
         let mut roles = BTreeMap::new();
         let mut role_spans = BTreeMap::new();
@@ -279,6 +281,8 @@ struct Ctx<'a> {
     roles: &'a BTreeMap<String, RoleRef>,
     /// Every `[roles]` key, even those whose entry has problems (for suggestions).
     role_keys: Vec<String>,
+    /// `settings.region` (the default of a `pod_identity` entry's cluster region).
+    region: Option<&'a str>,
     /// `kind.KEY` of every account, principal and role declared, even with problems of its
     /// own, so that a reference to it is not reported again as unknown.
     declared: BTreeSet<String>,
