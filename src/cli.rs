@@ -71,6 +71,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Print, per account, the least-privilege IAM policy s3ward needs for a plan file, as JSON. No AWS call.
     Permissions(PermissionsArgs),
+    /// Print the Kubernetes ServiceAccount, PersistentVolume and claim YAML of the plan's workloads. No AWS call.
+    K8s(K8sArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -134,10 +136,36 @@ pub struct PermissionsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub struct K8sArgs {
     /// The plan file.
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
+    /// Only this workload (`[workloads.KEY]`). Repeatable [default: all].
+    #[arg(long = "workload", value_name = "KEY")]
+    pub workloads: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The plan file (not with --local).
+    #[arg(
+        value_name = "PLAN",
+        required_unless_present = "local",
+        conflicts_with = "local"
+    )]
+    pub plan: Option<PathBuf>,
+    /// Check this local directory instead (inside a pod: the mounted model), without AWS.
+    #[arg(long, value_name = "DIR")]
+    pub local: Option<PathBuf>,
+    /// With --local: a file the directory must hold (relative path). Repeatable [default: config.json].
+    #[arg(long = "require", value_name = "FILE", requires = "local")]
+    pub require: Vec<String>,
+    /// With --local: take `require` from this plan file's model directory (with --model).
+    #[arg(long = "plan", value_name = "PLAN", requires_all = ["local", "model"])]
+    pub local_plan: Option<PathBuf>,
+    /// With --plan: the model directory, as `BUCKETKEY:PREFIX`.
+    #[arg(long, value_name = "BUCKETKEY:PREFIX", requires = "local_plan")]
+    pub model: Option<String>,
     /// Output format (stdout).
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,

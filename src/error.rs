@@ -128,6 +128,24 @@ pub enum Error {
     )]
     NotALock { location: String, size: usize },
 
+    #[error("could not read directory `{}`", path.display())]
+    ReadDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// `check --local --model BUCKETKEY:PREFIX` names no `[[buckets.KEY.models]]` entry.
+    #[error("`{model}` is not a model directory of `{}` (`[[buckets.KEY.models]]`)", plan.display())]
+    UnknownModel { plan: PathBuf, model: String },
+
+    /// `k8s --workload KEY` names no `[workloads.KEY]`.
+    #[error("no workload {} in `{}`", keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "), plan.display())]
+    UnknownWorkload {
+        plan: PathBuf,
+        keys: Vec<String>,
+        known: Vec<String>,
+    },
+
     #[error("{0}")]
     Usage(String),
 }
@@ -200,6 +218,19 @@ impl Error {
             Error::SavedApplied { .. } => Some(
                 "nothing was changed; a saved plan applies once. Run `s3ward plan` to see whether anything is left to do".into(),
             ),
+            Error::ReadDir { .. } => Some(
+                "give the directory the model is in (in a pod: the volume's `mountPath` and the model's directory under it)".into(),
+            ),
+            Error::UnknownModel { .. } => Some(
+                "write it as `BUCKETKEY:PREFIX`, e.g. `models:Mistral-7B-v0.1/`, with a bucket key and prefix the plan file declares".into(),
+            ),
+            Error::UnknownWorkload { known, .. } if known.is_empty() => Some(
+                "the plan file declares no `[workloads.KEY]`".into(),
+            ),
+            Error::UnknownWorkload { known, .. } => Some(format!(
+                "its workloads: {}",
+                known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+            )),
             Error::StalePlan { .. } => Some(
                 "AWS or the plan file changed after the plan was saved; run `s3ward plan --out FILE` again and review it".into(),
             ),

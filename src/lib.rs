@@ -36,6 +36,8 @@ pub mod diff;
 pub mod error;
 /// `s3ward import`: live resources in, a plan file that plans `No changes.` out.
 pub mod import;
+/// `s3ward k8s`: the ServiceAccount, PersistentVolume and claim of each workload. Pure.
+pub mod k8s;
 /// Reading AWS: exactly the managed settings, concurrently, into `state`.
 pub mod live;
 /// Logging to stderr (`-v`, `RUST_LOG`), with access key ids masked.

@@ -106,6 +106,23 @@ pub struct CheckSettings {
     pub format: ReportFormat,
 }
 
+/// `k8s PLAN`.
+#[derive(Clone, Debug)]
+pub struct K8sSettings {
+    pub plan: PathBuf,
+    pub workloads: Vec<String>,
+}
+
+/// `check --local DIR`.
+#[derive(Clone, Debug)]
+pub struct CheckLocalSettings {
+    pub dir: PathBuf,
+    pub require: Vec<String>,
+    /// `--plan PLAN --model BUCKETKEY:PREFIX`.
+    pub model: Option<(PathBuf, String)>,
+    pub format: ReportFormat,
+}
+
 #[derive(Clone, Debug)]
 pub struct ImportSettings {
     pub account: String,
@@ -132,6 +149,8 @@ pub enum Command {
     Apply(ApplySettings),
     Drift(DriftSettings),
     Check(CheckSettings),
+    CheckLocal(CheckLocalSettings),
+    K8s(K8sSettings),
     Import(ImportSettings),
     Permissions(PermissionsSettings),
     /// Text already rendered (shell completions, the manual page), for stdout.
@@ -210,10 +229,18 @@ impl Settings {
                 format: report_format(a.format),
                 selection: selection(a.selection),
             }),
-            cli::Command::Check(a) => Command::Check(CheckSettings {
-                plan: a.plan,
-                format: report_format(a.format),
-            }),
+            cli::Command::Check(a) => match (a.local, a.plan) {
+                (Some(dir), _) => Command::CheckLocal(CheckLocalSettings {
+                    dir,
+                    require: a.require,
+                    model: a.local_plan.zip(a.model),
+                    format: report_format(a.format),
+                }),
+                (None, plan) => Command::Check(CheckSettings {
+                    plan: plan.expect("clap requires PLAN without --local"),
+                    format: report_format(a.format),
+                }),
+            },
             cli::Command::Import(a) => Command::Import(ImportSettings {
                 account: a.account,
                 account_key: a.account_key,
@@ -232,6 +259,10 @@ impl Settings {
                     cli::PermissionsFor::Drift => Purpose::Drift,
                     cli::PermissionsFor::Check => Purpose::Check,
                 },
+            }),
+            cli::Command::K8s(a) => Command::K8s(K8sSettings {
+                plan: a.plan,
+                workloads: a.workloads,
             }),
             cli::Command::Completions { shell } => Command::Print(cli::completions(shell)),
             cli::Command::Man => Command::Print(cli::man_page()),

@@ -8,8 +8,10 @@ use std::io::Write;
 
 pub mod apply;
 pub mod check;
+pub mod check_local;
 pub mod drift;
 pub mod import;
+pub mod k8s;
 pub mod permissions;
 pub mod plan;
 pub mod progress;
@@ -72,6 +74,8 @@ pub fn run(settings: &Settings, command: &Command) -> Result<Exit, Error> {
         Command::Apply(a) => runtime().block_on(apply::run(settings, a)),
         Command::Drift(d) => runtime().block_on(drift::run(settings, d)),
         Command::Check(c) => runtime().block_on(check::run(settings, c)),
+        Command::CheckLocal(c) => check_local::run(settings, c),
+        Command::K8s(k) => k8s::run(settings, k),
         Command::Import(i) => runtime().block_on(import::run(settings, i)),
         Command::Permissions(p) => permissions::run(settings, p),
         Command::Print(bytes) => write_stdout(bytes),

@@ -9,7 +9,9 @@
 //!
 //! This module judges listings; [`read`] makes them. The judging is pure and unit-tested.
 
+pub mod local;
 pub mod read;
+pub mod safetensors;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,13 +36,42 @@ pub struct Object {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "problem", rename_all = "snake_case")]
 pub enum Problem {
-    Missing { file: String },
-    Empty { file: String },
-    MissingShard { file: String },
-    EmptyShard { file: String },
-    BadIndex { reason: String },
+    Missing {
+        file: String,
+    },
+    Empty {
+        file: String,
+    },
+    MissingShard {
+        file: String,
+    },
+    EmptyShard {
+        file: String,
+    },
+    BadIndex {
+        reason: String,
+    },
     NoWeights,
-    NoBucket { bucket: String },
+    NoBucket {
+        bucket: String,
+    },
+    /// The file is there but this process cannot read it (`check --local`).
+    Unreadable {
+        file: String,
+        reason: String,
+    },
+    /// A `*.safetensors` file whose header cannot be used.
+    BadHeader {
+        file: String,
+        reason: String,
+    },
+    /// A `*.safetensors` file whose size is not what its header says: truncated when
+    /// shorter, with bytes after its data when longer.
+    WrongSize {
+        file: String,
+        size: u64,
+        expected: u64,
+    },
 }
 
 impl std::fmt::Display for Problem {
@@ -57,6 +88,27 @@ impl std::fmt::Display for Problem {
                 write!(f, "no weights: neither `{INDEX}` nor `{SINGLE}` is there")
             }
             Problem::NoBucket { bucket } => write!(f, "bucket `{bucket}` does not exist"),
+            Problem::Unreadable { file, reason } => write!(f, "`{file}` is not readable: {reason}"),
+            Problem::BadHeader { file, reason } => {
+                write!(f, "`{file}` is not a whole safetensors file: {reason}")
+            }
+            Problem::WrongSize {
+                file,
+                size,
+                expected,
+            } if size < expected => write!(
+                f,
+                "`{file}` is truncated: {size} bytes, its header says {expected} (an upload or copy that stopped early)"
+            ),
+            Problem::WrongSize {
+                file,
+                size,
+                expected,
+            } => write!(
+                f,
+                "`{file}` is {size} bytes, its header says {expected}: {} bytes follow its data",
+                size - expected
+            ),
         }
     }
 }
@@ -116,6 +168,25 @@ pub fn judge(
     objects: &[Object],
     index: Option<Result<Vec<u8>, String>>,
 ) -> ModelReport {
+    let (problems, weight_files) = judge_listing(require, objects, index);
+    ModelReport {
+        bucket_key: bucket_key.to_string(),
+        bucket: bucket.to_string(),
+        prefix: prefix.to_string(),
+        files: objects.len(),
+        bytes: objects.iter().map(|o| o.size).sum(),
+        weight_files,
+        problems,
+    }
+}
+
+/// Completeness of a listing, wherever it came from (S3 or a local directory): the
+/// problems, and how many weight files were found.
+pub fn judge_listing(
+    require: &[String],
+    objects: &[Object],
+    index: Option<Result<Vec<u8>, String>>,
+) -> (Vec<Problem>, usize) {
     let by_name: BTreeMap<&str, &Object> = objects.iter().map(|o| (o.name.as_str(), o)).collect();
     let mut problems = Vec::new();
     for f in require {
@@ -148,14 +219,23 @@ pub fn judge(
             None => problems.push(Problem::NoWeights),
         },
     }
-    ModelReport {
-        bucket_key: bucket_key.to_string(),
-        bucket: bucket.to_string(),
-        prefix: prefix.to_string(),
-        files: objects.len(),
-        bytes: objects.iter().map(|o| o.size).sum(),
-        weight_files,
-        problems,
+    (problems, weight_files)
+}
+
+/// The verdict on one `*.safetensors` file of `size` bytes, given the size its header says
+/// a whole file has (or why the header could not be used): `None` when whole.
+pub fn wholeness(file: &str, size: u64, expected: Result<u64, String>) -> Option<Problem> {
+    match expected {
+        Ok(e) if e == size => None,
+        Ok(expected) => Some(Problem::WrongSize {
+            file: file.to_string(),
+            size,
+            expected,
+        }),
+        Err(reason) => Some(Problem::BadHeader {
+            file: file.to_string(),
+            reason,
+        }),
     }
 }
 

@@ -6,11 +6,20 @@
 //! object's ACL owner. They are only asked for when the bucket does not enforce ownership
 //! (under `BucketOwnerEnforced` the bucket owner owns everything). Directories are read
 //! concurrently, the requests bounded by `--parallelism`.
+//!
+//! Each non-empty `*.safetensors` object is checked for wholeness with one ranged GET of
+//! its first 64 KiB (enough for the header of typical shards; a longer header takes a
+//! second ranged GET of exactly the header), judged by [`super::safetensors`]: a truncated
+//! shard is a problem in the report, not an error.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{ForeignObject, INDEX, ModelReport, Object, Problem, foreign_owned, judge};
+use futures::StreamExt;
+
+use super::local::FIRST_READ;
+use super::safetensors::{self, Header};
+use super::{ForeignObject, INDEX, ModelReport, Object, Problem, foreign_owned, judge, wholeness};
 use crate::aws::{AwsError, Op, RetryPolicy};
 use crate::desired::{Bucket, ModelDir};
 use crate::error::Error;
@@ -120,7 +129,25 @@ pub async fn check_bucket(
                     Some(read_object(session, &s3, name, &format!("{}{INDEX}", m.prefix)).await)
                 }
             };
-            Ok::<_, AwsError>((m, objects, index))
+            let shards = objects
+                .iter()
+                .filter(|o| o.name.ends_with(".safetensors") && o.size > 0)
+                .map(|o| {
+                    let s3 = s3.clone();
+                    let key = format!("{}{}", m.prefix, o.name);
+                    async move {
+                        let expected = shard_size(session, &s3, name, &key, o.size as u64).await;
+                        wholeness(&o.name, o.size as u64, expected)
+                    }
+                });
+            // Requests in flight are bounded by `--parallelism` in `Aws::call`; this bounds
+            // the header buffers held at once.
+            let shard_problems: Vec<Problem> = futures::stream::iter(shards)
+                .buffered(16)
+                .filter_map(|p| async move { p })
+                .collect()
+                .await;
+            Ok::<_, AwsError>((m, objects, index, shard_problems))
         }
     }))
     .await;
@@ -128,11 +155,13 @@ pub async fn check_bucket(
     let mut models = Vec::new();
     let mut foreign = Vec::new();
     for d in dirs {
-        let (m, objects, index) = d.map_err(fail)?;
+        let (m, objects, index, shard_problems) = d.map_err(fail)?;
         if let Some(owner) = &bucket_owner {
             foreign.extend(foreign_owned(&b.key, name, &m.prefix, owner, &objects));
         }
-        models.push(judge(&b.key, name, &m.prefix, &m.require, &objects, index));
+        let mut report = judge(&b.key, name, &m.prefix, &m.require, &objects, index);
+        report.problems.extend(shard_problems);
+        models.push(report);
     }
     Ok(BucketFindings {
         models,
@@ -175,4 +204,47 @@ async fn read_object(
         .await
         .map(|b| b.into_bytes().to_vec())
         .map_err(|e| format!("could not read it: {e}"))
+}
+
+/// The size a whole shard at `key` has, from its header: one ranged GET of the first
+/// [`FIRST_READ`] bytes, and a second of the header when it is longer.
+async fn shard_size(
+    session: &Session,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    size: u64,
+) -> Result<u64, String> {
+    let first = read_range(session, s3, bucket, key, 0, FIRST_READ as u64).await?;
+    match safetensors::from_start(&first, size)? {
+        Header::Size(s) => Ok(s),
+        Header::Need(n) => {
+            let header = read_range(session, s3, bucket, key, safetensors::PREFIX_LEN, n).await?;
+            safetensors::expected_size(n, &header)
+        }
+    }
+}
+
+/// `len` bytes of `key` from `start` (fewer when the object ends first).
+async fn read_range(
+    session: &Session,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    start: u64,
+    len: u64,
+) -> Result<Vec<u8>, String> {
+    let range = format!("bytes={start}-{}", start + len - 1);
+    let out = session
+        .aws
+        .call(Op::s3("GetObject", bucket), RetryPolicy::STANDARD, || {
+            s3.get_object().bucket(bucket).key(key).range(&range).send()
+        })
+        .await
+        .map_err(|e| format!("could not read its header: {e}"))?;
+    out.body
+        .collect()
+        .await
+        .map(|b| b.into_bytes().to_vec())
+        .map_err(|e| format!("could not read its header: {e}"))
 }

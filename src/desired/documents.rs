@@ -142,6 +142,14 @@ impl Grant {
     }
 }
 
+/// The service principal of EKS Pod Identity.
+pub const POD_IDENTITY_SERVICE: &str = "pods.eks.amazonaws.com";
+
+/// `arn:aws:eks:REGION:ACCOUNT:cluster/NAME`.
+pub fn eks_cluster_arn(region: &str, account_id: &str, cluster: &str) -> String {
+    format!("arn:aws:eks:{region}:{account_id}:cluster/{cluster}")
+}
+
 /// The trust policy statement kinds of SPEC's `trust = [...]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TrustEntry {
@@ -154,6 +162,14 @@ pub enum TrustEntry {
     Eks {
         provider_arn: String,
         provider: String,
+        namespace: String,
+        service_account: String,
+    },
+    /// EKS Pod Identity: the service `pods.eks.amazonaws.com`, for one service account of
+    /// one cluster (`cluster_arn`, in `account_id`).
+    PodIdentity {
+        cluster_arn: String,
+        account_id: String,
         namespace: String,
         service_account: String,
     },
@@ -204,6 +220,39 @@ impl TrustEntry {
                             ))],
                         ),
                         (format!("{provider}:aud"), vec![json!("sts.amazonaws.com")]),
+                    ]),
+                )]));
+            }
+            TrustEntry::PodIdentity {
+                cluster_arn,
+                account_id,
+                namespace,
+                service_account,
+            } => {
+                // EKS Pod Identity tags the session with the cluster, namespace and
+                // service account; conditions on those tags (and on the account the request
+                // comes from) keep every other association from using the role.
+                st.principal = Some(Principal::Map(BTreeMap::from([(
+                    "Service".to_string(),
+                    vec![POD_IDENTITY_SERVICE.to_string()],
+                )])));
+                st.action = Some(vec!["sts:AssumeRole".into(), "sts:TagSession".into()]);
+                st.condition = Some(BTreeMap::from([(
+                    "StringEquals".to_string(),
+                    BTreeMap::from([
+                        ("aws:SourceAccount".to_string(), vec![json!(account_id)]),
+                        (
+                            "aws:RequestTag/eks-cluster-arn".to_string(),
+                            vec![json!(cluster_arn)],
+                        ),
+                        (
+                            "aws:RequestTag/kubernetes-namespace".to_string(),
+                            vec![json!(namespace)],
+                        ),
+                        (
+                            "aws:RequestTag/kubernetes-service-account".to_string(),
+                            vec![json!(service_account)],
+                        ),
                     ]),
                 )]));
             }

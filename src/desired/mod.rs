@@ -19,8 +19,9 @@ use crate::policy::{PolicyDocument, Statement};
 
 mod documents;
 mod principals;
+pub mod workloads;
 
-pub use documents::{TrustEntry, pascal, trust_document};
+pub use documents::{POD_IDENTITY_SERVICE, TrustEntry, eks_cluster_arn, pascal, trust_document};
 pub use principals::{NamedBy, NamedPrincipal, Place, PrincipalKind, PrincipalToRead, line_col};
 
 /// The resolved plan file.
@@ -36,6 +37,8 @@ pub struct Desired {
     pub principals: BTreeMap<String, String>,
     pub roles: BTreeMap<String, Role>,
     pub buckets: BTreeMap<String, Bucket>,
+    /// `[workloads.KEY]`: pods, the role they get, the volumes they mount (`s3ward k8s`).
+    pub workloads: BTreeMap<String, workloads::Workload>,
     /// The principals grants and trust entries name, where the plan file names them.
     pub named_principals: Vec<NamedPrincipal>,
 }

@@ -80,6 +80,15 @@ pub enum TrustEntryOut {
         namespace: String,
         service_account: String,
     },
+    /// `region` always written (the plan may have no `settings.region`); `account` when the
+    /// cluster is not in the role's account.
+    PodIdentity {
+        cluster: String,
+        namespace: String,
+        service_account: String,
+        region: String,
+        account: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug)]

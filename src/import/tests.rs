@@ -565,3 +565,27 @@ fn a_policy_that_locks_the_account_out_needs_allow_self_lockout() {
     .desired;
     assert_eq!(d.buckets["locked"].policy_statements.len(), 1);
 }
+
+/// An EKS Pod Identity trust comes back as a `pod_identity` entry (with its region, and the
+/// cluster's account when it is not the role's), and plans no change.
+#[test]
+fn pod_identity_trust_comes_back_typed() {
+    let plan = PLAN.replace(
+        "  { eks = { oidc_provider = \"oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE\", namespace = \"ml\", service_account = \"inference\" } },\n",
+        "  { pod_identity = { cluster = \"ml-prod\", namespace = \"ml\", service_account = \"inference\" } },\n  { pod_identity = { cluster = \"ml-eu\", namespace = \"ml\", service_account = \"batch\", region = \"eu-west-1\", account = \"partner\" } },\n",
+    );
+    let original = resolve(&plan);
+    let (buckets, roles) = live_of(&original);
+    let (imported, desired) = import_clean(&input(buckets, roles));
+    let text = &imported.text;
+    assert!(
+        crate::policy::equivalent(
+            &desired.roles["inference"].trust,
+            &original.roles["inference"].trust
+        ),
+        "{text}"
+    );
+    assert!(text.contains("{ pod_identity = { cluster = \"ml-prod\", namespace = \"ml\", service_account = \"inference\", region = \"us-east-1\" } }"), "{text}");
+    assert!(text.contains("{ pod_identity = { cluster = \"ml-eu\", namespace = \"ml\", service_account = \"batch\", region = \"eu-west-1\", account = \"444444444444\" } }"), "{text}");
+    assert!(!text.contains("trust_policy"), "{text}");
+}

@@ -368,6 +368,23 @@ fn trust_entry(e: &TrustEntryOut) -> String {
             string(namespace),
             string(service_account)
         ),
+        TrustEntryOut::PodIdentity {
+            cluster,
+            namespace,
+            service_account,
+            region,
+            account,
+        } => format!(
+            "{{ pod_identity = {{ cluster = {}, namespace = {}, service_account = {}, region = {}{} }} }}",
+            string(cluster),
+            string(namespace),
+            string(service_account),
+            string(region),
+            account
+                .as_ref()
+                .map(|a| format!(", account = {}", string(a)))
+                .unwrap_or_default()
+        ),
     }
 }
 

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::model::{TrustEntryOut, TrustOut};
-use crate::desired::{TrustEntry, trust_document};
+use crate::desired::{POD_IDENTITY_SERVICE, TrustEntry, eks_cluster_arn, trust_document};
 use crate::names::{parse_iam_arn, parse_oidc_provider_arn};
 use crate::policy::canonical::{canonical_principal, effective_version, statements_equivalent};
 use crate::policy::{Effect, PolicyDocument, Statement, equivalent};
@@ -117,6 +117,9 @@ fn entry(st: &Statement, names: &TrustNames<'_>) -> Result<(TrustEntryOut, Trust
         return Err("several principals".into());
     };
     match kind {
+        "Service" if value == POD_IDENTITY_SERVICE && st.condition.is_some() => {
+            pod_identity(st, names)
+        }
         "Service" => Ok((
             TrustEntryOut::Service(value.to_string()),
             TrustEntry::Service(value.to_string()),
@@ -181,6 +184,55 @@ fn entry(st: &Statement, names: &TrustNames<'_>) -> Result<(TrustEntryOut, Trust
         }
         other => Err(format!("a `{other}` principal")),
     }
+}
+
+/// An EKS Pod Identity statement: its four `StringEquals` conditions name the cluster (by
+/// ARN), the namespace, the service account and the source account.
+fn pod_identity(
+    st: &Statement,
+    names: &TrustNames<'_>,
+) -> Result<(TrustEntryOut, TrustEntry), String> {
+    let get = |key: &str| {
+        condition_value(st, key)
+            .ok_or_else(|| format!("a Pod Identity statement without `StringEquals` on `{key}`"))
+    };
+    let cluster_arn = get("aws:RequestTag/eks-cluster-arn")?;
+    let namespace = get("aws:RequestTag/kubernetes-namespace")?;
+    let service_account = get("aws:RequestTag/kubernetes-service-account")?;
+    let source = get("aws:SourceAccount")?;
+    let (region, account, cluster) = cluster_arn
+        .strip_prefix("arn:aws:eks:")
+        .and_then(|r| r.split_once(':'))
+        .and_then(|(region, r)| {
+            let (account, cluster) = r.split_once(":cluster/")?;
+            Some((region.to_string(), account.to_string(), cluster.to_string()))
+        })
+        .ok_or_else(|| format!("a cluster ARN `{cluster_arn}` s3ward does not read"))?;
+    if account != source {
+        return Err(format!(
+            "a cluster in account {account} but `aws:SourceAccount` {source}"
+        ));
+    }
+    let resolved = TrustEntry::PodIdentity {
+        cluster_arn: eks_cluster_arn(&region, &account, &cluster),
+        account_id: account.clone(),
+        namespace: namespace.clone(),
+        service_account: service_account.clone(),
+    };
+    let out = TrustEntryOut::PodIdentity {
+        cluster,
+        namespace,
+        service_account,
+        region,
+        account: (account != names.role_account).then(|| {
+            if account == names.main_id {
+                names.main_key.to_string()
+            } else {
+                account
+            }
+        }),
+    };
+    Ok((out, resolved))
 }
 
 /// The one value of a `StringEquals` condition key (key names compare without case).

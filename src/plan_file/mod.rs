@@ -11,6 +11,8 @@ mod reference_tests;
 pub mod resolve;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod workload_tests;
 
 use std::path::{Path, PathBuf};
 

@@ -62,7 +62,19 @@ pub struct RawTrust {
     pub arn: Option<S<String>>,
     pub role: Option<S<String>>,
     pub eks: Option<S<RawEks>>,
+    pub pod_identity: Option<S<RawPodIdentity>>,
     pub external_id: Option<S<String>>,
+}
+
+/// `{ pod_identity = { cluster, namespace, service_account, region?, account? } }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPodIdentity {
+    pub cluster: S<String>,
+    pub namespace: S<String>,
+    pub service_account: S<String>,
+    pub region: Option<S<String>>,
+    pub account: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,6 +121,29 @@ pub struct RawModel {
 }
 
 /// `block_public_access = true | false | { block_public_acls = .., ... }`.
+/// `[workloads.KEY]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkload {
+    pub role: S<String>,
+    pub namespace: S<String>,
+    pub service_account: S<String>,
+    #[serde(default)]
+    pub volumes: Vec<S<RawVolume>>,
+}
+
+/// `[[workloads.KEY.volumes]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVolume {
+    pub bucket: S<String>,
+    pub prefix: Option<S<String>>,
+    pub read_only: Option<S<bool>>,
+    pub claim: Option<S<String>>,
+    pub uid: Option<S<u32>>,
+    pub gid: Option<S<u32>>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RawBlock {
     All(bool),

@@ -26,10 +26,13 @@ const SECTIONS: &[(&str, &str)] = &[
     ("RawRole", "## `[roles.KEY]`"),
     ("RawTrust", "### Trust entries"),
     ("RawEks", "### `eks` trust entries"),
+    ("RawPodIdentity", "### `pod_identity` trust entries"),
     ("RawBucket", "## `[buckets.KEY]`"),
     ("RawBlockFlags", "### `block_public_access`"),
     ("RawGrant", "## `[[buckets.KEY.grants]]`"),
     ("RawModel", "## `[[buckets.KEY.models]]`"),
+    ("RawWorkload", "## `[workloads.KEY]`"),
+    ("RawVolume", "## `[[workloads.KEY.volumes]]`"),
 ];
 
 const TOP_SECTION: &str = "## The top level";

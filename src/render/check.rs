@@ -134,7 +134,7 @@ fn json_model(m: &ModelReport) -> JsonModel<'_> {
     }
 }
 
-fn human_bytes(n: i64) -> String {
+pub(super) fn human_bytes(n: i64) -> String {
     let units = ["B", "KB", "MB", "GB", "TB"];
     let mut v = n as f64;
     let mut u = 0;

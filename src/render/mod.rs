@@ -13,9 +13,11 @@
 
 pub mod apply_report;
 pub mod check;
+pub mod check_local;
 pub mod error;
 pub mod import;
 pub mod json;
+pub mod k8s;
 pub mod markdown;
 pub mod permissions;
 pub mod style;

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::support::fixtures::{PLAN, json_of, new_bucket, set_ownership};
+use crate::support::fixtures::{PLAN, assert_only_reads, json_of, new_bucket, set_ownership};
 use crate::support::json_doc::{check_documented, documented_fields, field_paths};
 use crate::support::plans::AMBIENT_MAIN;
 use crate::support::proxy::{Fault, Proxy, ProxyRules, Rule};
@@ -35,6 +35,16 @@ fn shard_names(n: usize) -> Vec<String> {
     (1..=n)
         .map(|i| format!("model-{i:05}-of-{n:05}.safetensors"))
         .collect()
+}
+
+/// A whole safetensors file of `len` bytes (at least 10): no tensors, its header `{}`
+/// padded with spaces (which the format allows), so its size is what its header says.
+fn whole_safetensors(len: usize) -> Vec<u8> {
+    let n = len - 8;
+    let mut out = (n as u64).to_le_bytes().to_vec();
+    out.extend(b"{}");
+    out.extend(std::iter::repeat_n(b' ', n - 2));
+    out
 }
 
 /// A `model.safetensors.index.json` as `transformers` writes it: two tensors per shard.
@@ -67,7 +77,7 @@ fn sharded_model(prefix: &str, n: usize) -> Vec<(String, Vec<u8>)> {
         (format!("{prefix}{INDEX}"), index_json(&shards).into_bytes()),
     ];
     for s in shards {
-        objects.push((format!("{prefix}{s}"), vec![7u8; 16]));
+        objects.push((format!("{prefix}{s}"), whole_safetensors(16)));
     }
     objects
 }
@@ -195,7 +205,10 @@ async fn complete_model_directories_pass() {
     // A single-file model, with extra files and a nested directory that are not required.
     objects.extend([
         ("bert-base/config.json".to_string(), b"{}".to_vec()),
-        ("bert-base/model.safetensors".to_string(), vec![1u8; 64]),
+        (
+            "bert-base/model.safetensors".to_string(),
+            whole_safetensors(64),
+        ),
         ("bert-base/onnx/model.onnx".to_string(), vec![1u8; 8]),
     ]);
     // A neighbour whose name extends the prefix `bert-base` must not be counted in it.
@@ -410,7 +423,7 @@ async fn a_corrupt_index_is_a_clear_problem_not_a_crash() {
     for (prefix, index, _) in &cases {
         objects.push((format!("{prefix}config.json"), b"{}".to_vec()));
         objects.push((format!("{prefix}{INDEX}"), index.to_vec()));
-        objects.push((format!("{prefix}model.safetensors"), vec![1u8; 8]));
+        objects.push((format!("{prefix}model.safetensors"), whole_safetensors(16)));
     }
     upload(&s3, &b, objects).await;
     let models: Vec<(&str, Option<&[&str]>)> = cases.iter().map(|(p, ..)| (*p, None)).collect();
@@ -466,9 +479,19 @@ async fn an_unreadable_index_is_a_problem_and_a_failed_listing_an_error() {
     let report = json_of(&run);
     let p = problems(&report, "llama/");
     assert!(
-        matches!(&p[..], [(kind, r)] if kind == "bad_index" && r.contains("could not read it") && r.contains("AccessDenied")),
+        matches!(&p[0], (kind, r) if kind == "bad_index" && r.contains("could not read it") && r.contains("AccessDenied")),
         "{p:?}\n{run}"
     );
+    // The shards' headers are refused too: their wholeness cannot be proved either.
+    let headers = &model(&report, "llama/")["problems"];
+    assert_eq!(p.len(), 3, "{p:?}");
+    for h in &headers.as_array().unwrap()[1..] {
+        assert_eq!(h["problem"], "bad_header", "{run}");
+        assert!(
+            h["reason"].as_str().unwrap().contains("AccessDenied"),
+            "{run}"
+        );
+    }
 
     // The listing refused: s3ward cannot judge at all, so that is an error (exit 1) that
     // names the address, the operation and the code, and prints no report.
@@ -675,7 +698,7 @@ async fn every_finding() -> (Check, String) {
         ("whisper-small/config.json".to_string(), b"{}".to_vec()),
         (
             "whisper-small/model.safetensors".to_string(),
-            vec![1u8; 2500],
+            whole_safetensors(2500),
         ),
         ("broken/config.json".to_string(), b"{}".to_vec()),
         (format!("broken/{INDEX}"), b"{\"weight_map\": ".to_vec()),
@@ -879,7 +902,7 @@ async fn check_only_reads_and_makes_the_documented_calls() {
     objects.extend(sharded_model("b/", 2));
     objects.extend([
         ("c/config.json".to_string(), b"{}".to_vec()),
-        ("c/model.safetensors".to_string(), vec![1u8; 4]),
+        ("c/model.safetensors".to_string(), whole_safetensors(16)),
     ]);
     upload(&s3, &b, objects).await;
     let c = Check::new(plan_text(
@@ -889,7 +912,8 @@ async fn check_only_reads_and_makes_the_documented_calls() {
     ));
 
     // Ownership not enforced: ownership controls, the bucket ACL (for the owner), one
-    // listing per directory (owners come with it), one GetObject per index file.
+    // listing per directory (owners come with it), one GetObject per index file, and one
+    // ranged GetObject per safetensors file (2 + 2 shards, 1 single file): 7.
     let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
     let run = c.run_at(Some(&proxy.endpoint), &[]).await;
     assert_eq!(run.code, 0, "{run}");
@@ -903,6 +927,11 @@ async fn check_only_reads_and_makes_the_documented_calls() {
             "GetBucketAcl",
             "GetBucketOwnershipControls",
             "GetCallerIdentity",
+            "GetObject",
+            "GetObject",
+            "GetObject",
+            "GetObject",
+            "GetObject",
             "GetObject",
             "GetObject",
             "ListObjectsV2",
@@ -924,6 +953,11 @@ async fn check_only_reads_and_makes_the_documented_calls() {
         [
             "GetBucketOwnershipControls",
             "GetCallerIdentity",
+            "GetObject",
+            "GetObject",
+            "GetObject",
+            "GetObject",
+            "GetObject",
             "GetObject",
             "GetObject",
             "ListObjectsV2",
@@ -1016,4 +1050,79 @@ async fn directories_and_buckets_are_listed_concurrently_within_parallelism() {
         (2..=3).contains(&max),
         "{max} requests in flight with --parallelism 3"
     );
+}
+
+// --- Shard wholeness -----------------------------------------------------------------------
+
+/// A safetensors file with `tensors` one-byte tensors: its header grows with their number.
+fn safetensors_with(tensors: usize) -> Vec<u8> {
+    let header: serde_json::Map<String, Value> = (0..tensors)
+        .map(|i| {
+            (
+                format!("model.layers.{i}.weight"),
+                json!({"dtype": "U8", "shape": [1], "data_offsets": [i, i + 1]}),
+            )
+        })
+        .collect();
+    let header = serde_json::to_vec(&header).unwrap();
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend(&header);
+    out.extend(std::iter::repeat_n(0u8, tensors));
+    out
+}
+
+/// A truncated shard is a problem (exit 2), found with ranged GETs of the headers; a
+/// header longer than the first read takes a second one and still counts as whole.
+#[tokio::test]
+async fn a_truncated_shard_is_a_problem_found_by_its_header() {
+    let s3 = sdk(None).await.s3;
+    let b = new_bucket(&s3, "check-whole").await;
+    let mut objects = sharded_model("llama/", 3);
+    let long = safetensors_with(2000);
+    assert!(long.len() > 64 * 1024);
+    let truncated = &long[..long.len() - 100];
+    for (k, body) in &mut objects {
+        if k.ends_with("00001-of-00003.safetensors") {
+            *body = long.clone();
+        }
+        if k.ends_with("00002-of-00003.safetensors") {
+            *body = truncated.to_vec();
+        }
+        if k.ends_with("00003-of-00003.safetensors") {
+            *body = b"not a safetensors file".to_vec();
+        }
+    }
+    upload(&s3, &b, objects).await;
+    let c = Check::new(plan_text(&b, "", &[("llama/", None)]));
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    let run = c.run_at(Some(&proxy.endpoint), &["--format", "json"]).await;
+    assert_eq!(run.code, 2, "{run}");
+    let report = json_of(&run);
+    let p = &model(&report, "llama/")["problems"];
+    assert_eq!(
+        p[0],
+        json!({
+            "problem": "wrong_size",
+            "file": "model-00002-of-00003.safetensors",
+            "size": truncated.len(),
+            "expected": long.len(),
+            "message": format!(
+                "`model-00002-of-00003.safetensors` is truncated: {} bytes, its header says {} (an upload or copy that stopped early)",
+                truncated.len(),
+                long.len()
+            ),
+        }),
+        "{run}"
+    );
+    assert_eq!(p[1]["problem"], "bad_header", "{run}");
+    assert_eq!(p[1]["file"], "model-00003-of-00003.safetensors", "{run}");
+    assert_eq!(p.as_array().unwrap().len(), 2, "{run}");
+    // The index, then per shard one ranged GET, and a second one for the two long headers.
+    let gets = proxy
+        .operation_names()
+        .iter()
+        .filter(|n| *n == "GetObject")
+        .count();
+    assert_eq!(gets, 1 + 3 + 2, "{run}");
+    assert_only_reads(&proxy, &run);
 }

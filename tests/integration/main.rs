@@ -6,11 +6,13 @@ mod support;
 
 mod apply;
 mod check;
+mod check_local;
 mod distribution;
 mod docs;
 mod drift;
 mod error_messages;
 mod import;
+mod k8s;
 mod permissions;
 mod plan;
 mod principals;

@@ -1316,12 +1316,16 @@ async fn every_command_at(v: &Verbosity) -> Outputs {
     let r = go("apply", ep, &["apply", "--auto-approve", PLAN], false).await;
     assert_eq!(r.code, 0, "{r}");
     let c = t.clients().await;
-    for key in ["config.json", "model.safetensors"] {
+    // A whole (empty) safetensors file: header length 2, header `{}`, no tensors.
+    for (key, body) in [
+        ("config.json", &b"{}"[..]),
+        ("model.safetensors", &b"\x02\0\0\0\0\0\0\0{}"[..]),
+    ] {
         ok(c.s3
             .put_object()
             .bucket(&t.bucket)
             .key(format!("Mistral-7B-v0.1/{key}"))
-            .body(ByteStream::from_static(b"{}"))
+            .body(ByteStream::from_static(body))
             .send()
             .await);
     }

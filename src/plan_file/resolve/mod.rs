@@ -18,6 +18,7 @@
 //! - [`grants`]: grants, their Sids, and each role's grants policy
 //! - [`documents`]: raw JSON policies written in the plan file
 //! - [`tags`]: tags of roles and buckets
+//! - [`workloads`]: `[workloads]`, their volumes, and whether trust and grants let pods in
 //!
 //! Pure: no AWS call, no file read (the caller passes the text). AWS naming rules live in
 //! [`crate::names`], safety rules in [`crate::rules`]; this module only applies them and
@@ -27,10 +28,12 @@ mod accounts;
 mod buckets;
 mod documents;
 mod grants;
+mod pod_identity;
 mod recover;
 mod roles;
 mod settings;
 mod tags;
+mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -114,6 +117,7 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "principals",
     "roles",
     "buckets",
+    "workloads",
 ];
 
 impl Resolver {
@@ -152,7 +156,7 @@ impl Resolver {
             match k.get_ref().as_ref() {
                 "version" => version = Some(v),
                 "settings" => settings = self.de::<RawSettings>(v),
-                s @ ("accounts" | "principals" | "roles" | "buckets") => {
+                s @ ("accounts" | "principals" | "roles" | "buckets" | "workloads") => {
                     let key = TOP_KEYS.iter().find(|t| **t == s).expect("listed");
                     let entries = self.entries(s, v);
                     sections.insert(key, entries);
@@ -184,6 +188,7 @@ impl Resolver {
         let principal_entries = take("principals");
         let role_entries = take("roles");
         let bucket_entries = take("buckets");
+        let workload_entries = take("workloads");
 
         // Everything declared, even entries with problems of their own: a reference to a
         // broken entry must not be reported a second time as "unknown".
@@ -213,6 +218,7 @@ impl Resolver {
             roles: &role_refs,
             role_keys: raw_roles.iter().map(|(e, _)| e.key.clone()).collect(),
             declared,
+            region: region.as_deref(),
         };
         let mut roles = BTreeMap::new();
         let mut role_spans = BTreeMap::new();
@@ -238,6 +244,7 @@ impl Resolver {
         }
         self.same_bucket_names(&buckets, &bucket_spans);
         self.grants_policies(&mut roles, &buckets, &role_spans);
+        let workloads = self.workloads(workload_entries, &roles, &buckets, &ctx.role_keys);
 
         let text_owned = text.to_string();
         let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
@@ -254,6 +261,7 @@ impl Resolver {
             principals,
             roles,
             buckets,
+            workloads,
             named_principals: std::mem::take(&mut self.named_principals),
         })
     }
@@ -273,6 +281,8 @@ struct Ctx<'a> {
     roles: &'a BTreeMap<String, RoleRef>,
     /// Every `[roles]` key, even those whose entry has problems (for suggestions).
     role_keys: Vec<String>,
+    /// `settings.region` (the default of a `pod_identity` entry's cluster region).
+    region: Option<&'a str>,
     /// `kind.KEY` of every account, principal and role declared, even with problems of its
     /// own, so that a reference to it is not reported again as unknown.
     declared: BTreeSet<String>,

@@ -270,19 +270,20 @@ impl Resolver {
             r.arn.is_some(),
             r.role.is_some(),
             r.eks.is_some(),
+            r.pod_identity.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             let d = self.error("a trust entry needs exactly one kind", sp(t));
             Self::set_label_hint(
                 d,
                 None,
-                Some("one of `service`, `account`, `arn`, `role`, `eks`".into()),
+                Some("one of `service`, `account`, `arn`, `role`, `eks`, `pod_identity`".into()),
             );
             return None;
         }
         let external_id = r.external_id.as_ref().map(|x| x.get_ref().clone());
         if let Some(x) = &r.external_id
-            && (r.service.is_some() || r.eks.is_some())
+            && (r.service.is_some() || r.eks.is_some() || r.pod_identity.is_some())
         {
             let d = self.error(
                 "`external_id` applies to `account`, `arn` and `role` entries",
@@ -341,6 +342,9 @@ impl Resolver {
                 arn: rr.arn.clone(),
                 external_id,
             });
+        }
+        if let Some(p) = &r.pod_identity {
+            return self.pod_identity(p, account, ctx);
         }
         let eks = r.eks.as_ref().expect("one kind is set").get_ref();
         let provider = eks.oidc_provider.get_ref();

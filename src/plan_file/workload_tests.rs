@@ -1,0 +1,145 @@
+//! `[workloads]`: what resolves, and the errors a workload whose role could not serve it
+//! gets, at its line.
+
+use std::path::Path;
+
+use super::{Options, parse};
+use crate::desired::Desired;
+
+const HEAD: &str = r#"version = 1
+[settings]
+region = "us-east-1"
+[accounts.storage]
+id = "111111111111"
+[accounts.compute]
+id = "222222222222"
+
+[roles.inference]
+account = "compute"
+trust = [{ eks = { oidc_provider = "oidc.eks.us-east-1.amazonaws.com/id/ABC", namespace = "ml", service_account = "inference" } }]
+
+[buckets.models]
+account = "storage"
+name = "acme-models"
+
+[[buckets.models.grants]]
+to = "role.inference"
+access = "read"
+prefixes = ["Mistral-7B-v0.1/"]
+"#;
+
+fn resolve(extra: &str) -> Result<Desired, String> {
+    parse(
+        Path::new("plan.toml"),
+        &format!("{HEAD}{extra}"),
+        Options::default(),
+    )
+    .map(|l| l.desired)
+    .map_err(|r| r.render(false))
+}
+
+const WORKLOAD: &str = r#"
+[workloads.inference]
+role = "inference"
+namespace = "ml"
+service_account = "inference"
+
+[[workloads.inference.volumes]]
+bucket = "models"
+prefix = "Mistral-7B-v0.1"
+"#;
+
+#[test]
+fn a_workload_resolves_with_its_defaults() {
+    let d = resolve(WORKLOAD).unwrap();
+    let w = &d.workloads["inference"];
+    assert_eq!(
+        (w.namespace.as_str(), w.service_account.as_str()),
+        ("ml", "inference")
+    );
+    let v = &w.volumes[0];
+    assert_eq!(v.prefix.as_deref(), Some("Mistral-7B-v0.1/"));
+    assert!(v.read_only);
+    assert_eq!(v.claim, "inference-models");
+    assert_eq!((v.uid, v.gid), (None, None));
+}
+
+#[test]
+fn a_volume_without_a_grant_is_an_error_at_its_line() {
+    let other = WORKLOAD.replace("Mistral-7B-v0.1", "Llama-3-8B/");
+    insta::assert_snapshot!("volume_not_granted", resolve(&other).unwrap_err());
+    let writable = format!("{WORKLOAD}read_only = false\n");
+    insta::assert_snapshot!("volume_not_writable", resolve(&writable).unwrap_err());
+}
+
+#[test]
+fn a_trust_that_does_not_name_the_service_account_is_an_error() {
+    let wrong = WORKLOAD.replace(
+        "service_account = \"inference\"",
+        "service_account = \"batch\"",
+    );
+    insta::assert_snapshot!("trust_names_another_sa", resolve(&wrong).unwrap_err());
+}
+
+#[test]
+fn references_and_kubernetes_names_are_checked() {
+    let bad = r#"
+[workloads.inference]
+role = "inferense"
+namespace = "ML"
+service_account = "inference"
+
+[[workloads.inference.volumes]]
+bucket = "modles"
+
+[[workloads.inference.volumes]]
+bucket = "models"
+prefix = "Mistral-7B-v0.1/"
+claim = "Bad_Claim"
+"#;
+    insta::assert_snapshot!("workload_references", resolve(bad).unwrap_err());
+}
+
+#[test]
+fn a_raw_trust_policy_counts_and_a_literal_wildcard_sub_is_explained() {
+    let raw = HEAD.replace(
+        r#"trust = [{ eks = { oidc_provider = "oidc.eks.us-east-1.amazonaws.com/id/ABC", namespace = "ml", service_account = "inference" } }]"#,
+        r#"trust_policy = '''{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::222222222222:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"oidc.eks.us-east-1.amazonaws.com/id/ABC:sub":"system:serviceaccount:ml:*"}}}]}'''"#,
+    );
+    let text = format!("{raw}{WORKLOAD}");
+    let err = parse(Path::new("plan.toml"), &text, Options::default()).unwrap_err();
+    let err = err.render(false);
+    assert!(err.contains("`*` is a literal character"), "{err}");
+    let like = text.replace("StringEquals", "StringLike");
+    assert!(parse(Path::new("plan.toml"), &like, Options::default()).is_ok());
+}
+
+#[test]
+fn a_pod_identity_entry_writes_its_statement_and_admits_the_workload() {
+    let text = HEAD.replace(
+        r#"trust = [{ eks = { oidc_provider = "oidc.eks.us-east-1.amazonaws.com/id/ABC", namespace = "ml", service_account = "inference" } }]"#,
+        r#"trust = [{ pod_identity = { cluster = "ml-prod", namespace = "ml", service_account = "inference", account = "storage" } }]"#,
+    );
+    let d = parse(
+        Path::new("plan.toml"),
+        &format!("{text}{WORKLOAD}"),
+        Options::default(),
+    )
+    .map_err(|r| r.render(false))
+    .unwrap()
+    .desired;
+    insta::assert_snapshot!(d.roles["inference"].trust.to_pretty());
+    let no_region = text.replace("[settings]\nregion = \"us-east-1\"\n", "");
+    let err = parse(Path::new("plan.toml"), &no_region, Options::default())
+        .unwrap_err()
+        .render(false);
+    assert!(err.contains("the cluster's region is not known"), "{err}");
+    let bad = text.replace("cluster = \"ml-prod\"", "cluster = \"ml prod\"");
+    let err = parse(Path::new("plan.toml"), &bad, Options::default())
+        .unwrap_err()
+        .render(false);
+    assert!(
+        err.contains("`ml prod` is not an EKS cluster name"),
+        "{err}"
+    );
+}
