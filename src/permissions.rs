@@ -53,6 +53,9 @@ pub enum On {
     NamedRole,
     /// A user that a grant or trust entry names, in its account.
     NamedUser,
+    /// Every role of an account at once (GetAccountAuthorizationDetails has no resource-level
+    /// permission: `*`), where the plan reads enough roles to list them whole.
+    AccountRoles,
     /// The lock object `settings.lock`, with the credentials s3ward runs with.
     LockObject,
     /// A role named by `assume_role`, assumed by the credentials s3ward runs with.
@@ -136,6 +139,8 @@ pub const CALLS: &[Call] = &[
     call("iam", "GetRolePolicy", "iam:GetRolePolicy", On::Role, When::Read),
     // live/iam.rs: the principals grants and trust entries name, checked before writing.
     call("iam", "GetRole", "iam:GetRole", On::NamedRole, When::Read),
+    // live/iam_bulk.rs: the roles of an account where the plan reads ten or more.
+    call("iam", "GetAccountAuthorizationDetails", "iam:GetAccountAuthorizationDetails", On::AccountRoles, When::Read),
     call("iam", "GetUser", "iam:GetUser", On::NamedUser, When::Read),
     // apply/writes/: buckets (the merge-mode policy and the tags read before writing).
     call("s3", "CreateBucket", "s3:CreateBucket", On::Bucket, When::Write),
@@ -328,6 +333,26 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
             &only(read)(On::NamedUser),
             &named_in(crate::desired::PrincipalKind::User),
         );
+        // Where the plan reads enough roles, plan lists them all at once (live/iam_bulk.rs).
+        let named_roles = named
+            .iter()
+            .filter(|p| p.account_id == a.id && p.kind == crate::desired::PrincipalKind::Role);
+        let listed = crate::desired::accounts_to_list(
+            desired
+                .roles
+                .values()
+                .filter(|r| r.account == a.key)
+                .map(|r| (r.account.as_str(), r.name.as_str()))
+                .chain(named_roles.map(|p| (a.key.as_str(), p.name.as_str()))),
+        );
+        if !listed.is_empty() {
+            s.add(
+                "ListRoles",
+                None,
+                &only(read)(On::AccountRoles),
+                &["*".to_string()],
+            );
+        }
         // Reads that a write makes again are in the read statement already.
         let new = |on: On| -> Vec<&'static str> {
             let reads = only(read)(on);
@@ -469,6 +494,35 @@ mod tests {
                 c.operation
             );
         }
+    }
+
+    /// Ten roles in one account: plan lists them all at once, so the policy allows the
+    /// listing; nine are read one by one and it does not.
+    #[test]
+    fn the_role_listing_is_allowed_where_plan_lists_roles() {
+        let plan = |n: usize| {
+            let mut text = String::from("version = 1\n[accounts.main]\nid = \"111111111111\"\n");
+            for i in 0..n {
+                text.push_str(&format!(
+                    "[roles.r{i}]\naccount = \"main\"\nname = \"r{i}\"\n\
+                     trust = [{{ service = \"ec2.amazonaws.com\" }}]\n"
+                ));
+            }
+            let loaded = crate::plan_file::parse(
+                std::path::Path::new("p.toml"),
+                &text,
+                crate::plan_file::Options {
+                    allow_self_lockout: false,
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e:?}"));
+            let doc = policies(&loaded.desired, Purpose::Plan).accounts[0]
+                .document
+                .to_string();
+            doc.contains("iam:GetAccountAuthorizationDetails")
+        };
+        assert!(!plan(9));
+        assert!(plan(10));
     }
 
     #[test]

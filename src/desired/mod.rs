@@ -22,7 +22,10 @@ mod principals;
 pub mod workloads;
 
 pub use documents::{POD_IDENTITY_SERVICE, TrustEntry, eks_cluster_arn, pascal, trust_document};
-pub use principals::{NamedBy, NamedPrincipal, Place, PrincipalKind, PrincipalToRead, line_col};
+pub use principals::{
+    BULK_MIN_ROLES, NamedBy, NamedPrincipal, Place, PrincipalKind, PrincipalToRead,
+    accounts_to_list, line_col,
+};
 
 /// The resolved plan file.
 #[derive(Clone, Debug)]

@@ -6,6 +6,7 @@
 //! Also [`Place`]: where in the plan file, for problems found once connected (the change
 //! set carries it, so it lives below `change`, not in `plan_file`).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
 
@@ -142,6 +143,29 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// The fewest roles read in one account for which `plan` lists the account's roles whole with
+/// IAM's GetAccountAuthorizationDetails instead of reading them one by one
+/// (`live/iam_bulk.rs` says why, by counting calls).
+pub const BULK_MIN_ROLES: usize = 10;
+
+/// The accounts to list whole: those where `roles` holds at least [`BULK_MIN_ROLES`]
+/// distinct names (IAM role names are unique regardless of case). `roles` is (account,
+/// role name) of every role read: the plan's own and the ones grants and trust entries name.
+pub fn accounts_to_list<'a>(roles: impl Iterator<Item = (&'a str, &'a str)>) -> BTreeSet<String> {
+    let mut per_account: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (account, name) in roles {
+        per_account
+            .entry(account)
+            .or_default()
+            .insert(name.to_ascii_lowercase());
+    }
+    per_account
+        .into_iter()
+        .filter(|(_, names)| names.len() >= BULK_MIN_ROLES)
+        .map(|(account, _)| account.to_string())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +184,33 @@ mod tests {
         );
         assert_eq!(PrincipalToRead::of("arn:aws:iam::222222222222:root"), None);
         assert_eq!(PrincipalToRead::of("*"), None);
+    }
+}
+
+#[cfg(test)]
+mod bulk_tests {
+    use super::*;
+
+    #[test]
+    fn an_account_is_listed_from_ten_distinct_roles() {
+        let nine: Vec<(String, String)> = (0..9)
+            .map(|i| ("compute".to_string(), format!("role-{i}")))
+            .collect();
+        let pairs = |v: &[(String, String)]| -> BTreeSet<String> {
+            accounts_to_list(v.iter().map(|(a, n)| (a.as_str(), n.as_str())))
+        };
+        assert!(pairs(&nine).is_empty(), "nine roles are read one by one");
+        let mut ten = nine.clone();
+        ten.push(("compute".into(), "role-9".into()));
+        assert_eq!(pairs(&ten), BTreeSet::from(["compute".to_string()]));
+        // The same role named twice (a plan role that a grant names too, or in another
+        // case) counts once.
+        let mut dup = nine.clone();
+        dup.push(("compute".into(), "ROLE-0".into()));
+        assert!(pairs(&dup).is_empty());
+        // Per account.
+        let mut split = nine;
+        split.push(("storage".into(), "role-9".into()));
+        assert!(pairs(&split).is_empty());
     }
 }

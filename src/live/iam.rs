@@ -191,7 +191,7 @@ pub async fn read(
 
 /// A missing role, with only the settings that were asked for marked as read (so that a
 /// saved plan's fingerprints match a later read of the same settings).
-fn absent(reads: &RoleReads) -> LiveRole {
+pub(super) fn absent(reads: &RoleReads) -> LiveRole {
     let mut r = LiveRole::absent();
     if !reads.managed {
         r.managed = Setting::NotRead;

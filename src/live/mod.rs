@@ -11,11 +11,12 @@
 //! | resource | calls |
 //! |---|---|
 //! | bucket | GetBucketPolicy, GetBucketTagging, + GetBucketAcl (`bucket_acl = "private"`, unless the plan file asks for BucketOwnerEnforced and the bucket has it: ACLs are disabled then), + GetBucketOwnershipControls (`object_ownership` set), + GetPublicAccessBlock (`block_public_access` set): 2 to 5 |
-//! | role | GetRole, ListRolePolicies and one GetRolePolicy per inline policy (undeclared ones too: they are deleted in exclusive mode, and count towards IAM's size limit otherwise), + ListAttachedRolePolicies (`managed_policies` set): 2 to 3 + n |
+//! | role | GetRole, ListRolePolicies and one GetRolePolicy per inline policy (undeclared ones too: they are deleted in exclusive mode, and count towards IAM's size limit otherwise), + ListAttachedRolePolicies (`managed_policies` set): 2 to 3 + n. In an account where the plan reads 10 roles or more: one GetAccountAuthorizationDetails page per 1,000 roles of the account for all of them, + GetRole for a role that sets `description` or `max_session_duration` (`iam_bulk.rs`) |
 //! | account | one STS GetCallerIdentity per run, one AssumeRole per account with `assume_role` |
 //! | principal | one GetRole or GetUser per role or user ARN that a grant (`to`) or trust entry (`arn`) names, once per run, in an account s3ward has a session for; none for account roots, for the plan's own roles, or in other accounts (listed as not verified) |
 
 pub mod iam;
+pub mod iam_bulk;
 pub mod s3;
 pub mod sts;
 
@@ -115,14 +116,7 @@ pub async fn read(
             r.map(|live| (b.key.clone(), live))
         }
     }));
-    let roles = futures::future::join_all(role_reads.map(|r| {
-        let progress = progress.clone();
-        async move {
-            let res = iam::read_role(session, r).await;
-            tick(&progress);
-            res.map(|live| (r.key.clone(), live))
-        }
-    }));
+    let role_reads: Vec<&crate::desired::Role> = role_reads.collect();
     // Principals in accounts without a session are not read: the diff lists them as not
     // verified.
     let named: Vec<&NamedPrincipal> = named_principals(desired, resources).collect();
@@ -138,13 +132,60 @@ pub async fn read(
             Some((account.key.clone(), p, at))
         })
         .collect::<Vec<_>>();
-    let principals =
-        futures::future::join_all(principal_reads.iter().map(|(account, p, at)| async move {
-            iam::read_principal(session, account, p, at)
+    // Accounts where enough roles are read are listed whole first (`iam_bulk.rs`).
+    let to_list = iam_bulk::accounts_to_list(
+        role_reads
+            .iter()
+            .map(|r| (r.account.as_str(), r.name.as_str()))
+            .chain(
+                principal_reads
+                    .iter()
+                    .filter(|(_, p, _)| p.kind == crate::desired::PrincipalKind::Role)
+                    .map(|(account, p, _)| (account.as_str(), p.name.as_str())),
+            ),
+    );
+    let iam_reads = async {
+        let listed = futures::future::join_all(to_list.iter().map(|account| async move {
+            iam_bulk::list(session, account)
                 .await
-                .map(|state| (p.arn.clone(), state))
+                .map(|l| l.map(|l| (account.clone(), l)))
+        }))
+        .await;
+        let mut listings = std::collections::BTreeMap::new();
+        for l in listed {
+            if let Some((account, listing)) = l? {
+                listings.insert(account, listing);
+            }
+        }
+        let listings = &listings;
+        let roles = futures::future::join_all(role_reads.iter().map(|r| {
+            let progress = progress.clone();
+            async move {
+                let res = match listings.get(&r.account) {
+                    Some(listing) => iam_bulk::read_role(session, listing, r).await,
+                    None => iam::read_role(session, r).await,
+                };
+                tick(&progress);
+                res.map(|live| (r.key.clone(), live))
+            }
         }));
-    let (buckets, roles, principals) = futures::join!(buckets, roles, principals);
+        let principals =
+            futures::future::join_all(principal_reads.iter().map(|(account, p, at)| async move {
+                let listed = listings
+                    .get(account)
+                    .and_then(|listing| iam_bulk::principal(listing, p));
+                match listed {
+                    Some(state) => Ok((p.arn.clone(), state)),
+                    None => iam::read_principal(session, account, p, at)
+                        .await
+                        .map(|state| (p.arn.clone(), state)),
+                }
+            }));
+        let (roles, principals) = futures::join!(roles, principals);
+        Ok::<_, Error>((roles, principals))
+    };
+    let (buckets, iam_reads) = futures::join!(buckets, iam_reads);
+    let (roles, principals) = iam_reads?;
     let mut live = Live::default();
     for p in principals {
         let (arn, state) = p?;

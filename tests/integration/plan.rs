@@ -936,7 +936,20 @@ struct EveryDrift {
 }
 
 async fn every_kind_of_drift() -> EveryDrift {
+    every_kind_of_drift_and_roles_in_sync(0).await
+}
+
+/// The same, with `n` more roles in the main account that are as the plan file says.
+async fn every_kind_of_drift_and_roles_in_sync(n: usize) -> EveryDrift {
     let (app, fresh_role) = (unique("plan-all-app"), unique("plan-all-fresh"));
+    let in_sync: String = (0..n)
+        .map(|i| {
+            format!(
+                "\n[roles.sync{i}]\naccount = \"main\"\nname = \"{app}-sync{i}\"\n\
+                 trust = [{{ service = \"ec2.amazonaws.com\" }}]\n"
+            )
+        })
+        .collect();
     let (models, merged, fresh_bucket) = (
         unique("plan-all-models"),
         unique("plan-all-merged"),
@@ -985,10 +998,13 @@ access = "list"
 account = "main"
 name = "{fresh_bucket}"
 block_public_access = true
-"#
+{in_sync}"#
     ));
     let accounts = Accounts::of(&f.desired).await;
     let c = accounts.get(AMBIENT_ACCOUNT);
+    for i in 0..n {
+        create_planned_role(c, f.role(&format!("sync{i}"))).await;
+    }
     let want_app = f.role("app");
 
     // Role `app`: other description, session length, tags and trust; `extra` differs,
@@ -1065,6 +1081,69 @@ block_public_access = true
     )
     .await;
     EveryDrift { f, models }
+}
+
+/// In an account where the plan reads ten roles or more, one GetAccountAuthorizationDetails
+/// listing replaces the per-role reads (`src/live/iam_bulk.rs`), and the plan is the same:
+/// every drift of `role.app` is seen exactly as the per-role path (`--target role.app`,
+/// one role) sees it.
+#[tokio::test]
+async fn roles_listed_in_bulk_plan_exactly_as_roles_read_one_by_one() {
+    // app, fresh, and nine in sync: eleven roles in the main account.
+    let EveryDrift { f, .. } = every_kind_of_drift_and_roles_in_sync(9).await;
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    let (bulk, bulk_plan) = {
+        let run = f
+            .plan_at(Some(&proxy.endpoint), &["--format", "json"])
+            .await;
+        assert_eq!(run.code, 0, "{run}");
+        let plan = json_of(&run);
+        (run, plan)
+    };
+    let iam: Vec<String> = proxy
+        .operations()
+        .iter()
+        .filter(|r| r.service == "iam")
+        .map(|r| r.operation.clone())
+        .collect();
+    // One listing; GetRole only for `app`, whose description and session length the
+    // listing does not hold.
+    assert_eq!(iam, ["GetAccountAuthorizationDetails", "GetRole"], "{bulk}");
+
+    let role_changes = |plan: &Value, role: &str| -> Vec<Value> {
+        plan["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .filter(|c| {
+                let a = c["address"].as_str().unwrap_or("");
+                a == role || a.starts_with(&format!("{role}."))
+            })
+            .cloned()
+            .collect()
+    };
+    for i in 0..9 {
+        let role = format!("role.sync{i}");
+        assert!(role_changes(&bulk_plan, &role).is_empty(), "{role}: {bulk}");
+    }
+    let proxy = Proxy::start(&moto().endpoint, ProxyRules::none());
+    let one = f
+        .plan_at(
+            Some(&proxy.endpoint),
+            &["--format", "json", "--target", "role.app"],
+        )
+        .await;
+    assert_eq!(one.code, 0, "{one}");
+    assert!(
+        proxy
+            .operations()
+            .iter()
+            .all(|r| r.operation != "GetAccountAuthorizationDetails"),
+        "one role is read on its own"
+    );
+    let by_role = role_changes(&json_of(&one), "role.app");
+    assert!(by_role.len() >= 7, "the drift of role.app was seen: {one}");
+    assert_eq!(role_changes(&bulk_plan, "role.app"), by_role);
 }
 
 #[tokio::test]

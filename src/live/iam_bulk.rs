@@ -1,0 +1,178 @@
+//! Reading many roles of one account at once: IAM's GetAccountAuthorizationDetails
+//! (`Filter=Role`) returns every role's trust, inline policies, attached managed policies and
+//! tags, up to 1,000 roles a page, where the per-role path ([`super::iam::read`]) costs
+//! GetRole, ListRolePolicies, one GetRolePolicy per inline policy and ListAttachedRolePolicies:
+//! three to four calls per role.
+//!
+//! The rule, by counting calls: an account in which the plan reads at least
+//! [`BULK_MIN_ROLES`] roles (its own roles and the roles its grants and trust entries name)
+//! is listed once; others are read role by role. The listing's pages hold every role of the
+//! account, so one page of a thousand replaces at least 30 calls; an account of more than
+//! 10,000 roles (more than ten pages) with a plan of ten roles is the case where it would
+//! cost more, and it is not one a plan of this size meets. A listing refused with
+//! `AccessDenied` (a policy written for an earlier s3ward, without
+//! `iam:GetAccountAuthorizationDetails`) falls back to the per-role path.
+//!
+//! The listing has no description or session length: a role whose plan-file entry sets
+//! either is also read with GetRole.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::iam::{RoleReads, absent};
+use super::{LiveDocument, LivePrincipal, LiveRole, Session, Setting};
+use crate::aws::{Op, RetryPolicy};
+use crate::change::Address;
+pub use crate::desired::{BULK_MIN_ROLES, accounts_to_list};
+use crate::desired::{PrincipalKind, PrincipalToRead, Role};
+use crate::error::Error;
+
+/// One account's roles, by lower-cased name (IAM role names are unique regardless of case).
+#[derive(Debug, Default)]
+pub struct Listing {
+    roles: BTreeMap<String, Listed>,
+}
+
+#[derive(Debug)]
+struct Listed {
+    arn: String,
+    path: String,
+    trust: Option<String>,
+    inline: BTreeMap<String, String>,
+    attached: BTreeSet<String>,
+    tags: BTreeMap<String, String>,
+}
+
+/// Lists every role of `account`, page by page; `None` when the listing is refused
+/// (`AccessDenied`): read those roles one by one then.
+pub async fn list(session: &Session, account: &str) -> Result<Option<Listing>, Error> {
+    let aws = &session.aws;
+    let iam = session.iam(account);
+    let mut listing = Listing::default();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = aws
+            .call(
+                Op::iam("GetAccountAuthorizationDetails", account),
+                RetryPolicy::STANDARD,
+                || {
+                    iam.get_account_authorization_details()
+                        .filter(aws_sdk_iam::types::EntityType::Role)
+                        .max_items(1000)
+                        .set_marker(marker.clone())
+                        .send()
+                },
+            )
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) if e.code_is("AccessDenied") => {
+                tracing::info!(
+                    target: "s3ward::aws",
+                    "listing the roles of account {account} was refused ({}); reading them one by one",
+                    e.short()
+                );
+                return Ok(None);
+            }
+            Err(e) => return Err(Error::aws(format!("account `{account}`"), e)),
+        };
+        for r in out.role_detail_list() {
+            let (Some(name), Some(arn)) = (r.role_name(), r.arn()) else {
+                continue;
+            };
+            listing.roles.insert(
+                name.to_ascii_lowercase(),
+                Listed {
+                    arn: arn.to_string(),
+                    path: r.path().unwrap_or("/").to_string(),
+                    trust: r.assume_role_policy_document().map(str::to_string),
+                    inline: r
+                        .role_policy_list()
+                        .iter()
+                        .filter_map(|p| {
+                            Some((
+                                p.policy_name()?.to_string(),
+                                p.policy_document()?.to_string(),
+                            ))
+                        })
+                        .collect(),
+                    attached: r
+                        .attached_managed_policies()
+                        .iter()
+                        .filter_map(|p| p.policy_arn().map(str::to_string))
+                        .collect(),
+                    tags: r
+                        .tags()
+                        .iter()
+                        .map(|t| (t.key().to_string(), t.value().to_string()))
+                        .collect(),
+                },
+            );
+        }
+        match out.marker().filter(|_| out.is_truncated()) {
+            Some(next) => marker = Some(next.to_string()),
+            None => return Ok(Some(listing)),
+        }
+    }
+}
+
+/// What the plan file manages of `r`, from the listing (and GetRole for the description and
+/// session length when the plan file sets them).
+pub async fn read_role(session: &Session, listing: &Listing, r: &Role) -> Result<LiveRole, Error> {
+    let reads = RoleReads::managed(r);
+    let Some(listed) = listing.roles.get(&r.name.to_ascii_lowercase()) else {
+        return Ok(absent(&reads));
+    };
+    let (mut description, mut max_session_duration) = (None, None);
+    if r.description.is_some() || r.max_session_duration.is_some() {
+        let iam = session.iam(&r.account);
+        let name = r.name.as_str();
+        let got = session
+            .aws
+            .call(Op::iam("GetRole", name), RetryPolicy::STANDARD, || {
+                iam.get_role().role_name(name).send()
+            })
+            .await;
+        match got {
+            Ok(out) => {
+                let role = out.role();
+                description = role.and_then(|r| r.description()).map(str::to_string);
+                max_session_duration = role.and_then(|r| r.max_session_duration());
+            }
+            Err(e) if e.code_is("NoSuchEntity") => return Ok(absent(&reads)),
+            Err(e) => return Err(Error::aws(Address::Role(r.key.clone()).to_string(), e)),
+        }
+    }
+    Ok(LiveRole {
+        exists: true,
+        arn: listed.arn.clone(),
+        path: listed.path.clone(),
+        description,
+        max_session_duration,
+        tags: listed.tags.clone(),
+        trust: listed.trust.as_deref().map(LiveDocument::from_text),
+        managed: if reads.managed {
+            Setting::Present(listed.attached.clone())
+        } else {
+            Setting::NotRead
+        },
+        inline: listed
+            .inline
+            .iter()
+            .map(|(n, d)| (n.clone(), LiveDocument::from_text(d)))
+            .collect(),
+        inline_complete: true,
+    })
+}
+
+/// Whether a role that a grant or trust entry names exists, from the listing; users are not
+/// listed (`None`: read it with GetUser).
+pub fn principal(listing: &Listing, p: &PrincipalToRead) -> Option<LivePrincipal> {
+    if p.kind != PrincipalKind::Role {
+        return None;
+    }
+    Some(match listing.roles.get(&p.name.to_ascii_lowercase()) {
+        Some(r) if r.path == p.path => LivePrincipal::Exists,
+        Some(r) => LivePrincipal::OtherPath(r.path.clone()),
+        None => LivePrincipal::Missing,
+    })
+}
