@@ -18,9 +18,11 @@ use serde::{Deserialize, Serialize};
 use crate::policy::{PolicyDocument, Statement};
 
 mod documents;
+mod keys;
 mod principals;
 
 pub use documents::{TrustEntry, pascal, trust_document};
+pub use keys::{Encryption, Key, key_actions, parse_key_arn, via_service};
 pub use principals::{NamedBy, NamedPrincipal, Place, PrincipalKind, PrincipalToRead, line_col};
 
 /// The resolved plan file.
@@ -36,6 +38,8 @@ pub struct Desired {
     pub principals: BTreeMap<String, String>,
     pub roles: BTreeMap<String, Role>,
     pub buckets: BTreeMap<String, Bucket>,
+    /// `[keys.KEY]`: KMS keys whose policy s3ward manages.
+    pub keys: BTreeMap<String, Key>,
     /// The principals grants and trust entries name, where the plan file names them.
     pub named_principals: Vec<NamedPrincipal>,
 }
@@ -290,6 +294,8 @@ pub struct Bucket {
     /// `extra_policy_statements`), in a fixed order. Empty: s3ward wants none.
     pub policy_statements: Vec<Statement>,
     pub tags: BTreeMap<String, String>,
+    /// Default encryption; `None`: not managed.
+    pub encryption: Option<Encryption>,
     pub grants: Vec<Grant>,
     pub models: Vec<ModelDir>,
 }
