@@ -58,6 +58,7 @@ fn live_of(desired: &Desired) -> (Vec<BucketIn>, Vec<RoleIn>) {
                         .public_access_block
                         .map_or(Setting::Absent, Setting::Present),
                     tags: Setting::Present(tags),
+                    encryption: Setting::NotRead,
                 },
             }
         })
@@ -440,6 +441,7 @@ fn bare_bucket(name: &str, policy: Option<&str>) -> BucketIn {
             ownership: Setting::Absent,
             public_access_block: Setting::Absent,
             tags: Setting::Absent,
+            encryption: Setting::NotRead,
         },
     }
 }

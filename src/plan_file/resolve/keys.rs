@@ -16,16 +16,16 @@ use crate::plan_file::raw::{RawEncryption, RawKey};
 use crate::policy::{PolicyDocument, Statement};
 use crate::rules;
 
+/// Each key's `extra_policy_statements`, as written, kept until its grants are known.
+type KeyExtras = BTreeMap<String, Option<Spanned<String>>>;
+
 impl Resolver {
     pub(super) fn kms_keys(
         &mut self,
         entries: Vec<Entry<'_>>,
         accounts: &BTreeMap<String, Account>,
         plan_name: &str,
-    ) -> (
-        BTreeMap<String, Key>,
-        BTreeMap<String, Option<Spanned<String>>>,
-    ) {
+    ) -> (BTreeMap<String, Key>, KeyExtras) {
         let mut out = BTreeMap::new();
         let mut extras = BTreeMap::new();
         for e in entries {
@@ -226,7 +226,7 @@ impl Resolver {
     pub(super) fn key_policies(
         &mut self,
         kms_keys: &mut BTreeMap<String, Key>,
-        extras: &BTreeMap<String, Option<Spanned<String>>>,
+        extras: &KeyExtras,
         buckets: &BTreeMap<String, Bucket>,
         spans: &BTreeMap<String, Span>,
     ) {
