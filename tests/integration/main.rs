@@ -10,6 +10,7 @@ mod docs;
 mod drift;
 mod error_messages;
 mod import;
+mod kms;
 mod permissions;
 mod plan;
 mod principals;
