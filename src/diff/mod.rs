@@ -287,4 +287,6 @@ fn tags_digest(
 }
 
 #[cfg(test)]
+mod key_tests;
+#[cfg(test)]
 mod tests;
