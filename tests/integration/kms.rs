@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::support::fixtures::{PLAN, account, apply, assert_no_changes, json_of, run};
-use crate::support::{PlanDir, REGION, credentials, moto, ok, sdk, unique};
+use crate::support::{PlanDir, REGION, credentials, moto, ok, sdk, service_error, unique};
 
 /// A KMS client acting in `account`, talking to moto.
 async fn kms(account: &str) -> aws_sdk_kms::Client {
@@ -265,4 +265,52 @@ extra_policy_statements = '''[{{"Sid":"Enable IAM User Permissions","Effect":"Al
     let sids = by_sid(&key_policy(&kms_storage, &w.key_arn).await);
     assert!(!sids.contains_key("AuditorsDescribe"), "{sids:#?}");
     assert!(sids.contains_key("Enable IAM User Permissions"));
+}
+
+/// The test server refuses the key policies KMS refuses and moto alone accepts, so the test
+/// above proves s3ward never sends one (`tests/support/moto_server.py`, rule 5).
+#[tokio::test]
+async fn the_test_server_refuses_key_policies_that_kms_refuses() {
+    let storage = account();
+    let kms = kms(&storage).await;
+    let created = ok(kms.create_key().send().await);
+    let arn = created
+        .key_metadata()
+        .and_then(|m| m.arn())
+        .unwrap()
+        .to_string();
+    let root = json!({"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{storage}:root")}, "Action": "kms:*", "Resource": "*"});
+    let doc = |statements: Vec<Value>| {
+        json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+    };
+    let put = |policy: String, bypass: bool| {
+        kms.put_key_policy()
+            .key_id(&arn)
+            .policy_name("default")
+            .policy(policy)
+            .bypass_policy_lockout_safety_check(bypass)
+            .send()
+    };
+    // The lockout safety check: the caller could no longer change the policy.
+    let other = json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "kms:*", "Resource": "*"});
+    let e = service_error(put(doc(vec![other.clone()]), false).await);
+    assert_eq!(e.code, "MalformedPolicyDocumentException", "{e:?}");
+    assert!(
+        e.message
+            .contains("will not allow you to update the key policy"),
+        "{e:?}"
+    );
+    ok(put(doc(vec![other]), true).await);
+    // An invalid principal.
+    let ghost = json!({"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{storage}:role/{}", unique("ghost"))}, "Action": "kms:Decrypt", "Resource": "*"});
+    let e = service_error(put(doc(vec![root.clone(), ghost]), true).await);
+    assert_eq!(e.code, "MalformedPolicyDocumentException", "{e:?}");
+    assert!(e.message.contains("invalid principals"), "{e:?}");
+    // Over 32 KB.
+    let mut big = vec![root.clone()];
+    big.extend((0..400).map(|i| json!({"Sid": format!("Pad{i}"), "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{storage}:root")}, "Action": "kms:DescribeKey", "Resource": "*"})));
+    let e = service_error(put(doc(big), false).await);
+    assert_eq!(e.code, "LimitExceededException", "{e:?}");
+    // What s3ward sends passes.
+    ok(put(doc(vec![root]), false).await);
 }
