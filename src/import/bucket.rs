@@ -155,5 +155,7 @@ pub(super) fn bucket(
         extras,
         extras_comments,
         comments,
+        encryption: None,
+        encryption_comment: None,
     }
 }

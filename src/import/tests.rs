@@ -110,6 +110,7 @@ fn input(buckets: Vec<BucketIn>, roles: Vec<RoleIn>) -> Input {
         },
         buckets,
         roles,
+        keys: Vec::new(),
         identity: None,
     }
 }

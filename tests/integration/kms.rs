@@ -265,6 +265,40 @@ extra_policy_statements = '''[{{"Sid":"Enable IAM User Permissions","Effect":"Al
     let sids = by_sid(&key_policy(&kms_storage, &w.key_arn).await);
     assert!(!sids.contains_key("AuditorsDescribe"), "{sids:#?}");
     assert!(sids.contains_key("Enable IAM User Permissions"));
+
+    // `import --bucket --key` adopts both; the imported plan file plans no change.
+    let role = format!("arn:aws:iam::{}:role/s3ward", w.storage);
+    let args = [
+        "import",
+        "--account",
+        &w.storage,
+        "--assume-role",
+        &role,
+        "--bucket",
+        &w.bucket,
+        "--key",
+        &w.key_arn,
+        "--name",
+        "ml-models",
+        "--out",
+        "imported.toml",
+    ];
+    let imported = run(&w.dir, None, &args).await;
+    assert_eq!(imported.code, 0, "{imported}");
+    let text = std::fs::read_to_string(w.dir.path().join("imported.toml")).unwrap();
+    assert!(text.contains("\n[keys."), "{text}");
+    assert!(text.contains("encryption = { kms_key = "), "{text}");
+    let plan = run(
+        &w.dir,
+        None,
+        &["plan", "--detailed-exitcode", "imported.toml"],
+    )
+    .await;
+    assert_eq!(
+        plan.code, 0,
+        "{plan}
+{text}"
+    );
 }
 
 /// The test server refuses the key policies KMS refuses and moto alone accepts, so the test
