@@ -317,7 +317,20 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
             .collect();
         let bucket_arns: Vec<String> = buckets.iter().map(|b| b.arn()).collect();
         let mut s = Statements::default();
-        s.add("ReadBuckets", None, &only(read)(On::Bucket), &bucket_arns);
+        // Default encryption is read and written only where a bucket manages it.
+        let encrypted = buckets.iter().any(|b| b.encryption.is_some());
+        let on_buckets = |actions: Vec<&'static str>| -> Vec<&'static str> {
+            actions
+                .into_iter()
+                .filter(|a| encrypted || !a.ends_with("EncryptionConfiguration"))
+                .collect()
+        };
+        s.add(
+            "ReadBuckets",
+            None,
+            &on_buckets(only(read)(On::Bucket)),
+            &bucket_arns,
+        );
         s.add("ReadRoles", None, &only(read)(On::Role), &roles);
         let key_arns: Vec<String> = desired
             .keys
@@ -356,7 +369,12 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
                 .filter(|a| !reads.contains(a))
                 .collect()
         };
-        s.add("WriteBuckets", None, &new(On::Bucket), &bucket_arns);
+        s.add(
+            "WriteBuckets",
+            None,
+            &on_buckets(new(On::Bucket)),
+            &bucket_arns,
+        );
         s.add("WriteRoles", None, &new(On::Role), &roles);
         s.add("WriteKeys", None, &new(On::Key), &key_arns);
         // `check` reads only buckets with model directories, and lists only those.

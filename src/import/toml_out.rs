@@ -119,14 +119,7 @@ pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     header(&mut out, plan);
     accounts(&mut out, plan);
-    super::kms::write_keys(
-        &mut out,
-        plan,
-        &plan.account.key,
-        key,
-        string,
-        policy_block,
-    );
+    super::kms::write_keys(&mut out, plan, &plan.account.key, key, string, policy_block);
     for r in &plan.roles {
         role(&mut out, r, &plan.account.key);
     }
