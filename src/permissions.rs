@@ -64,6 +64,9 @@ pub enum On {
     /// A KMS key of `[keys]`, in its account (the key policy must delegate to IAM, as the
     /// default key policy does, for these to count).
     Key,
+    /// A key that a bucket with cross-account grants names by ARN and the plan file does not
+    /// manage: described only, to refuse the AWS managed key `aws/s3`.
+    OutsideKey,
 }
 
 /// Which commands make a call.
@@ -137,6 +140,7 @@ pub const CALLS: &[Call] = &[
     call("kms", "DescribeKey", "kms:DescribeKey", On::Key, When::Read),
     call("kms", "GetKeyPolicy", "kms:GetKeyPolicy", On::Key, When::Read),
     call("kms", "ListResourceTags", "kms:ListResourceTags", On::Key, When::Read),
+    call("kms", "DescribeKey", "kms:DescribeKey", On::OutsideKey, When::Read),
     // live/iam.rs: the managed settings of each role.
     call("iam", "GetRole", "iam:GetRole", On::Role, When::Read),
     call("iam", "ListAttachedRolePolicies", "iam:ListAttachedRolePolicies", On::Role, When::Read),
@@ -338,6 +342,13 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
             .filter(|k| k.account == a.key)
             .map(|k| k.arn.clone())
             .collect();
+        // Keys named by ARN by buckets with cross-account grants: plan asks whether `aws/s3`.
+        let outside: Vec<String> = buckets
+            .iter()
+            .filter_map(|b| b.outside_key_to_check())
+            .map(str::to_string)
+            .collect();
+        s.add("DescribeKeys", None, &only(read)(On::OutsideKey), &outside);
         s.add("ReadKeys", None, &only(read)(On::Key), &key_arns);
         // The roles and users grants and trust entries name in this account: plan reads them
         // to say which one is missing before anything is written.
@@ -519,6 +530,7 @@ mod tests {
                 On::LockObject,
                 On::ModelObjects,
                 On::Key,
+                On::OutsideKey,
             ] {
                 for a in actions(p, on) {
                     let verb = a.split(':').nth(1).unwrap_or_default();

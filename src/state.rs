@@ -192,6 +192,9 @@ pub struct Live {
     pub buckets: BTreeMap<String, LiveBucket>,
     pub roles: BTreeMap<String, LiveRole>,
     pub keys: BTreeMap<String, LiveKey>,
+    /// KMS keys that buckets with cross-account grants name by ARN and the plan file does not
+    /// manage: ARN → `KeyManager` (`AWS` for `aws/s3`), when DescribeKey answered.
+    pub outside_keys: BTreeMap<String, String>,
     /// The principals named by grants and trust entries, by ARN, read in the accounts
     /// s3ward has a session for; one not here was not read (see `desired::principals`).
     pub principals: BTreeMap<String, LivePrincipal>,

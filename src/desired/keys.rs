@@ -144,6 +144,28 @@ impl Grant {
 }
 
 impl Bucket {
+    /// Whether a grant of this bucket goes to another account (or to anyone).
+    pub fn has_cross_account_grants(&self) -> bool {
+        self.grants.iter().any(|g| {
+            g.principal_account
+                .as_deref()
+                .is_none_or(|a| a != self.account_id)
+        })
+    }
+
+    /// The ARN of a key this plan does not manage that the bucket's encryption names, when
+    /// the bucket has grants to other accounts (`plan` asks whether it is `aws/s3`).
+    pub fn outside_key_to_check(&self) -> Option<&str> {
+        match &self.encryption {
+            Some(Encryption::Kms {
+                key_arn,
+                plan_key: None,
+                ..
+            }) if self.has_cross_account_grants() => Some(key_arn),
+            _ => None,
+        }
+    }
+
     /// The grantee role's statement on this bucket's plan key for `g`, if any (SPEC: only a
     /// bucket encrypted with a `[keys]` entry gets the key side).
     pub fn key_identity_statement(&self, g: &Grant) -> Option<Statement> {

@@ -12,11 +12,11 @@ use serde_json::{Value, json};
 use super::{Context, Tagging, change, close_existing, doc_value, problem, statements_digest};
 use crate::applied::{self, APPLIED_TAG, Digests, Recorded};
 use crate::change::{Action, Address, ChangeSet, Problem, Resource, Write};
-use crate::desired::{Bucket, Encryption, Key, PolicyMode};
+use crate::desired::{Bucket, Desired, Encryption, Key, PolicyMode};
 use crate::policy::diff::diff as policy_diff;
 use crate::policy::{PolicyDocument, Statement};
 use crate::rules;
-use crate::state::{LiveBucket, LiveKey, Setting};
+use crate::state::{Live, LiveBucket, LiveKey, Setting};
 
 pub(super) fn diff_key(k: &Key, lk: &LiveKey, ctx: &Context, cs: &mut ChangeSet) {
     let addr = Address::KeyPolicy(k.key.clone());
@@ -113,6 +113,24 @@ pub(super) fn diff_key(k: &Key, lk: &LiveKey, ctx: &Context, cs: &mut ChangeSet)
             written: &none,
         },
     );
+}
+
+/// The AWS managed key (`aws/s3`) named by ARN for a bucket with grants to other accounts:
+/// its policy cannot be changed, so they could never decrypt.
+pub(super) fn managed_outside_keys(desired: &Desired, live: &Live, cs: &mut ChangeSet) {
+    for key in live.buckets.keys() {
+        let Some(b) = desired.buckets.get(key) else {
+            continue;
+        };
+        if let Some(arn) = b.outside_key_to_check()
+            && live.outside_keys.get(arn).is_some_and(|m| m == "AWS")
+        {
+            cs.problems.push(problem(
+                Address::BucketEncryption(key.clone()),
+                rules::aws_managed_key(key),
+            ));
+        }
+    }
 }
 
 /// Digests of a key's managed setting (its policy, as this plan owns it): desired

@@ -125,3 +125,40 @@ fn an_aws_managed_key_is_refused() {
     let cs = diff(&d, &live, &ctx());
     assert!(cs.problems[0].message.contains("AWS managed key"));
 }
+
+#[test]
+fn the_aws_managed_key_named_by_arn_is_refused_for_cross_account_grants() {
+    let text = format!(
+        r#"version = 1
+[accounts.storage]
+id = "111111111111"
+[buckets.models]
+account = "storage"
+region = "us-east-1"
+encryption = {{ kms_key = "{ARN}" }}
+[[buckets.models.grants]]
+to = "arn:aws:iam::222222222222:role/reader"
+access = "read"
+"#
+    );
+    let d = parse(Path::new("t.toml"), &text, Options::default())
+        .unwrap()
+        .desired;
+    let mut live = Live::default();
+    live.buckets
+        .insert("models".into(), crate::state::LiveBucket::absent());
+    live.buckets.get_mut("models").unwrap().exists = true;
+    let cs = diff(&d, &live, &ctx());
+    assert!(cs.problems.is_empty(), "unknown manager: {:?}", cs.problems);
+    live.outside_keys.insert(ARN.into(), "AWS".into());
+    let cs = diff(&d, &live, &ctx());
+    let p = &cs.problems[0];
+    assert_eq!(p.address, Address::BucketEncryption("models".into()));
+    assert!(
+        p.message.contains("AWS managed key `aws/s3`"),
+        "{}",
+        p.message
+    );
+    live.outside_keys.insert(ARN.into(), "CUSTOMER".into());
+    assert!(diff(&d, &live, &ctx()).problems.is_empty());
+}

@@ -64,6 +64,7 @@ pub fn diff(desired: &Desired, live: &Live, ctx: &Context) -> ChangeSet {
             key::diff_key(k, lk, ctx, &mut cs);
         }
     }
+    key::managed_outside_keys(desired, live, &mut cs);
     own_role_changes(desired, ctx, &mut cs);
     principals::check(desired, live, &mut cs);
     cs.sort();

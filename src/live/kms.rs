@@ -62,6 +62,22 @@ pub async fn read_key(session: &Session, k: &Key) -> Result<LiveKey, Error> {
     })
 }
 
+/// The `KeyManager` of a key the plan file does not manage (`AWS` for `aws/s3`), or `None`
+/// when DescribeKey does not answer (another account's key that may not be described): the
+/// question is only whether to refuse, and an unknown answer refuses nothing.
+pub async fn key_manager(session: &Session, account: &str, arn: &str) -> Option<String> {
+    let region = crate::desired::parse_key_arn(arn)?.0;
+    let kms = session.kms(account, region);
+    let out = session
+        .aws
+        .call(Op::kms("DescribeKey", arn), RetryPolicy::STANDARD, || {
+            kms.describe_key().key_id(arn).send()
+        })
+        .await
+        .ok()?;
+    Some(out.key_metadata()?.key_manager()?.as_str().to_string())
+}
+
 /// Reads a bucket's default encryption (`None`: the bucket does not exist).
 pub async fn read_encryption(
     session: &Session,

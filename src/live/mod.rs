@@ -168,7 +168,21 @@ pub async fn read(
             res.map(|live| (k.key.clone(), live))
         }
     }));
-    let (buckets, roles, principals, keys) = futures::join!(buckets, roles, principals, keys);
+    let outside: Vec<(&str, &str)> = resources
+        .iter()
+        .filter_map(|r| match r {
+            Resource::Bucket(k) => desired.buckets.get(k),
+            _ => None,
+        })
+        .filter_map(|b| Some((b.account.as_str(), b.outside_key_to_check()?)))
+        .collect();
+    let outside = futures::future::join_all(outside.into_iter().map(|(account, arn)| async move {
+        kms::key_manager(session, account, arn)
+            .await
+            .map(|m| (arn.to_string(), m))
+    }));
+    let (buckets, roles, principals, keys, outside) =
+        futures::join!(buckets, roles, principals, keys, outside);
     let mut live = Live::default();
     for p in principals {
         let (arn, state) = p?;
@@ -186,5 +200,6 @@ pub async fn read(
         let (k, v) = r?;
         live.keys.insert(k, v);
     }
+    live.outside_keys.extend(outside.into_iter().flatten());
     Ok(live)
 }

@@ -184,7 +184,7 @@ impl Resolver {
             (text.to_string(), region.to_string(), None)
         } else {
             let f = if text.contains("alias/") {
-                rules::encryption_alias(text, &bucket.key, cross_account(bucket))
+                rules::encryption_alias(text, &bucket.key, bucket.has_cross_account_grants())
             } else {
                 rules::Finding {
                     message: format!(
@@ -300,13 +300,4 @@ impl Resolver {
         }
         statements
     }
-}
-
-/// Whether a grant of `bucket` goes to another account.
-pub(super) fn cross_account(bucket: &Bucket) -> bool {
-    bucket.grants.iter().any(|g| {
-        g.principal_account
-            .as_deref()
-            .is_none_or(|a| a != bucket.account_id)
-    })
 }
