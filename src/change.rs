@@ -32,6 +32,9 @@ use crate::applied::{AppliedRecord, DriftKind};
 use crate::desired::{ObjectOwnership, PublicAccessBlock};
 use crate::policy::PolicyDiff;
 
+mod text;
+pub use text::Summary;
+
 /// The kind of a change, with its symbol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -69,19 +72,24 @@ pub enum Address {
     BucketOwnership(String),
     BucketPublicAccessBlock(String),
     BucketTags(String),
+    BucketEncryption(String),
     Role(String),
     RoleTrust(String),
     RoleInlinePolicy(String, String),
     RoleManagedPolicy(String, String),
     RoleTags(String),
+    /// `key.KEY`: selects the key's policy with `--target` (s3ward never creates a key).
+    Key(String),
+    KeyPolicy(String),
 }
 
-/// The resource an address belongs to: a bucket or a role of the plan file. Printed (and
-/// serialised) as its address, `bucket.KEY` or `role.KEY`.
+/// The resource an address belongs to: a bucket, a role or a KMS key of the plan file.
+/// Printed (and serialised) as its address, `bucket.KEY`, `role.KEY` or `key.KEY`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Resource {
     Bucket(String),
     Role(String),
+    Key(String),
 }
 
 impl Resource {
@@ -90,6 +98,7 @@ impl Resource {
         match self {
             Resource::Bucket(k) => Address::Bucket(k.clone()),
             Resource::Role(k) => Address::Role(k.clone()),
+            Resource::Key(k) => Address::Key(k.clone()),
         }
     }
 }
@@ -106,7 +115,7 @@ impl FromStr for Resource {
     /// `bucket.KEY` or `role.KEY`: the address of a whole resource.
     fn from_str(s: &str) -> Result<Resource, AddressError> {
         match s.parse::<Address>()? {
-            a @ (Address::Bucket(_) | Address::Role(_)) => Ok(a.resource()),
+            a @ (Address::Bucket(_) | Address::Role(_) | Address::Key(_)) => Ok(a.resource()),
             _ => Err(AddressError(s.to_string())),
         }
     }
@@ -121,18 +130,23 @@ impl Address {
             | BucketAcl(k)
             | BucketOwnership(k)
             | BucketPublicAccessBlock(k)
-            | BucketTags(k) => Resource::Bucket(k.clone()),
+            | BucketTags(k)
+            | BucketEncryption(k) => Resource::Bucket(k.clone()),
             Role(k)
             | RoleTrust(k)
             | RoleInlinePolicy(k, _)
             | RoleManagedPolicy(k, _)
             | RoleTags(k) => Resource::Role(k.clone()),
+            Key(k) | KeyPolicy(k) => Resource::Key(k.clone()),
         }
     }
 
     /// Whether this is the address of a whole resource (`bucket.KEY`, `role.KEY`).
     pub fn is_resource(&self) -> bool {
-        matches!(self, Address::Bucket(_) | Address::Role(_))
+        matches!(
+            self,
+            Address::Bucket(_) | Address::Role(_) | Address::Key(_)
+        )
     }
 
     /// Whether `--target self` selects `other`: a resource address selects everything under it.
@@ -148,8 +162,9 @@ impl Address {
     pub fn setting(&self) -> Option<&'static str> {
         use Address::*;
         Some(match self {
-            Bucket(_) => return None,
-            BucketPolicy(_) => "policy",
+            Bucket(_) | Key(_) => return None,
+            BucketPolicy(_) | KeyPolicy(_) => "policy",
+            BucketEncryption(_) => "encryption",
             BucketAcl(_) => "acl",
             BucketOwnership(_) => "ownership",
             BucketPublicAccessBlock(_) => "public_access_block",
@@ -165,7 +180,9 @@ impl Address {
     pub fn sort_key(&self) -> (Resource, u8, String) {
         use Address::*;
         let (rank, extra) = match self {
-            Bucket(_) | Role(_) => (0, String::new()),
+            Bucket(_) | Role(_) | Key(_) => (0, String::new()),
+            KeyPolicy(_) => (1, String::new()),
+            BucketEncryption(_) => (6, String::new()),
             RoleTrust(_) => (1, String::new()),
             BucketPolicy(_) => (1, String::new()),
             BucketAcl(_) => (2, String::new()),
@@ -194,6 +211,9 @@ impl fmt::Display for Address {
             RoleInlinePolicy(k, n) => write!(f, "role.{k}.inline_policy[{}]", quote(n)),
             RoleManagedPolicy(k, a) => write!(f, "role.{k}.managed_policy[{}]", quote(a)),
             RoleTags(k) => write!(f, "role.{k}.tags"),
+            BucketEncryption(k) => write!(f, "bucket.{k}.encryption"),
+            Key(k) => write!(f, "key.{k}"),
+            KeyPolicy(k) => write!(f, "key.{k}.policy"),
         }
     }
 }
@@ -210,7 +230,7 @@ impl fmt::Display for AddressError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "`{}` is not an address; addresses look like `bucket.KEY`, `bucket.KEY.policy`, `role.KEY`, `role.KEY.managed_policy[\"ARN\"]`",
+            "`{}` is not an address; addresses look like `bucket.KEY`, `bucket.KEY.policy`, `role.KEY`, `role.KEY.managed_policy[\"ARN\"]`, `key.KEY.policy`",
             self.0
         )
     }
@@ -247,6 +267,9 @@ impl FromStr for Address {
             ("bucket", Some("ownership")) => Address::BucketOwnership(key),
             ("bucket", Some("public_access_block")) => Address::BucketPublicAccessBlock(key),
             ("bucket", Some("tags")) => Address::BucketTags(key),
+            ("bucket", Some("encryption")) => Address::BucketEncryption(key),
+            ("key", None) => Address::Key(key),
+            ("key", Some("policy")) => Address::KeyPolicy(key),
             ("role", None) => Address::Role(key),
             ("role", Some("trust")) => Address::RoleTrust(key),
             ("role", Some("tags")) => Address::RoleTags(key),
@@ -264,27 +287,6 @@ impl FromStr for Address {
         Ok(addr)
     }
 }
-
-/// Addresses and resources are serialised as their text (saved plans, `--format json`).
-macro_rules! serde_as_text {
-    ($t:ty) => {
-        impl Serialize for $t {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $t {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
-                let s = String::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
-
-serde_as_text!(Address);
-serde_as_text!(Resource);
 
 /// One change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -413,6 +415,18 @@ pub enum Write {
         role: String,
         tags: BTreeMap<String, String>,
     },
+    /// Never with BypassPolicyLockoutSafetyCheck; `merge` as for buckets. (No write creates,
+    /// disables or deletes a key.)
+    PutKeyPolicy {
+        key_arn: String,
+        policy: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        merge: Option<String>,
+    },
+    PutBucketEncryption {
+        bucket: String,
+        encryption: crate::desired::Encryption,
+    },
 }
 
 /// A problem that stops one resource from being planned (and so the whole apply).
@@ -435,14 +449,6 @@ pub struct UnverifiedPrincipal {
     pub named_by: Vec<Address>,
     /// Why it was not read.
     pub reason: String,
-}
-
-/// Counts for the summary line.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Summary {
-    pub create: usize,
-    pub update: usize,
-    pub delete: usize,
 }
 
 /// Everything `plan` computed.
@@ -531,20 +537,6 @@ impl ChangeSet {
     }
 }
 
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.create + self.update + self.delete == 0 {
-            write!(f, "No changes.")
-        } else {
-            write!(
-                f,
-                "Plan: {} to create, {} to update, {} to delete.",
-                self.create, self.update, self.delete
-            )
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,6 +550,9 @@ mod tests {
             "bucket.models.ownership",
             "bucket.models.public_access_block",
             "bucket.models.tags",
+            "bucket.models.encryption",
+            "key.models",
+            "key.models.policy",
             "role.ray-cluster",
             "role.ray-cluster.trust",
             "role.ray-cluster.tags",

@@ -103,11 +103,14 @@ pub struct ImportArgs {
     #[arg(long, value_name = "ID", requires = "assume_role")]
     pub external_id: Option<String>,
     /// Buckets to import, by name. Repeatable.
-    #[arg(long = "bucket", value_name = "NAME", num_args = 1.., required_unless_present = "roles")]
+    #[arg(long = "bucket", value_name = "NAME", num_args = 1.., required_unless_present_any = ["roles", "keys"])]
     pub buckets: Vec<String>,
     /// Roles to import, by name (without the path). Repeatable.
     #[arg(long = "role", value_name = "NAME", num_args = 1..)]
     pub roles: Vec<String>,
+    /// KMS keys to adopt, by ARN (their policy in `merge` mode). Repeatable.
+    #[arg(long = "key", value_name = "ARN", num_args = 1..)]
+    pub keys: Vec<String>,
     /// `settings.name` of the plan file.
     #[arg(long, value_name = "NAME", default_value = "imported")]
     pub name: String,

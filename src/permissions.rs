@@ -64,6 +64,12 @@ pub enum On {
     Nothing,
     /// Made only by `import`, which `permissions` does not cover.
     ImportOnly,
+    /// A KMS key of `[keys]`, in its account (the key policy must delegate to IAM, as the
+    /// default key policy does, for these to count).
+    Key,
+    /// A key that a bucket with cross-account grants names by ARN and the plan file does not
+    /// manage: described only, to refuse the AWS managed key `aws/s3`.
+    OutsideKey,
 }
 
 /// Which commands make a call.
@@ -132,6 +138,12 @@ pub const CALLS: &[Call] = &[
     call("s3", "GetBucketOwnershipControls", "s3:GetBucketOwnershipControls", On::Bucket, When::Read),
     call("s3", "GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock", On::Bucket, When::Read),
     call("s3", "GetBucketLocation", "s3:GetBucketLocation", On::ImportOnly, When::Read),
+    // live/kms.rs: keys, and the default encryption of buckets that manage it.
+    call("s3", "GetBucketEncryption", "s3:GetEncryptionConfiguration", On::Bucket, When::Read),
+    call("kms", "DescribeKey", "kms:DescribeKey", On::Key, When::Read),
+    call("kms", "GetKeyPolicy", "kms:GetKeyPolicy", On::Key, When::Read),
+    call("kms", "ListResourceTags", "kms:ListResourceTags", On::Key, When::Read),
+    call("kms", "DescribeKey", "kms:DescribeKey", On::OutsideKey, When::Read),
     // live/iam.rs: the managed settings of each role.
     call("iam", "GetRole", "iam:GetRole", On::Role, When::Read),
     call("iam", "ListAttachedRolePolicies", "iam:ListAttachedRolePolicies", On::Role, When::Read),
@@ -163,6 +175,11 @@ pub const CALLS: &[Call] = &[
     call("iam", "AttachRolePolicy", "iam:AttachRolePolicy", On::Role, When::Write),
     call("iam", "DetachRolePolicy", "iam:DetachRolePolicy", On::Role, When::Write),
     call("iam", "GetRole", "iam:GetRole", On::Role, When::Write),
+    // apply/writes/key.rs: key policies (merge mode reads again), records, bucket encryption.
+    call("kms", "PutKeyPolicy", "kms:PutKeyPolicy", On::Key, When::Write),
+    call("kms", "GetKeyPolicy", "kms:GetKeyPolicy", On::Key, When::Write),
+    call("kms", "TagResource", "kms:TagResource", On::Key, When::Write),
+    call("s3", "PutBucketEncryption", "s3:PutEncryptionConfiguration", On::Bucket, When::Write),
     // apply/lock.rs: the lock object.
     call("s3", "GetObject", "s3:GetObject", On::LockObject, When::Write),
     call("s3", "PutObject", "s3:PutObject", On::LockObject, When::Write),
@@ -309,8 +326,35 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
             .collect();
         let bucket_arns: Vec<String> = buckets.iter().map(|b| b.arn()).collect();
         let mut s = Statements::default();
-        s.add("ReadBuckets", None, &only(read)(On::Bucket), &bucket_arns);
+        // Default encryption is read and written only where a bucket manages it.
+        let encrypted = buckets.iter().any(|b| b.encryption.is_some());
+        let on_buckets = |actions: Vec<&'static str>| -> Vec<&'static str> {
+            actions
+                .into_iter()
+                .filter(|a| encrypted || !a.ends_with("EncryptionConfiguration"))
+                .collect()
+        };
+        s.add(
+            "ReadBuckets",
+            None,
+            &on_buckets(only(read)(On::Bucket)),
+            &bucket_arns,
+        );
         s.add("ReadRoles", None, &only(read)(On::Role), &roles);
+        let key_arns: Vec<String> = desired
+            .keys
+            .values()
+            .filter(|k| k.account == a.key)
+            .map(|k| k.arn.clone())
+            .collect();
+        // Keys named by ARN by buckets with cross-account grants: plan asks whether `aws/s3`.
+        let outside: Vec<String> = buckets
+            .iter()
+            .filter_map(|b| b.outside_key_to_check())
+            .map(str::to_string)
+            .collect();
+        s.add("DescribeKeys", None, &only(read)(On::OutsideKey), &outside);
+        s.add("ReadKeys", None, &only(read)(On::Key), &key_arns);
         // The roles and users grants and trust entries name in this account: plan reads them
         // to say which one is missing before anything is written.
         let named = desired.principals_to_read(&desired.named_principals);
@@ -361,8 +405,14 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
                 .filter(|a| !reads.contains(a))
                 .collect()
         };
-        s.add("WriteBuckets", None, &new(On::Bucket), &bucket_arns);
+        s.add(
+            "WriteBuckets",
+            None,
+            &on_buckets(new(On::Bucket)),
+            &bucket_arns,
+        );
         s.add("WriteRoles", None, &new(On::Role), &roles);
+        s.add("WriteKeys", None, &new(On::Key), &key_arns);
         // `check` reads only buckets with model directories, and lists only those.
         let checked: Vec<_> = buckets.iter().filter(|b| !b.models.is_empty()).collect();
         let check_on = only(When::Check);
@@ -454,7 +504,7 @@ mod tests {
                     continue;
                 }
                 let text = std::fs::read_to_string(&p).expect("read a source file");
-                for service in ["s3", "iam", "sts"] {
+                for service in ["s3", "iam", "sts", "kms"] {
                     let open = format!("Op::{service}(\"");
                     for (at, _) in text.match_indices(&open) {
                         let rest = &text[at + open.len()..];
@@ -528,11 +578,20 @@ mod tests {
     #[test]
     fn read_purposes_need_no_write() {
         for p in [Purpose::Plan, Purpose::Drift, Purpose::Check] {
-            for on in [On::Bucket, On::Role, On::LockObject, On::ModelObjects] {
+            for on in [
+                On::Bucket,
+                On::Role,
+                On::LockObject,
+                On::ModelObjects,
+                On::Key,
+                On::OutsideKey,
+            ] {
                 for a in actions(p, on) {
                     let verb = a.split(':').nth(1).unwrap_or_default();
                     assert!(
-                        verb.starts_with("Get") || verb.starts_with("List"),
+                        verb.starts_with("Get")
+                            || verb.starts_with("List")
+                            || verb.starts_with("Describe"),
                         "{} needs {a}",
                         p.as_str()
                     );

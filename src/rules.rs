@@ -7,6 +7,10 @@
 //! Judging a policy document (does this Deny hit s3ward?) is `policy::lockout`'s job; turning
 //! the answer into a refusal or a warning, and into words, is this module's.
 
+mod kms;
+
+pub use kms::*;
+
 use crate::change::Address;
 use crate::policy::lint;
 use crate::policy::lockout::{self, Tri, Undecided};

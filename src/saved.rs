@@ -214,7 +214,11 @@ pub fn live_tags(live: &Live) -> BTreeMap<String, BTreeMap<String, String>> {
         .iter()
         .filter(|(_, r)| r.exists)
         .map(|(k, r)| (Resource::Role(k.clone()).to_string(), r.tags.clone()));
-    buckets.chain(roles).collect()
+    let keys = live
+        .keys
+        .iter()
+        .map(|(k, key)| (Resource::Key(k.clone()).to_string(), key.tags.clone()));
+    buckets.chain(roles).chain(keys).collect()
 }
 
 /// Why `apply --saved` refuses although the saved plan's own text is sound.
@@ -296,6 +300,7 @@ fn resource_of(s: &str) -> Option<Resource> {
     match s.split_once('.')? {
         ("bucket", k) => Some(Resource::Bucket(k.to_string())),
         ("role", k) => Some(Resource::Role(k.to_string())),
+        ("key", k) => Some(Resource::Key(k.to_string())),
         _ => None,
     }
 }
@@ -320,6 +325,8 @@ fn existence_changed(
             (!saved.live_tags.is_empty() && saved.live_tags.contains_key(&own) != now)
                 .then_some(now)
         }
+        // s3ward never creates or deletes a key: a key is there or the read failed.
+        Resource::Key(_) => None,
     }
 }
 
@@ -335,6 +342,7 @@ fn tags_now(live: &Live, res: &Resource) -> Option<BTreeMap<String, String>> {
             .get(k)
             .filter(|r| r.exists)
             .map(|r| r.tags.clone()),
+        Resource::Key(k) => live.keys.get(k).map(|key| key.tags.clone()),
     }
 }
 

@@ -131,6 +131,7 @@ pub struct ImportSettings {
     pub external_id: Option<String>,
     pub buckets: Vec<String>,
     pub roles: Vec<String>,
+    pub keys: Vec<String>,
     pub name: String,
     pub out: Option<PathBuf>,
 }
@@ -248,6 +249,7 @@ impl Settings {
                 external_id: a.external_id,
                 buckets: a.buckets,
                 roles: a.roles,
+                keys: a.keys,
                 name: a.name,
                 out: a.out,
             }),

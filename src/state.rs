@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::change::{Address, Resource};
-use crate::desired::{NamedBy, ObjectOwnership, PublicAccessBlock};
+use crate::desired::{Encryption, NamedBy, ObjectOwnership, PublicAccessBlock};
 use crate::policy::{PolicyDocument, canonical::CanonicalPolicy};
 
 /// A setting as read.
@@ -98,6 +98,22 @@ pub struct LiveBucket {
     pub ownership: Setting<ObjectOwnership>,
     pub public_access_block: Setting<PublicAccessBlock>,
     pub tags: Setting<BTreeMap<String, String>>,
+    /// GetBucketEncryption's default rule (read when `encryption` is managed); `Absent`: no
+    /// configuration, which S3 treats as SSE-S3.
+    pub encryption: Setting<Encryption>,
+}
+
+/// A KMS key of `[keys]`, as read: DescribeKey and GetKeyPolicy (`default`), and its tags
+/// (which hold the `s3ward:applied` record). A key s3ward cannot find is an error, never
+/// created.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveKey {
+    /// `AWS` for an AWS managed key (whose policy cannot be changed), else `CUSTOMER`.
+    pub manager: String,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, ...
+    pub state: String,
+    pub policy: LiveDocument,
+    pub tags: BTreeMap<String, String>,
 }
 
 impl LiveBucket {
@@ -109,6 +125,7 @@ impl LiveBucket {
             ownership: Setting::Absent,
             public_access_block: Setting::Absent,
             tags: Setting::Absent,
+            encryption: Setting::Absent,
         }
     }
 }
@@ -174,6 +191,10 @@ impl From<&NamedBy> for Address {
 pub struct Live {
     pub buckets: BTreeMap<String, LiveBucket>,
     pub roles: BTreeMap<String, LiveRole>,
+    pub keys: BTreeMap<String, LiveKey>,
+    /// KMS keys that buckets with cross-account grants name by ARN and the plan file does not
+    /// manage: ARN → `KeyManager` (`AWS` for `aws/s3`), when DescribeKey answered.
+    pub outside_keys: BTreeMap<String, String>,
     /// The principals named by grants and trust entries, by ARN, read in the accounts
     /// s3ward has a session for; one not here was not read (see `desired::principals`).
     pub principals: BTreeMap<String, LivePrincipal>,
@@ -227,6 +248,22 @@ impl Live {
                     format!("{:?}", b.tags),
                 );
             }
+            if b.encryption.is_read() {
+                put(
+                    Address::BucketEncryption(k.clone()).to_string(),
+                    format!("{:?}", b.encryption),
+                );
+            }
+        }
+        for (k, key) in &self.keys {
+            put(
+                Address::KeyPolicy(k.clone()).to_string(),
+                key.policy.fingerprint_input(),
+            );
+            put(
+                Address::Key(k.clone()).to_string(),
+                format!("{} {} {:?}", key.manager, key.state, key.tags),
+            );
         }
         for (k, r) in &self.roles {
             put(

@@ -15,9 +15,10 @@ use std::path::{Path, PathBuf};
 use super::plan::log_stats;
 use crate::aws::Aws;
 use crate::desired::Account;
+use crate::desired::{Key, PolicyMode, parse_key_arn};
 use crate::error::{Error, Exit};
-use crate::import::{self, AccountIn, BucketIn, Imported, Input, RoleIn};
-use crate::live::{Session, iam, s3};
+use crate::import::{self, AccountIn, BucketIn, Imported, Input, KeyIn, RoleIn};
+use crate::live::{Session, iam, kms, s3};
 use crate::names::{is_account_id, parse_iam_arn, valid_bucket_name, valid_role_name};
 use crate::plan_file::diagnostic::display_path;
 use crate::render;
@@ -42,10 +43,17 @@ pub async fn run(global: &Settings, args: &ImportSettings) -> Result<Exit, Error
     let session = Session::connect_accounts(aws, &[&account], &args.name)
         .await
         .map_err(in_flags)?;
-    let (buckets, roles) = futures::join!(
+    let key_arns = dedup(&args.keys);
+    let (buckets, roles, keys) = futures::join!(
         futures::future::join_all(buckets.iter().map(|n| read_bucket(&session, n))),
         futures::future::join_all(roles.iter().map(|n| read_role(&session, n))),
+        futures::future::join_all(
+            key_arns
+                .iter()
+                .map(|a| read_key(&session, &args.account, a))
+        ),
     );
+    let keys = keys.into_iter().collect::<Result<Vec<_>, _>>()?;
     log_stats(&session.aws);
     let mut missing = Vec::new();
     let mut bucket_ins = Vec::new();
@@ -84,6 +92,7 @@ pub async fn run(global: &Settings, args: &ImportSettings) -> Result<Exit, Error
         },
         buckets: bucket_ins,
         roles: role_ins,
+        keys,
         identity: Some(session.account(SESSION_KEY).identity()),
     };
     let imported = import::import(&input);
@@ -161,6 +170,14 @@ fn check_args(args: &ImportSettings) -> Result<(), Error> {
             )));
         }
     }
+    for k in &args.keys {
+        if parse_key_arn(k).is_none_or(|(_, acct)| acct != args.account) {
+            return Err(Error::Usage(format!(
+                "`--key {k}` is not the ARN of a KMS key in account {} (`arn:aws:kms:REGION:ACCOUNT:key/ID`)",
+                args.account
+            )));
+        }
+    }
     if let Some(out) = &args.out
         && out.exists()
     {
@@ -205,11 +222,35 @@ async fn read_bucket(session: &Session, name: &str) -> Result<Result<BucketIn, S
     if !live.exists {
         return Ok(Err(name.to_string()));
     }
+    let mut live = live;
+    if let Some(e) = kms::read_encryption(session, SESSION_KEY, &region, name, name).await? {
+        live.encryption = e;
+    }
     Ok(Ok(BucketIn {
         name: name.to_string(),
         region,
         live,
     }))
+}
+
+/// A key to adopt (DescribeKey, GetKeyPolicy, ListResourceTags); a missing key is an error.
+async fn read_key(session: &Session, account: &str, arn: &str) -> Result<KeyIn, Error> {
+    let region = parse_key_arn(arn).map_or("", |(r, _)| r).to_string();
+    let key = Key {
+        key: arn.to_string(),
+        account: SESSION_KEY.into(),
+        account_id: account.to_string(),
+        arn: arn.to_string(),
+        region,
+        policy_mode: PolicyMode::Merge,
+        sid_prefix: String::new(),
+        policy_statements: Vec::new(),
+    };
+    let live = kms::read_key(session, &key).await?;
+    Ok(KeyIn {
+        arn: arn.to_string(),
+        live,
+    })
 }
 
 /// `Ok(Err(name))`: the role does not exist.

@@ -47,6 +47,7 @@ pub fn parse_targets(desired: &Desired, raw: &[String]) -> Result<Vec<Address>, 
             let known = match a.resource() {
                 crate::change::Resource::Bucket(k) => desired.buckets.contains_key(&k),
                 crate::change::Resource::Role(k) => desired.roles.contains_key(&k),
+                crate::change::Resource::Key(k) => desired.keys.contains_key(&k),
             };
             if known {
                 Ok(a)
@@ -54,6 +55,7 @@ pub fn parse_targets(desired: &Desired, raw: &[String]) -> Result<Vec<Address>, 
                 let kind = match a.resource() {
                     crate::change::Resource::Bucket(_) => "bucket",
                     crate::change::Resource::Role(_) => "role",
+                    crate::change::Resource::Key(_) => "key",
                 };
                 Err(Error::Usage(format!(
                     "target `{t}` names no {kind} in the plan file"

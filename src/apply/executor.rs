@@ -93,6 +93,10 @@ fn target_of(desired: &Desired, session: &Session, r: &Resource) -> (String, Str
             desired.roles[k].account.clone(),
             session.aws.default_region(),
         ),
+        Resource::Key(k) => (
+            desired.keys[k].account.clone(),
+            desired.keys[k].region.clone(),
+        ),
     }
 }
 
@@ -106,7 +110,7 @@ fn node_step(cs: &ChangeSet, n: &Node) -> Step {
 
 fn role_key(c: &Change) -> String {
     match c.address.resource() {
-        Resource::Role(k) | Resource::Bucket(k) => k,
+        Resource::Role(k) | Resource::Bucket(k) | Resource::Key(k) => k,
     }
 }
 
@@ -255,6 +259,16 @@ impl Writer for AwsWriter<'_> {
                         writes::record_role(session, &account, &desired.roles[k].name, digest)
                             .await
                             .map_err(|e| ("TagRole".to_string(), e))
+                    }
+                    Resource::Key(k) => {
+                        let t = Target {
+                            account: &account,
+                            region: &region,
+                            bucket_is_new: false,
+                        };
+                        writes::record_key(session, &t, &desired.keys[k].arn, digest)
+                            .await
+                            .map_err(|e| ("TagResource".to_string(), e))
                     }
                 }
             }

@@ -197,6 +197,7 @@ fn policy_text(w: &Write) -> Option<&str> {
         Write::PutBucketPolicy { policy, .. } => Some(policy),
         Write::UpdateTrust { policy, .. } => Some(policy),
         Write::CreateRole { trust, .. } => Some(trust),
+        Write::PutKeyPolicy { policy, .. } => Some(policy),
         _ => None,
     }
 }
@@ -264,6 +265,8 @@ pub fn build(cs: &ChangeSet) -> Graph {
                     }
                 }
             }
+            // A key has one change (its policy); its edges are `key_order`'s.
+            Resource::Key(_) => {}
             Resource::Role(_) => {
                 let create = members.iter().copied().find(|&i| {
                     matches!(changes[i].address, Address::Role(_))
@@ -293,6 +296,7 @@ pub fn build(cs: &ChangeSet) -> Graph {
             }
         }
     }
+    super::key_order::key_edges(changes, &mut deps);
     // Policies that name a role created in this run wait for it: AWS rejects a principal
     // that does not exist yet.
     let names: Vec<Vec<usize>> = changes

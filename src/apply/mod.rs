@@ -49,6 +49,7 @@
 
 pub mod executor;
 pub mod graph;
+mod key_order;
 pub mod lock;
 pub mod safety;
 pub mod writes;

@@ -104,6 +104,13 @@ pub fn check(
                     ));
                 }
             }
+            Write::PutKeyPolicy {
+                key_arn, policy, ..
+            } => {
+                for line in key_refusals(desired, identities, key_arn, policy, allow_self_lockout) {
+                    push(format!("{addr}: {line}"));
+                }
+            }
             Write::PutRolePolicy { policy, .. } => {
                 let size = rules::inline_policy_chars(
                     PolicyDocument::parse(policy)
@@ -129,6 +136,31 @@ pub fn check(
         }
     }
     out
+}
+
+/// The KMS refusals on a key policy about to be written (SPEC "Encryption with KMS"): its
+/// size and the lockout of the identity that applies, judged on the whole document sent.
+fn key_refusals(
+    desired: &Desired,
+    identities: &BTreeMap<String, Identity>,
+    key_arn: &str,
+    policy: &str,
+    allow_self_lockout: bool,
+) -> Vec<String> {
+    let Ok(doc) = PolicyDocument::parse(policy) else {
+        return vec!["the key policy to write is not a valid document".into()];
+    };
+    let Some(k) = desired.keys.values().find(|k| k.arn == key_arn) else {
+        return Vec::new();
+    };
+    let lockout = identities
+        .get(&k.account)
+        .and_then(|who| rules::key_self_lockout(&k.key, &doc, who, key_arn, allow_self_lockout));
+    lockout
+        .into_iter()
+        .chain(rules::key_policy_size(&k.key, &doc))
+        .map(|f| f.message)
+        .collect()
 }
 
 /// Writes to a role's trust or policies.

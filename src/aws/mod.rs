@@ -147,6 +147,11 @@ impl Aws {
         aws_sdk_iam::Client::new(&self.config(Some("us-east-1"), creds))
     }
 
+    /// A KMS client for the region of a key.
+    pub fn kms(&self, region: &str, creds: Option<&Credentials>) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.config(Some(region), creds))
+    }
+
     pub fn sts(&self, creds: Option<&Credentials>) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.config(None, creds))
     }
@@ -278,6 +283,13 @@ impl<'a> Op<'a> {
     pub fn iam(operation: &'static str, target: &'a str) -> Self {
         Op {
             service: "iam",
+            operation,
+            target,
+        }
+    }
+    pub fn kms(operation: &'static str, target: &'a str) -> Self {
+        Op {
+            service: "kms",
             operation,
             target,
         }

@@ -307,6 +307,7 @@ mod tests {
             sid_prefix: "s3ward".into(),
             policy_statements: vec![],
             tags: BTreeMap::new(),
+            encryption: None,
             grants: vec![],
             models: vec![],
         }

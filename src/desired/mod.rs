@@ -18,10 +18,12 @@ use serde::{Deserialize, Serialize};
 use crate::policy::{PolicyDocument, Statement};
 
 mod documents;
+mod keys;
 mod principals;
 pub mod workloads;
 
 pub use documents::{POD_IDENTITY_SERVICE, TrustEntry, eks_cluster_arn, pascal, trust_document};
+pub use keys::{Encryption, Key, key_actions, parse_key_arn, via_service};
 pub use principals::{
     BULK_MIN_ROLES, NamedBy, NamedPrincipal, Place, PrincipalKind, PrincipalToRead,
     accounts_to_list, line_col,
@@ -42,6 +44,8 @@ pub struct Desired {
     pub buckets: BTreeMap<String, Bucket>,
     /// `[workloads.KEY]`: pods, the role they get, the volumes they mount (`s3ward k8s`).
     pub workloads: BTreeMap<String, workloads::Workload>,
+    /// `[keys.KEY]`: KMS keys whose policy s3ward manages.
+    pub keys: BTreeMap<String, Key>,
     /// The principals grants and trust entries name, where the plan file names them.
     pub named_principals: Vec<NamedPrincipal>,
 }
@@ -296,6 +300,8 @@ pub struct Bucket {
     /// `extra_policy_statements`), in a fixed order. Empty: s3ward wants none.
     pub policy_statements: Vec<Statement>,
     pub tags: BTreeMap<String, String>,
+    /// Default encryption; `None`: not managed.
+    pub encryption: Option<Encryption>,
     pub grants: Vec<Grant>,
     pub models: Vec<ModelDir>,
 }

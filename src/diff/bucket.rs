@@ -90,6 +90,7 @@ pub(super) fn diff_bucket(
                 json!(pab),
             ));
         }
+        super::key::diff_encryption(b, None, cs);
         // What s3ward creates carries `managed-by` and `s3ward:plan` (SPEC), as roles do.
         let tags = created_tags(desired, &b.tags);
         cs.changes.push(created(
@@ -118,6 +119,7 @@ pub(super) fn diff_bucket(
     if let Setting::Present(_) | Setting::Absent = &lb.policy {
         super::bucket_policy::diff(b, lb, cs);
     }
+    super::key::diff_encryption(b, Some(lb), cs);
     // ACL: grants to others are access that will be removed.
     if let (AclMode::Private, Setting::Present(acl)) = (b.acl, &lb.acl) {
         let foreign = acl.foreign_grants();
@@ -270,6 +272,9 @@ pub fn bucket_digests(b: &Bucket, live: Option<&LiveBucket>) -> Digests {
                 d.insert("public_access_block", applied::digest(&format!("{p:?}")));
             }
             d.insert("tags", tags_digest(&b.tags, None));
+            if let Some(e) = &b.encryption {
+                d.insert("encryption", super::key::encryption_digest(Some(e)));
+            }
         }
         Some(lb) => {
             let owned: Vec<Statement> = match lb.policy.present().map(|p| &p.doc) {
@@ -308,6 +313,12 @@ pub fn bucket_digests(b: &Bucket, live: Option<&LiveBucket>) -> Digests {
             }
             let live_tags = lb.tags.present().cloned().unwrap_or_default();
             d.insert("tags", tags_digest(&b.tags, Some(&live_tags)));
+            if b.encryption.is_some() {
+                d.insert(
+                    "encryption",
+                    super::key::encryption_digest(lb.encryption.present()),
+                );
+            }
         }
     }
     d

@@ -14,6 +14,7 @@
 
 mod bucket;
 mod bucket_policy;
+mod key;
 mod principals;
 mod role;
 
@@ -32,6 +33,7 @@ use crate::rules;
 use crate::state::{Live, LiveDocument};
 
 pub use bucket::bucket_digests;
+pub use key::key_digests;
 pub use role::role_digests;
 
 /// Facts known only once connected.
@@ -57,6 +59,12 @@ pub fn diff(desired: &Desired, live: &Live, ctx: &Context) -> ChangeSet {
             bucket::diff_bucket(desired, bucket, lb, ctx, &mut cs);
         }
     }
+    for (key, lk) in &live.keys {
+        if let Some(k) = desired.keys.get(key) {
+            key::diff_key(k, lk, ctx, &mut cs);
+        }
+    }
+    key::managed_outside_keys(desired, live, &mut cs);
     own_role_changes(desired, ctx, &mut cs);
     principals::check(desired, live, &mut cs);
     cs.sort();
@@ -279,5 +287,7 @@ fn tags_digest(
     }
 }
 
+#[cfg(test)]
+mod key_tests;
 #[cfg(test)]
 mod tests;

@@ -75,6 +75,10 @@ fn in_sync(d: &Desired) -> Live {
                     .public_access_block
                     .map_or(Setting::NotRead, Setting::Present),
                 tags: Setting::Present(tags),
+                encryption: b
+                    .encryption
+                    .clone()
+                    .map_or(Setting::NotRead, Setting::Present),
             },
         );
     }

@@ -68,6 +68,7 @@ pub(super) fn bucket(
         sid_prefix: "s3ward".into(),
         policy_statements: Vec::new(),
         tags: BTreeMap::new(),
+        encryption: None,
         grants: Vec::new(),
         models: Vec::new(),
     };
@@ -154,5 +155,7 @@ pub(super) fn bucket(
         extras,
         extras_comments,
         comments,
+        encryption: None,
+        encryption_comment: None,
     }
 }

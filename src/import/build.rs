@@ -109,6 +109,13 @@ pub(super) fn build(input: &Input, keys: &Keys, choices: &Choices) -> Plan {
         roles.push(role(r, key, &trust_names, choices.raw_trust.contains(&i)));
     }
 
+    let key_names = super::kms::key_names(input, &keys.buckets);
+    for (b, out) in input.buckets.iter().zip(buckets.iter_mut()) {
+        let (e, why) = super::kms::encryption(input, b, &key_names, &choices.outside_keys);
+        out.encryption = e;
+        out.encryption_comment = why;
+    }
+
     // Only what a grant names.
     let used: BTreeSet<&str> = buckets
         .iter()
@@ -134,6 +141,7 @@ pub(super) fn build(input: &Input, keys: &Keys, choices: &Choices) -> Plan {
         principals,
         roles,
         buckets,
+        keys: super::kms::keys_out(input, &key_names, &choices.raw_keys),
         notes: Vec::new(),
     }
 }

@@ -27,6 +27,9 @@ mod bucket;
 mod build;
 pub mod grants;
 mod keys;
+mod kms;
+#[cfg(test)]
+mod kms_tests;
 pub mod model;
 mod role;
 pub mod toml_out;
@@ -38,6 +41,7 @@ use crate::policy::lint::Identity;
 use crate::state::{LiveBucket, LiveRole};
 use build::build;
 use keys::choose_keys;
+pub use kms::KeyIn;
 use verify::{Choices, Verdict, explain, undo, verify};
 
 // ------------------------------------------------------------------------------------------
@@ -51,6 +55,8 @@ pub struct Input {
     pub account: AccountIn,
     pub buckets: Vec<BucketIn>,
     pub roles: Vec<RoleIn>,
+    /// `--key`: KMS keys to adopt (in this account).
+    pub keys: Vec<KeyIn>,
     /// Who `plan` will run as, when known: its self-lockout check is repeated here.
     pub identity: Option<Identity>,
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::desired::{Access, ObjectOwnership, PublicAccessBlock};
+use crate::desired::{Access, Encryption, ObjectOwnership, PublicAccessBlock};
 use crate::policy::Statement;
 use crate::state::AclGrant;
 
@@ -23,6 +23,8 @@ pub struct Plan {
     pub principals: BTreeMap<String, String>,
     pub roles: Vec<RoleOut>,
     pub buckets: Vec<BucketOut>,
+    /// `[keys.KEY]` (`--key`).
+    pub keys: Vec<KeyOut>,
     /// For the header comment.
     pub notes: Vec<String>,
 }
@@ -106,6 +108,19 @@ pub struct BucketOut {
     pub extras: Vec<Statement>,
     pub extras_comments: Vec<String>,
     pub comments: Vec<String>,
+    /// `encryption`, when read and expressible; else why not, when that needs saying.
+    pub encryption: Option<Encryption>,
+    pub encryption_comment: Option<String>,
+}
+
+/// A `[keys.KEY]` entry: an adopted key, in `merge` mode.
+#[derive(Clone, Debug)]
+pub struct KeyOut {
+    pub key: String,
+    pub arn: String,
+    /// The whole live policy as pretty JSON statements, written in `authoritative` mode,
+    /// when `merge` mode would change it (statements of an earlier s3ward it would own).
+    pub raw: Option<String>,
 }
 
 impl BucketOut {

@@ -58,6 +58,7 @@ fn live_of(desired: &Desired) -> (Vec<BucketIn>, Vec<RoleIn>) {
                         .public_access_block
                         .map_or(Setting::Absent, Setting::Present),
                     tags: Setting::Present(tags),
+                    encryption: Setting::NotRead,
                 },
             }
         })
@@ -109,6 +110,7 @@ fn input(buckets: Vec<BucketIn>, roles: Vec<RoleIn>) -> Input {
         },
         buckets,
         roles,
+        keys: Vec::new(),
         identity: None,
     }
 }
@@ -440,6 +442,7 @@ fn bare_bucket(name: &str, policy: Option<&str>) -> BucketIn {
             ownership: Setting::Absent,
             public_access_block: Setting::Absent,
             tags: Setting::Absent,
+            encryption: Setting::NotRead,
         },
     }
 }

@@ -119,6 +119,7 @@ pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     header(&mut out, plan);
     accounts(&mut out, plan);
+    super::kms::write_keys(&mut out, plan, &plan.account.key, key, string, policy_block);
     for r in &plan.roles {
         role(&mut out, r, &plan.account.key);
     }
@@ -478,6 +479,7 @@ fn bucket(out: &mut String, b: &BucketOut, account_key: &str) {
         );
         out.push_str("bucket_acl = \"unmanaged\"\n");
     }
+    super::kms::write_encryption(out, b, string);
     line(
         out,
         "policy_mode = \"authoritative\"",

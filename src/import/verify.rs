@@ -28,6 +28,10 @@ pub(super) struct Choices {
     pub(super) no_grants_to: BTreeSet<usize>,
     /// Roles (by index) whose trust stays raw.
     pub(super) raw_trust: BTreeSet<usize>,
+    /// Imported keys (by ARN) that buckets name by ARN, not `key.KEY` (no key side).
+    pub(super) outside_keys: BTreeSet<String>,
+    /// Imported keys (by ARN) whose whole policy stays raw (`authoritative`).
+    pub(super) raw_keys: BTreeSet<String>,
 }
 
 pub(super) enum Verdict {
@@ -60,6 +64,10 @@ pub(super) fn verify(input: &Input, keys: &Keys, text: &str) -> Verdict {
     }
     for (r, key) in input.roles.iter().zip(&keys.roles) {
         live.roles.insert(key.clone(), r.live.clone());
+    }
+    let key_names = super::kms::key_names(input, &keys.buckets);
+    for (k, name) in input.keys.iter().zip(key_names) {
+        live.keys.insert(name, k.live.clone());
     }
     let ctx = Context {
         regions,
@@ -99,7 +107,7 @@ pub(super) fn undo(input: &Input, keys: &Keys, choices: &mut Choices, c: &Change
         Address::RoleTrust(k) => keys
             .role(k)
             .is_some_and(|i| input.roles[i].live.trust.is_some() && choices.raw_trust.insert(i)),
-        _ => false,
+        _ => super::kms::undo(input, &keys.buckets, choices, c),
     }
 }
 

@@ -12,11 +12,13 @@
 //! |---|---|
 //! | bucket | GetBucketPolicy, GetBucketTagging, + GetBucketAcl (`bucket_acl = "private"`, unless the plan file asks for BucketOwnerEnforced and the bucket has it: ACLs are disabled then), + GetBucketOwnershipControls (`object_ownership` set), + GetPublicAccessBlock (`block_public_access` set): 2 to 5 |
 //! | role | GetRole, ListRolePolicies and one GetRolePolicy per inline policy (undeclared ones too: they are deleted in exclusive mode, and count towards IAM's size limit otherwise), + ListAttachedRolePolicies (`managed_policies` set): 2 to 3 + n. In an account where the plan reads 10 roles or more: one GetAccountAuthorizationDetails page per 1,000 roles of the account for all of them, + GetRole for a role that sets `description` or `max_session_duration` (`iam_bulk.rs`) |
+//! | key | DescribeKey, GetKeyPolicy, ListResourceTags (`[keys]`): 3; + GetBucketEncryption per bucket with `encryption` |
 //! | account | one STS GetCallerIdentity per run, one AssumeRole per account with `assume_role` |
 //! | principal | one GetRole or GetUser per role or user ARN that a grant (`to`) or trust entry (`arn`) names, once per run, in an account s3ward has a session for; none for account roots, for the plan's own roles, or in other accounts (listed as not verified) |
 
 pub mod iam;
 pub mod iam_bulk;
+pub mod kms;
 pub mod s3;
 pub mod sts;
 
@@ -40,7 +42,8 @@ pub fn selected_resources(desired: &Desired, targets: &[Address]) -> Vec<Resourc
         .roles
         .keys()
         .map(|k| Resource::Role(k.clone()))
-        .chain(desired.buckets.keys().map(|k| Resource::Bucket(k.clone())));
+        .chain(desired.buckets.keys().map(|k| Resource::Bucket(k.clone())))
+        .chain(desired.keys.keys().map(|k| Resource::Key(k.clone())));
     if targets.is_empty() {
         all.collect()
     } else {
@@ -59,6 +62,7 @@ pub fn accounts_of(desired: &Desired, resources: &[Resource]) -> Vec<String> {
         .filter_map(|r| match r {
             Resource::Bucket(k) => desired.buckets.get(k).map(|b| b.account.clone()),
             Resource::Role(k) => desired.roles.get(k).map(|r| r.account.clone()),
+            Resource::Key(k) => desired.keys.get(k).map(|k| k.account.clone()),
         })
         .collect();
     let named = desired.principals_to_read(named_principals(desired, resources));
@@ -102,18 +106,30 @@ pub async fn read(
     };
     let bucket_reads = resources.iter().filter_map(|r| match r {
         Resource::Bucket(k) => desired.buckets.get(k),
-        Resource::Role(_) => None,
+        Resource::Role(_) | Resource::Key(_) => None,
     });
     let role_reads = resources.iter().filter_map(|r| match r {
         Resource::Role(k) => desired.roles.get(k),
-        Resource::Bucket(_) => None,
+        Resource::Bucket(_) | Resource::Key(_) => None,
+    });
+    let key_reads = resources.iter().filter_map(|r| match r {
+        Resource::Key(k) => desired.keys.get(k),
+        Resource::Bucket(_) | Resource::Role(_) => None,
     });
     let buckets = futures::future::join_all(bucket_reads.map(|b| {
         let progress = progress.clone();
         async move {
-            let r = s3::read_bucket(session, b).await;
+            let (r, encryption) = futures::join!(
+                s3::read_bucket(session, b),
+                kms::read_bucket_encryption(session, b)
+            );
             tick(&progress);
-            r.map(|live| (b.key.clone(), live))
+            let mut live = r?;
+            live.encryption = match encryption? {
+                Setting::Present(_) if !live.exists => Setting::Absent,
+                e => e,
+            };
+            Ok::<_, Error>((b.key.clone(), live))
         }
     }));
     let role_reads: Vec<&crate::desired::Role> = role_reads.collect();
@@ -184,7 +200,28 @@ pub async fn read(
         let (roles, principals) = futures::join!(roles, principals);
         Ok::<_, Error>((roles, principals))
     };
-    let (buckets, iam_reads) = futures::join!(buckets, iam_reads);
+    let keys = futures::future::join_all(key_reads.map(|k| {
+        let progress = progress.clone();
+        async move {
+            let res = kms::read_key(session, k).await;
+            tick(&progress);
+            res.map(|live| (k.key.clone(), live))
+        }
+    }));
+    let outside: Vec<(&str, &str)> = resources
+        .iter()
+        .filter_map(|r| match r {
+            Resource::Bucket(k) => desired.buckets.get(k),
+            _ => None,
+        })
+        .filter_map(|b| Some((b.account.as_str(), b.outside_key_to_check()?)))
+        .collect();
+    let outside = futures::future::join_all(outside.into_iter().map(|(account, arn)| async move {
+        kms::key_manager(session, account, arn)
+            .await
+            .map(|m| (arn.to_string(), m))
+    }));
+    let (buckets, iam_reads, keys, outside) = futures::join!(buckets, iam_reads, keys, outside);
     let (roles, principals) = iam_reads?;
     let mut live = Live::default();
     for p in principals {
@@ -199,5 +236,10 @@ pub async fn read(
         let (k, v) = r?;
         live.roles.insert(k, v);
     }
+    for r in keys {
+        let (k, v) = r?;
+        live.keys.insert(k, v);
+    }
+    live.outside_keys.extend(outside.into_iter().flatten());
     Ok(live)
 }

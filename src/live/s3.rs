@@ -287,6 +287,7 @@ pub async fn read(
         acl: setting(acl),
         ownership: setting(ownership),
         public_access_block: setting(pab),
+        encryption: Setting::NotRead,
     })
 }
 

@@ -216,6 +216,11 @@ impl Session {
             .clone()
     }
 
+    /// A KMS client for a key in `region`, acting in `account`.
+    pub fn kms(&self, account: &str, region: &str) -> aws_sdk_kms::Client {
+        self.aws.kms(region, self.account(account).creds.as_ref())
+    }
+
     /// The region of a bucket: its own, the plan's, or the ambient one.
     pub fn bucket_region(&self, bucket: &crate::desired::Bucket) -> String {
         bucket

@@ -5,6 +5,8 @@
 //! [`resolve`] checks meaning (references, limits, safety) and builds the resolved model.
 
 pub mod diagnostic;
+#[cfg(test)]
+mod kms_tests;
 pub mod raw;
 #[cfg(test)]
 mod reference_tests;

@@ -98,10 +98,22 @@ pub struct RawBucket {
     pub policy_mode: Option<S<String>>,
     pub extra_policy_statements: Option<S<String>>,
     pub tags: Option<BTreeMap<S<String>, S<String>>>,
+    pub encryption: Option<S<RawEncryption>>,
     #[serde(default)]
     pub grants: Vec<S<RawGrant>>,
     #[serde(default)]
     pub models: Vec<S<RawModel>>,
+}
+
+/// `[keys.KEY]`: a KMS key whose policy s3ward manages (SPEC "Encryption with KMS").
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKey {
+    pub account: S<String>,
+    pub arn: Option<S<String>>,
+    pub alias: Option<S<String>>,
+    pub policy_mode: Option<S<String>>,
+    pub extra_policy_statements: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,6 +185,40 @@ impl<'de> Deserialize<'de> for RawBlock {
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawBlock, A::Error> {
                 RawBlockFlags::deserialize(de::value::MapAccessDeserializer::new(map))
                     .map(RawBlock::Flags)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `encryption = "SSE-S3" | { kms_key = "key.KEY" | "arn:…", bucket_key = true }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawEncryption {
+    Named(String),
+    Kms(RawKmsEncryption),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKmsEncryption {
+    pub kms_key: String,
+    pub bucket_key: Option<bool>,
+}
+
+impl<'de> Deserialize<'de> for RawEncryption {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawEncryption;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`\"SSE-S3\"` or a table `{ kms_key = .., bucket_key = .. }`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawEncryption, E> {
+                Ok(RawEncryption::Named(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawEncryption, A::Error> {
+                RawKmsEncryption::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawEncryption::Kms)
             }
         }
         d.deserialize_any(V)

@@ -13,6 +13,7 @@ mod drift;
 mod error_messages;
 mod import;
 mod k8s;
+mod kms;
 mod permissions;
 mod plan;
 mod principals;

@@ -21,6 +21,14 @@ them the way AWS does, by looking at moto's in-memory backends before moto sees 
    header `x-s3ward-principal-delay`) -> 400 MalformedPolicy (S3) /
    MalformedPolicyDocument (IAM).
 
+5. KMS PutKeyPolicy that KMS refuses: a policy over 32 KB (32,768 bytes) ->
+   LimitExceededException; a role or user principal that does not exist (or is too new, as
+   in 4) -> MalformedPolicyDocumentException; and, unless BypassPolicyLockoutSafetyCheck,
+   a policy that would not let the caller call kms:PutKeyPolicy again (KMS's lockout
+   safety check: an Allow without conditions naming `*`, the caller's account, its role
+   or its session, for `kms:PutKeyPolicy`, `kms:*` or `*`) ->
+   MalformedPolicyDocumentException.
+
 It does not validate anything else (policy grammar, cross-account permissions); those
 remain as lenient as moto is.
 
@@ -333,6 +341,49 @@ def query_error(start_response, namespace, code, message):
     return [body]
 
 
+KEY_POLICY_MAX_BYTES = 32 * 1024
+
+
+def kms_error(start_response, code, message):
+    body = json.dumps({"__type": code, "message": message}).encode()
+    start_response(
+        "400 Bad Request",
+        [
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("Content-Length", str(len(body))),
+            ("x-amzn-RequestId", request_id()),
+        ],
+    )
+    return [body]
+
+
+def lets_caller_put_key_policy(policy, account_id, arn):
+    """KMS's lockout safety check, simplified to what s3ward's tests need: an Allow with no
+    condition whose principal names the caller and whose action covers kms:PutKeyPolicy, and
+    no Deny of it to everyone or to the caller."""
+    names = {"*", account_id, f"arn:aws:iam::{account_id}:root", arn}
+    m = re.match(r"^arn:aws:sts::(\d{12}):assumed-role/([^/]+)/", arn)
+    if m:
+        names.add(f"arn:aws:iam::{m.group(1)}:role/{m.group(2)}")
+
+    def covers(stmt):
+        actions = [a.lower() for a in as_list(stmt.get("Action")) if isinstance(a, str)]
+        if not any(a in ("*", "kms:*", "kms:putkeypolicy") for a in actions):
+            return False
+        principal = stmt.get("Principal")
+        if principal == "*":
+            return True
+        return any(p in names for p in aws_principals({"Principal": principal}))
+
+    for stmt in statements(policy):
+        if stmt.get("Effect") == "Deny" and covers(stmt):
+            return False
+    return any(
+        stmt.get("Effect") == "Allow" and not stmt.get("Condition") and covers(stmt)
+        for stmt in statements(policy)
+    )
+
+
 def json_response(start_response, status, value):
     body = json.dumps(value).encode()
     start_response(
@@ -431,6 +482,8 @@ class Strict:
             return self.s3(environ, start_response, access_key)
         if service == "iam":
             return self.iam(environ, start_response)
+        if service == "kms":
+            return self.kms(environ, start_response, access_key)
         return self.app(environ, start_response)
 
     # S3 --------------------------------------------------------------------------------
@@ -594,6 +647,39 @@ class Strict:
                     IAM_NS,
                     "MalformedPolicyDocument",
                     f'Invalid principal in policy: "AWS":"{bad}"',
+                )
+        return self.app(environ, start_response)
+
+    # KMS -------------------------------------------------------------------------------
+
+    def kms(self, environ, start_response, access_key):
+        if environ.get("HTTP_X_AMZ_TARGET") != "TrentService.PutKeyPolicy":
+            return self.app(environ, start_response)
+        try:
+            req = json.loads(read_body(environ) or b"{}")
+            text = req.get("Policy", "")
+            policy = json.loads(text)
+        except (ValueError, AttributeError):
+            return self.app(environ, start_response)
+        if len(text.encode("utf-8")) > KEY_POLICY_MAX_BYTES:
+            return kms_error(
+                start_response,
+                "LimitExceededException",
+                f"Policy exceeds the maximum size of {KEY_POLICY_MAX_BYTES} bytes",
+            )
+        if invalid_principal(policy, principal_delay(environ)) is not None:
+            return kms_error(
+                start_response,
+                "MalformedPolicyDocumentException",
+                "Policy contains a statement with one or more invalid principals.",
+            )
+        if not req.get("BypassPolicyLockoutSafetyCheck"):
+            account_id = account_of(environ, access_key)
+            if not lets_caller_put_key_policy(policy, account_id, caller_arn(account_id, access_key)):
+                return kms_error(
+                    start_response,
+                    "MalformedPolicyDocumentException",
+                    "The new key policy will not allow you to update the key policy in the future.",
                 )
         return self.app(environ, start_response)
 

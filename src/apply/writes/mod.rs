@@ -18,10 +18,12 @@ use crate::live::Session;
 use crate::live::s3::to_sdk_ownership;
 
 mod bucket;
+mod key;
 mod role;
 
 pub use bucket::record_bucket;
 use bucket::{merge_bucket_policy, merge_bucket_tags};
+pub use key::record_key;
 pub use role::record_role;
 use role::{adopt_created_role, gone_is_done, iam_tags, tag_role};
 
@@ -319,6 +321,14 @@ pub async fn perform(session: &Session, t: &Target<'_>, w: &Write) -> Result<(),
             gone_is_done(r)
         }
         Write::TagRole { role, tags } => tag_role(session, t.account, role, tags).await,
+        Write::PutKeyPolicy {
+            key_arn,
+            policy,
+            merge,
+        } => key::put_key_policy(session, t, key_arn, policy, merge.as_deref()).await,
+        Write::PutBucketEncryption { bucket, encryption } => {
+            key::put_bucket_encryption(session, t, bucket, encryption).await
+        }
     }
 }
 
@@ -340,5 +350,7 @@ pub fn operation(w: &Write) -> &'static str {
         Write::AttachRolePolicy { .. } => "AttachRolePolicy",
         Write::DetachRolePolicy { .. } => "DetachRolePolicy",
         Write::TagRole { .. } => "TagRole",
+        Write::PutKeyPolicy { .. } => "PutKeyPolicy",
+        Write::PutBucketEncryption { .. } => "PutBucketEncryption",
     }
 }

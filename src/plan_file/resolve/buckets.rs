@@ -105,6 +105,7 @@ impl Resolver {
             },
             policy_statements: Vec::new(),
             tags,
+            encryption: None,
             grants: Vec::new(),
             models: Vec::new(),
         };
@@ -126,6 +127,9 @@ impl Resolver {
             }
             seen.push(ident);
             bucket.grants.push(grant);
+        }
+        if let Some(enc) = &raw.encryption {
+            bucket.encryption = self.encryption(enc, &bucket, ctx);
         }
         for m in &raw.models {
             if let Some(model) = self.model(m) {

@@ -261,7 +261,11 @@ impl Resolver {
                     b.grants
                         .iter()
                         .filter(|g| g.grantee == Grantee::Role(key.clone()))
-                        .flat_map(move |g| g.identity_statements(b))
+                        .flat_map(move |g| {
+                            let mut s = g.identity_statements(b);
+                            s.extend(b.key_identity_statement(g));
+                            s
+                        })
                 })
                 .collect();
             // One role may get the same access on one bucket twice (different prefixes):

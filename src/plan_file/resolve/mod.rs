@@ -29,6 +29,7 @@ mod buckets;
 mod documents;
 mod grants;
 mod pod_identity;
+mod keys;
 mod recover;
 mod roles;
 mod settings;
@@ -118,6 +119,7 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "roles",
     "buckets",
     "workloads",
+    "keys",
 ];
 
 impl Resolver {
@@ -156,7 +158,7 @@ impl Resolver {
             match k.get_ref().as_ref() {
                 "version" => version = Some(v),
                 "settings" => settings = self.de::<RawSettings>(v),
-                s @ ("accounts" | "principals" | "roles" | "buckets" | "workloads") => {
+                s @ ("accounts" | "principals" | "roles" | "buckets" | "keys" | "workloads") => {
                     let key = TOP_KEYS.iter().find(|t| **t == s).expect("listed");
                     let entries = self.entries(s, v);
                     sections.insert(key, entries);
@@ -189,6 +191,7 @@ impl Resolver {
         let role_entries = take("roles");
         let bucket_entries = take("buckets");
         let workload_entries = take("workloads");
+        let key_entries = take("keys");
 
         // Everything declared, even entries with problems of their own: a reference to a
         // broken entry must not be reported a second time as "unknown".
@@ -199,8 +202,14 @@ impl Resolver {
         ]
         .iter()
         .flat_map(|(kind, es)| es.iter().map(move |e| format!("{kind}.{}", e.key)))
+        .chain(key_entries.iter().map(|e| format!("key.{}", e.key)))
         .collect();
+        let key_spans: BTreeMap<String, Span> = key_entries
+            .iter()
+            .map(|e| (e.key.clone(), e.key_span.clone()))
+            .collect();
         let accounts = self.accounts(account_entries);
+        let (mut kms_keys, key_extras) = self.kms_keys(key_entries, &accounts, &name);
         let principals = self.principals(principal_entries, &accounts);
         let raw_roles: Vec<(Entry<'_>, Option<RawRole>)> = role_entries
             .into_iter()
@@ -219,6 +228,7 @@ impl Resolver {
             role_keys: raw_roles.iter().map(|(e, _)| e.key.clone()).collect(),
             declared,
             region: region.as_deref(),
+            keys: &kms_keys,
         };
         let mut roles = BTreeMap::new();
         let mut role_spans = BTreeMap::new();
@@ -245,6 +255,7 @@ impl Resolver {
         self.same_bucket_names(&buckets, &bucket_spans);
         self.grants_policies(&mut roles, &buckets, &role_spans);
         let workloads = self.workloads(workload_entries, &roles, &buckets, &ctx.role_keys);
+        self.key_policies(&mut kms_keys, &key_extras, &buckets, &key_spans);
 
         let text_owned = text.to_string();
         let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
@@ -262,6 +273,7 @@ impl Resolver {
             roles,
             buckets,
             workloads,
+            keys: kms_keys,
             named_principals: std::mem::take(&mut self.named_principals),
         })
     }
@@ -286,6 +298,8 @@ struct Ctx<'a> {
     /// `kind.KEY` of every account, principal and role declared, even with problems of its
     /// own, so that a reference to it is not reported again as unknown.
     declared: BTreeSet<String>,
+    /// `[keys]`: what a bucket's `encryption = { kms_key = "key.KEY" }` names.
+    keys: &'a BTreeMap<String, crate::desired::Key>,
 }
 
 /// The keys of a section, for hints.

@@ -11,10 +11,12 @@
 //! not the reverse).
 
 mod conditions;
+mod key;
 #[cfg(test)]
 mod tests;
 
 use self::conditions::condition_applies;
+pub use self::key::{KEY_LOCKOUT_ACTION, key_lockout};
 use super::canonical::normalize_aws_principal;
 use super::document::{Effect, Principal, Statement};
 use super::identity::{Identity, Subject};
