@@ -143,3 +143,29 @@ fn a_pod_identity_entry_writes_its_statement_and_admits_the_workload() {
         "{err}"
     );
 }
+
+/// A volume on a bucket encrypted with a key the plan does not manage gets a warning naming
+/// the key side the pods need; with a `[keys]` entry the grants write it and nothing is said.
+#[test]
+fn a_volume_on_an_outside_kms_key_is_warned_about_and_a_plan_key_is_not() {
+    let warnings = |encryption: &str, keys: &str| -> String {
+        let text = format!("{HEAD}{keys}{WORKLOAD}").replace(
+            "name = \"acme-models\"\n",
+            &format!("name = \"acme-models\"\nencryption = {encryption}\n"),
+        );
+        let loaded = parse(Path::new("plan.toml"), &text, Options::default())
+            .unwrap_or_else(|r| panic!("{}", r.render(false)));
+        loaded.warnings.render(false)
+    };
+    let arn = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let outside = warnings(&format!("{{ kms_key = \"{arn}\" }}"), "");
+    assert!(
+        outside.contains("a key this plan does not manage")
+            && outside.contains("`kms:Decrypt`")
+            && outside.contains("role `inference`"),
+        "{outside}"
+    );
+    let keys = format!("\n[keys.models]\naccount = \"storage\"\narn = \"{arn}\"\n");
+    let planned = warnings("{ kms_key = \"key.models\" }", &keys);
+    assert!(!planned.contains("does not manage"), "{planned}");
+}

@@ -81,6 +81,7 @@ impl Resolver {
                 }
                 if let (Some(role), Some(b)) = (role, buckets.get(&vol.bucket)) {
                     self.volume_grant(&role_key, role, b, &vol, v);
+                    self.volume_outside_key(&role_key, b, &vol, v);
                 }
                 volumes.push(vol);
             }
@@ -156,6 +157,45 @@ impl Resolver {
             uid: r.uid.as_ref().map(|u| *u.get_ref()),
             gid: r.gid.as_ref().map(|g| *g.get_ref()),
         })
+    }
+
+    /// On a bucket encrypted with a key of this plan, the grants write the key side too; with
+    /// a key the plan does not manage, nothing does, and nothing here can tell whether that
+    /// key's policy lets the role in: a warning naming what the pods need.
+    fn volume_outside_key(
+        &mut self,
+        role_key: &str,
+        b: &Bucket,
+        vol: &Volume,
+        at: &Spanned<RawVolume>,
+    ) {
+        let Some(crate::desired::Encryption::Kms {
+            key_arn,
+            plan_key: None,
+            ..
+        }) = &b.encryption
+        else {
+            return;
+        };
+        let actions = if vol.read_only {
+            "`kms:Decrypt`"
+        } else {
+            "`kms:Decrypt` and `kms:GenerateDataKey`"
+        };
+        let d = self.warn(
+            format!(
+                "volume `{}` mounts bucket `{}`, encrypted with `{key_arn}`, a key this plan does \
+                 not manage: s3ward cannot check or write its key side",
+                vol.claim, b.key
+            ),
+            sp(at),
+        );
+        d.label = Some("pods get Access Denied unless the key lets the role in".into());
+        d.hint = Some(format!(
+            "role `{role_key}` needs {actions} on that key, in the key's policy and in its own \
+             policies; or declare the key in `[keys]` and name it `key.KEY` in the bucket's \
+             `encryption`, and s3ward writes both"
+        ));
     }
 
     /// The role's grants must let it read (and, for a writable volume, write) under the
