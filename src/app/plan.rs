@@ -44,23 +44,38 @@ pub fn parse_targets(desired: &Desired, raw: &[String]) -> Result<Vec<Address>, 
             let a: Address = t
                 .parse()
                 .map_err(|e: crate::change::AddressError| Error::Usage(e.to_string()))?;
-            let known = match a.resource() {
-                crate::change::Resource::Bucket(k) => desired.buckets.contains_key(&k),
-                crate::change::Resource::Role(k) => desired.roles.contains_key(&k),
-                crate::change::Resource::Key(k) => desired.keys.contains_key(&k),
+            let (kind, key, keys): (&str, String, Vec<&str>) = match a.resource() {
+                crate::change::Resource::Bucket(k) => (
+                    "bucket",
+                    k,
+                    desired.buckets.keys().map(String::as_str).collect(),
+                ),
+                crate::change::Resource::Role(k) => (
+                    "role",
+                    k,
+                    desired.roles.keys().map(String::as_str).collect(),
+                ),
+                crate::change::Resource::Key(k) => {
+                    ("key", k, desired.keys.keys().map(String::as_str).collect())
+                }
             };
-            if known {
-                Ok(a)
-            } else {
-                let kind = match a.resource() {
-                    crate::change::Resource::Bucket(_) => "bucket",
-                    crate::change::Resource::Role(_) => "role",
-                    crate::change::Resource::Key(_) => "key",
-                };
-                Err(Error::Usage(format!(
-                    "target `{t}` names no {kind} in the plan file"
-                )))
+            if keys.contains(&key.as_str()) {
+                return Ok(a);
             }
+            let hint = match crate::plan_file::resolve::suggest(&key, keys.iter().copied()) {
+                Some(s) => format!(": did you mean `{kind}.{s}`?"),
+                None if keys.is_empty() => format!(" (it declares no {kind})"),
+                None => format!(
+                    " (its {kind}s: {})",
+                    keys.iter()
+                        .map(|k| format!("`{kind}.{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            Err(Error::Usage(format!(
+                "target `{t}` names no {kind} in the plan file{hint}"
+            )))
         })
         .collect()
 }
