@@ -61,6 +61,8 @@ pub enum On {
     Nothing,
     /// Made only by `import`, which `permissions` does not cover.
     ImportOnly,
+    /// A managed policy's document (any policy attached to a role `why --live` asks about).
+    ManagedPolicy,
 }
 
 /// Which commands make a call.
@@ -74,6 +76,8 @@ pub enum When {
     Check,
     /// Every command that connects.
     Connect,
+    /// `why --live` only, which `permissions --for` does not cover yet.
+    Why,
 }
 
 impl When {
@@ -83,6 +87,7 @@ impl When {
             When::Write => purpose == Purpose::Apply,
             When::Check => purpose == Purpose::Check,
             When::Connect => true,
+            When::Why => false,
         }
     }
 }
@@ -137,6 +142,9 @@ pub const CALLS: &[Call] = &[
     // live/iam.rs: the principals grants and trust entries name, checked before writing.
     call("iam", "GetRole", "iam:GetRole", On::NamedRole, When::Read),
     call("iam", "GetUser", "iam:GetUser", On::NamedUser, When::Read),
+    // live/managed_policies.rs: attached policies' documents, for `why --live`.
+    call("iam", "GetPolicy", "iam:GetPolicy", On::ManagedPolicy, When::Why),
+    call("iam", "GetPolicyVersion", "iam:GetPolicyVersion", On::ManagedPolicy, When::Why),
     // apply/writes/: buckets (the merge-mode policy and the tags read before writing).
     call("s3", "CreateBucket", "s3:CreateBucket", On::Bucket, When::Write),
     call("s3", "PutBucketPolicy", "s3:PutBucketPolicy", On::Bucket, When::Write),

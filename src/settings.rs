@@ -124,6 +124,17 @@ pub struct PermissionsSettings {
     pub purpose: Purpose,
 }
 
+#[derive(Clone, Debug)]
+pub struct WhySettings {
+    pub plan: PathBuf,
+    pub principal: String,
+    pub action: String,
+    pub resource: String,
+    pub live: bool,
+    pub context: Vec<(String, String)>,
+    pub format: ReportFormat,
+}
+
 /// The command to run, with its own settings.
 #[derive(Clone, Debug)]
 pub enum Command {
@@ -134,6 +145,7 @@ pub enum Command {
     Check(CheckSettings),
     Import(ImportSettings),
     Permissions(PermissionsSettings),
+    Why(WhySettings),
     /// Text already rendered (shell completions, the manual page), for stdout.
     Print(Vec<u8>),
 }
@@ -232,6 +244,15 @@ impl Settings {
                     cli::PermissionsFor::Drift => Purpose::Drift,
                     cli::PermissionsFor::Check => Purpose::Check,
                 },
+            }),
+            cli::Command::Why(a) => Command::Why(WhySettings {
+                plan: a.plan,
+                principal: a.principal,
+                action: a.action,
+                resource: a.resource,
+                live: a.live,
+                context: a.context,
+                format: report_format(a.format),
             }),
             cli::Command::Completions { shell } => Command::Print(cli::completions(shell)),
             cli::Command::Man => Command::Print(cli::man_page()),

@@ -242,7 +242,7 @@ pub fn evaluate(e: &Evaluation<'_>) -> Verdict {
     if !identity_known {
         id_report.decision = Decision::Allowed;
         id_report.note =
-            Some("not evaluated: this principal's policies are not in the plan".into());
+            Some("taken as allowing: this principal's policies are not in the plan file".into());
     }
     sides.push(id_report);
     sides.push(bk.report(Side::Bucket, &bucket_allow));
@@ -340,9 +340,20 @@ pub fn evaluate(e: &Evaluation<'_>) -> Verdict {
     } else {
         NOT_EVALUATED.iter().map(|s| s.to_string()).collect()
     };
+    let rule = if same_account {
+        format!(
+            "same account ({caller_account}): an allow in the identity policies or in the bucket policy suffices"
+        )
+    } else {
+        format!(
+            "across accounts (caller {caller_account}, bucket {}): the identity and the bucket side must both allow",
+            e.bucket.account
+        )
+    };
     Verdict {
         decision,
         sides,
+        rule,
         missing_context: missing.into_iter().collect(),
         not_evaluated,
     }

@@ -19,8 +19,10 @@
 pub mod conditions;
 pub mod decide;
 pub mod matching;
+pub mod offline;
 pub mod report;
 pub mod request;
+pub mod sources;
 pub mod statement;
 pub mod variables;
 

@@ -73,6 +73,8 @@ pub struct Verdict {
     pub decision: Decision,
     pub sides: Vec<SideReport>,
     pub missing_context: Vec<String>,
+    /// The rule that combined the sides (same account, or across accounts).
+    pub rule: String,
     /// What could still deny an `allowed`/`depends` that s3ward does not evaluate.
     pub not_evaluated: Vec<String>,
 }

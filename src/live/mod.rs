@@ -16,6 +16,7 @@
 //! | principal | one GetRole or GetUser per role or user ARN that a grant (`to`) or trust entry (`arn`) names, once per run, in an account s3ward has a session for; none for account roots, for the plan's own roles, or in other accounts (listed as not verified) |
 
 pub mod iam;
+pub mod managed_policies;
 pub mod s3;
 pub mod sts;
 
