@@ -242,7 +242,7 @@ pub fn evaluate(e: &Evaluation<'_>) -> Verdict {
     if !identity_known {
         id_report.decision = Decision::Allowed;
         id_report.note =
-            Some("taken as allowing: this principal's policies are not in the plan file".into());
+            Some("this principal's policies are not in the plan file; taken as allowing".into());
     }
     sides.push(id_report);
     sides.push(bk.report(Side::Bucket, &bucket_allow));

@@ -18,4 +18,5 @@ mod proxy;
 mod reliability;
 mod strict;
 mod validate;
+mod why;
 mod wiring;
