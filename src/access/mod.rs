@@ -18,6 +18,7 @@
 
 pub mod conditions;
 pub mod decide;
+pub mod expect;
 pub mod matching;
 pub mod offline;
 pub mod report;

@@ -82,13 +82,20 @@ pub fn caller(desired: &Desired, who: &str) -> Result<(Caller, Option<String>), 
         let c = Caller::from_arn(&role.arn()).ok_or_else(|| AskError::NotAPrincipal(who.into()))?;
         return Ok((c, Some(k.to_string())));
     }
-    let arn = match who.strip_prefix("principal.") {
-        Some(k) => desired
+    let arn = if let Some(k) = who.strip_prefix("principal.") {
+        desired
             .principals
             .get(k)
             .cloned()
-            .ok_or_else(|| AskError::UnknownPrincipal(k.into()))?,
-        None => who.to_string(),
+            .ok_or_else(|| AskError::UnknownPrincipal(k.into()))?
+    } else if let Some(k) = who.strip_prefix("account.") {
+        let a = desired
+            .accounts
+            .get(k)
+            .ok_or_else(|| AskError::UnknownPrincipal(who.into()))?;
+        crate::access::request::root_arn(&a.id)
+    } else {
+        who.to_string()
     };
     let c = Caller::from_arn(&arn).ok_or_else(|| AskError::NotAPrincipal(who.into()))?;
     // An ARN of a role this plan manages is that role.

@@ -18,9 +18,11 @@ use serde::{Deserialize, Serialize};
 use crate::policy::{PolicyDocument, Statement};
 
 mod documents;
+mod expect;
 mod principals;
 
 pub use documents::{TrustEntry, pascal, trust_document};
+pub use expect::{Expectation, Want};
 pub use principals::{NamedBy, NamedPrincipal, Place, PrincipalKind, PrincipalToRead, line_col};
 
 /// The resolved plan file.
@@ -38,6 +40,8 @@ pub struct Desired {
     pub buckets: BTreeMap<String, Bucket>,
     /// The principals grants and trust entries name, where the plan file names them.
     pub named_principals: Vec<NamedPrincipal>,
+    /// `[[buckets.KEY.expect]]` entries, in plan-file order.
+    pub expectations: Vec<Expectation>,
 }
 
 /// Where the plan file came from, and its exact bytes' SHA-256.

@@ -30,6 +30,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("RawBlockFlags", "### `block_public_access`"),
     ("RawGrant", "## `[[buckets.KEY.grants]]`"),
     ("RawModel", "## `[[buckets.KEY.models]]`"),
+    ("RawExpect", "## `[[buckets.KEY.expect]]`"),
 ];
 
 const TOP_SECTION: &str = "## The top level";

@@ -26,6 +26,7 @@
 mod accounts;
 mod buckets;
 mod documents;
+mod expect;
 mod grants;
 mod recover;
 mod roles;
@@ -67,6 +68,7 @@ pub fn resolve(path: &Path, text: &str, options: Options) -> Result<Loaded, Repo
         options,
         source: text.to_string(),
         named_principals: Vec::new(),
+        expectations: Vec::new(),
     };
     let desired = r.run(path, text);
     let mut diags = r.diags;
@@ -92,6 +94,8 @@ struct Resolver {
     source: String,
     /// The principals grants and trust entries name, as they are resolved.
     named_principals: Vec<NamedPrincipal>,
+    /// `[[buckets.KEY.expect]]` entries, as they are resolved; checked once all is.
+    expectations: Vec<crate::desired::Expectation>,
 }
 
 type Span = Range<usize>;
@@ -241,7 +245,7 @@ impl Resolver {
 
         let text_owned = text.to_string();
         let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
-        Some(Desired {
+        let desired = Desired {
             name,
             source: PlanSource {
                 path: path.to_path_buf(),
@@ -255,7 +259,10 @@ impl Resolver {
             roles,
             buckets,
             named_principals: std::mem::take(&mut self.named_principals),
-        })
+            expectations: std::mem::take(&mut self.expectations),
+        };
+        self.check_expectations(&desired);
+        Some(desired)
     }
 }
 
