@@ -74,6 +74,8 @@ pub enum Address {
     RoleInlinePolicy(String, String),
     RoleManagedPolicy(String, String),
     RoleTags(String),
+    /// `bucket.KEY.expect[N]`: an expectation of the plan file (nothing is written there).
+    BucketExpect(String, usize),
 }
 
 /// The resource an address belongs to: a bucket or a role of the plan file. Printed (and
@@ -121,7 +123,8 @@ impl Address {
             | BucketAcl(k)
             | BucketOwnership(k)
             | BucketPublicAccessBlock(k)
-            | BucketTags(k) => Resource::Bucket(k.clone()),
+            | BucketTags(k)
+            | BucketExpect(k, _) => Resource::Bucket(k.clone()),
             Role(k)
             | RoleTrust(k)
             | RoleInlinePolicy(k, _)
@@ -148,7 +151,7 @@ impl Address {
     pub fn setting(&self) -> Option<&'static str> {
         use Address::*;
         Some(match self {
-            Bucket(_) => return None,
+            Bucket(_) | BucketExpect(..) => return None,
             BucketPolicy(_) => "policy",
             BucketAcl(_) => "acl",
             BucketOwnership(_) => "ownership",
@@ -174,6 +177,7 @@ impl Address {
             RoleManagedPolicy(_, a) => (3, a.clone()),
             BucketPublicAccessBlock(_) => (4, String::new()),
             BucketTags(_) | RoleTags(_) => (5, String::new()),
+            BucketExpect(_, n) => (6, format!("{n:08}")),
         };
         (self.resource(), rank, extra)
     }
@@ -194,6 +198,7 @@ impl fmt::Display for Address {
             RoleInlinePolicy(k, n) => write!(f, "role.{k}.inline_policy[{}]", quote(n)),
             RoleManagedPolicy(k, a) => write!(f, "role.{k}.managed_policy[{}]", quote(a)),
             RoleTags(k) => write!(f, "role.{k}.tags"),
+            BucketExpect(k, n) => write!(f, "bucket.{k}.expect[{n}]"),
         }
     }
 }
@@ -247,6 +252,10 @@ impl FromStr for Address {
             ("bucket", Some("ownership")) => Address::BucketOwnership(key),
             ("bucket", Some("public_access_block")) => Address::BucketPublicAccessBlock(key),
             ("bucket", Some("tags")) => Address::BucketTags(key),
+            ("bucket", Some(t)) if t.starts_with("expect[") && t.ends_with(']') => {
+                let n = t["expect[".len()..t.len() - 1].parse().map_err(|_| bad())?;
+                Address::BucketExpect(key, n)
+            }
             ("role", None) => Address::Role(key),
             ("role", Some("trust")) => Address::RoleTrust(key),
             ("role", Some("tags")) => Address::RoleTags(key),
@@ -463,6 +472,10 @@ pub struct ChangeSet {
     /// Principals that grants and trust entries name and s3ward could not read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unverified_principals: Vec<UnverifiedPrincipal>,
+    /// Expectations (`bucket.KEY.expect[N]`) that the live state does not meet: shown with
+    /// the changes, and `drift` exits 2; they block nothing (apply is how they are met again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expectations: Vec<Problem>,
     /// Principals found at plan time: apply does not suspect them when AWS refuses one.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub verified_principals: std::collections::BTreeSet<String>,

@@ -19,6 +19,7 @@
 pub mod conditions;
 pub mod decide;
 pub mod expect;
+pub mod live;
 pub mod matching;
 pub mod offline;
 pub mod report;

@@ -135,3 +135,27 @@ async fn read_live(global: &Settings, desired: &Desired, q: &mut Question) -> Re
     }
     Ok(())
 }
+
+/// The expectations the live state does not meet, for `plan` and `drift`: no AWS call
+/// beyond what `plan` reads, except the documents of managed policies attached to the roles
+/// expectations name (each read once).
+pub(super) async fn live_expectations(
+    session: &Session,
+    desired: &Desired,
+    live: &live::Live,
+) -> Result<Vec<crate::change::Problem>, Error> {
+    if desired.expectations.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One read per policy, in the account (and for the address) of a role it is attached to.
+    let mut by_role: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    for (arn, at) in crate::access::live::managed_to_read(desired, live) {
+        by_role.entry(at).or_default().push(arn);
+    }
+    let mut docs = std::collections::BTreeMap::new();
+    for ((account, key), arns) in by_role {
+        let address = Address::Role(key);
+        docs.extend(live::managed_policies::read(session, &account, &arns, &address).await?);
+    }
+    Ok(crate::access::live::problems(desired, live, &docs))
+}

@@ -88,7 +88,10 @@ fn an_expectation_the_plan_file_breaks_fails_at_its_line_with_the_deciding_state
         "to = \"principal.eval-vendor\"\naccess = \"read\"",
         1,
     );
-    assert_ne!(widened, text, "the vendor's grant is where this test expects it");
+    assert_ne!(
+        widened, text,
+        "the vendor's grant is where this test expects it"
+    );
     dir.write("ml-models.toml", &widened);
     let run = dir.s3ward(&["validate", "ml-models.toml"]).run();
     assert_eq!(run.code, 1, "{run}");

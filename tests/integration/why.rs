@@ -288,3 +288,79 @@ prefixes = ["llama/"]
         format!("managed policy {arn}")
     );
 }
+
+#[tokio::test]
+async fn drift_exits_2_at_the_expectation_that_live_state_breaks() {
+    let account = account();
+    let aws = sdk(Some(&account)).await;
+    let bucket = unique("exp-b");
+    let role = unique("exp-r");
+    let dir = PlanDir::new();
+    dir.write(
+        PLAN,
+        &format!(
+            r#"version = 1
+[accounts.main]
+id = "{account}"
+assume_role = "arn:aws:iam::{account}:role/s3ward"
+[roles.reader]
+account = "main"
+name = "{role}"
+trust = [{{ service = "ec2.amazonaws.com" }}]
+[buckets.models]
+account = "main"
+name = "{bucket}"
+object_ownership = "BucketOwnerEnforced"
+block_public_access = true
+[[buckets.models.grants]]
+to = "role.reader"
+access = "read"
+prefixes = ["llama/"]
+[[buckets.models.expect]]
+who = "role.reader"
+can = ["read"]
+prefix = "llama/"
+[[buckets.models.expect]]
+who = "role.reader"
+cannot = ["write"]
+prefix = "llama/"
+"#
+        ),
+    );
+    apply(&dir, None).await;
+    let drift = || {
+        dir.s3ward(&["drift", PLAN])
+            .filter(&bucket, "[BUCKET]")
+            .filter(&role, "[ROLE]")
+            .filter(&account, "[ACCOUNT]")
+            .run_async()
+    };
+    let run = drift().await;
+    assert_eq!(run.code, 0, "{run}");
+
+    // An inline policy this plan file does not manage, added by hand, lets the role write:
+    // AWS still matches the plan file, but the promise that the role cannot write is broken.
+    crate::support::fixtures::put_role_policy(
+        &aws.iam,
+        &role,
+        "hand-made",
+        &json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": format!("arn:aws:s3:::{bucket}/*")}],
+        })
+        .to_string(),
+    )
+    .await;
+    let run = drift().await;
+    assert_eq!(run.code, 2, "{run}");
+    insta::assert_snapshot!(run.snapshot_text());
+    let json = dir
+        .s3ward(&["drift", "--format", "json", PLAN])
+        .run_async()
+        .await;
+    assert_eq!(json.code, 2, "{json}");
+    let v = json_of(&json);
+    assert_eq!(v["in_sync"], false);
+    assert_eq!(v["expectations"][0]["address"], "bucket.models.expect[1]");
+    assert_eq!(v["expectations"].as_array().unwrap().len(), 1, "{json}");
+}
