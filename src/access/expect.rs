@@ -161,15 +161,15 @@ impl Failure {
             .deciding
             .iter()
             .map(|d| {
-                let sid = d
-                    .sid
-                    .as_deref()
-                    .map_or("a statement without Sid".to_string(), |s| format!("`{s}`"));
                 let from = d
                     .source
                     .as_deref()
                     .map_or(String::new(), |s| format!(", from {s}"));
-                format!("{} {sid} in the {}{from}", d.effect.as_str(), d.policy)
+                let effect = d.effect.as_str();
+                match d.sid.as_deref() {
+                    Some(sid) => format!("{effect} `{sid}` in the {}{from}", d.policy),
+                    None => format!("an {effect} without Sid in the {}{from}", d.policy),
+                }
             })
             .collect();
         let why = if by.is_empty() && self.decision == Decision::Allowed {
