@@ -76,8 +76,6 @@ pub enum When {
     Check,
     /// Every command that connects.
     Connect,
-    /// `why --live` only, which `permissions --for` does not cover yet.
-    Why,
 }
 
 impl When {
@@ -87,7 +85,6 @@ impl When {
             When::Write => purpose == Purpose::Apply,
             When::Check => purpose == Purpose::Check,
             When::Connect => true,
-            When::Why => false,
         }
     }
 }
@@ -143,8 +140,9 @@ pub const CALLS: &[Call] = &[
     call("iam", "GetRole", "iam:GetRole", On::NamedRole, When::Read),
     call("iam", "GetUser", "iam:GetUser", On::NamedUser, When::Read),
     // live/managed_policies.rs: attached policies' documents, for `why --live`.
-    call("iam", "GetPolicy", "iam:GetPolicy", On::ManagedPolicy, When::Why),
-    call("iam", "GetPolicyVersion", "iam:GetPolicyVersion", On::ManagedPolicy, When::Why),
+    // (plan and drift make them for the roles that expectations name.)
+    call("iam", "GetPolicy", "iam:GetPolicy", On::ManagedPolicy, When::Read),
+    call("iam", "GetPolicyVersion", "iam:GetPolicyVersion", On::ManagedPolicy, When::Read),
     // apply/writes/: buckets (the merge-mode policy and the tags read before writing).
     call("s3", "CreateBucket", "s3:CreateBucket", On::Bucket, When::Write),
     call("s3", "PutBucketPolicy", "s3:PutBucketPolicy", On::Bucket, When::Write),
@@ -335,6 +333,24 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
             None,
             &only(read)(On::NamedUser),
             &named_in(crate::desired::PrincipalKind::User),
+        );
+        // The documents of the managed policies that the roles expectations name have
+        // declared (`managed_policies`): plan reads them to evaluate the expectations.
+        let managed_docs: Vec<String> = desired
+            .expectations
+            .iter()
+            .filter_map(|x| x.who.strip_prefix("role."))
+            .filter_map(|k| desired.roles.get(k))
+            .filter(|r| r.account == a.key)
+            .flat_map(|r| r.managed_policies.iter().flatten().cloned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        s.add(
+            "ReadManagedPolicies",
+            None,
+            &only(read)(On::ManagedPolicy),
+            &managed_docs,
         );
         // Reads that a write makes again are in the read statement already.
         let new = |on: On| -> Vec<&'static str> {

@@ -98,7 +98,9 @@ pub fn problems(
 }
 
 /// The managed policies whose documents [`problems`] needs: those attached to the roles
-/// that expectations name, by ARN, with the account to read each in and the role's key.
+/// that expectations name and declared by them (`permissions` grants exactly these; an
+/// undeclared attachment is a change the plan shows anyway), by ARN, with the account to
+/// read each in and the role's key.
 pub fn managed_to_read(desired: &Desired, live: &Live) -> BTreeMap<String, (String, String)> {
     let mut out = BTreeMap::new();
     for x in &desired.expectations {
@@ -108,7 +110,14 @@ pub fn managed_to_read(desired: &Desired, live: &Live) -> BTreeMap<String, (Stri
         let (Some(r), Some(lr)) = (desired.roles.get(k), live.roles.get(k)) else {
             continue;
         };
-        for arn in lr.managed.present().into_iter().flatten() {
+        let declared = r.managed_policies.as_ref();
+        for arn in lr
+            .managed
+            .present()
+            .into_iter()
+            .flatten()
+            .filter(|a| declared.is_some_and(|d| d.contains(*a)))
+        {
             out.entry(arn.clone())
                 .or_insert_with(|| (r.account.clone(), k.to_string()));
         }
