@@ -275,25 +275,7 @@ impl FromStr for Address {
 }
 
 /// Addresses and resources are serialised as their text (saved plans, `--format json`).
-macro_rules! serde_as_text {
-    ($t:ty) => {
-        impl Serialize for $t {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $t {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
-                let s = String::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
-
-serde_as_text!(Address);
-serde_as_text!(Resource);
+mod serde_text;
 
 /// One change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
