@@ -185,3 +185,52 @@ impl Failure {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn x(can: &[&str], cannot: &[&str], prefix: Option<&str>) -> Expectation {
+        Expectation {
+            bucket: "m".into(),
+            index: 0,
+            who: "role.r".into(),
+            can: can.iter().map(|w| Want::parse(w).unwrap()).collect(),
+            cannot: cannot.iter().map(|w| Want::parse(w).unwrap()).collect(),
+            prefix: prefix.map(String::from),
+            span: None,
+        }
+    }
+
+    #[test]
+    fn can_needs_every_action_cannot_forbids_what_makes_the_level() {
+        let p = probes(&x(&["read"], &["read"], Some("evals/")), "b");
+        let can: Vec<(&str, &str)> = p
+            .iter()
+            .filter(|p| p.must_allow)
+            .map(|p| (p.action.as_str(), p.resource.as_str()))
+            .collect();
+        assert_eq!(
+            can,
+            [
+                ("s3:ListBucket", "arn:aws:s3:::b/evals/"),
+                ("s3:GetBucketLocation", "arn:aws:s3:::b"),
+                ("s3:GetObject", "arn:aws:s3:::b/evals/object"),
+                ("s3:GetObjectVersion", "arn:aws:s3:::b/evals/object"),
+            ]
+        );
+        let cannot: Vec<&str> = p
+            .iter()
+            .filter(|p| !p.must_allow)
+            .map(|p| p.action.as_str())
+            .collect();
+        assert_eq!(cannot, ["s3:GetObject", "s3:GetObjectVersion"]);
+        let whole = probes(&x(&["list"], &[], None), "b");
+        assert_eq!(whole[0].resource, "arn:aws:s3:::b");
+        assert_eq!(
+            Want::parse("s3:GetObject"),
+            Some(Want::Action("s3:GetObject".into()))
+        );
+        assert_eq!(Want::parse("reed"), None);
+    }
+}

@@ -11,7 +11,7 @@ use std::fmt;
 use super::decide::{BucketFacts, Identity, Policy, Sourced};
 use super::request::{Caller, Request};
 use super::sources::Sources;
-use crate::desired::{Bucket, Desired, Grantee, ObjectOwnership, Place};
+use crate::desired::{Bucket, Desired, Grantee, ObjectOwnership};
 use crate::policy::PolicyDocument;
 
 /// What `why` was asked, as the user wrote it.
@@ -160,9 +160,9 @@ pub fn ask(desired: &Desired, asked: &Asked) -> Result<Question, AskError> {
     })
 }
 
-fn place(desired: &Desired, offset: usize) -> String {
-    let p = Place::at(&desired.source.path, &desired.source.text, offset);
-    format!("{}:{}", p.file, p.line)
+/// `path:line` of byte `offset` of the plan file.
+fn place(desired: &Desired, src: &Sources, offset: usize) -> String {
+    format!("{}:{}", desired.source.path.display(), src.line(offset))
 }
 
 /// The bucket's planned policy, each statement with its grant or raw entry, and the settings
@@ -173,7 +173,7 @@ pub fn bucket_facts(desired: &Desired, src: &Sources, b: &Bucket) -> BucketFacts
     for (i, g) in b.grants.iter().enumerate() {
         let at = grants
             .and_then(|g| g.get(i))
-            .map(|s| place(desired, s.start));
+            .map(|s| place(desired, src, s.start));
         sources.extend(g.bucket_statements(b).iter().map(|_| at.clone()));
     }
     let policy = b.policy_document().map(|doc| {
@@ -183,7 +183,7 @@ pub fn bucket_facts(desired: &Desired, src: &Sources, b: &Bucket) -> BucketFacts
                 Some(at) => at.clone(),
                 None => src
                     .extra_statement(&desired.source.text, &b.key, s.statement.sid())
-                    .map(|o| place(desired, o)),
+                    .map(|o| place(desired, src, o)),
             };
         }
         p
@@ -218,7 +218,7 @@ pub fn role_policies(desired: &Desired, src: &Sources, key: &str) -> Vec<Policy>
                     .grants
                     .get(&b.key)
                     .and_then(|g| g.get(i))
-                    .map(|s| place(desired, s.start));
+                    .map(|s| place(desired, src, s.start));
                 sources.extend(g.identity_statements(b).iter().map(|_| at.clone()));
             }
         }

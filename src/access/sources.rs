@@ -14,11 +14,19 @@ pub struct Sources {
     pub grants: BTreeMap<String, Vec<Range<usize>>>,
     pub extra: BTreeMap<String, Range<usize>>,
     pub expect: BTreeMap<String, Vec<Range<usize>>>,
+    /// Byte offset of each line's start, to turn offsets into line numbers without
+    /// scanning the text again for every statement.
+    line_starts: Vec<usize>,
 }
 
 impl Sources {
     pub fn read(text: &str) -> Sources {
-        let mut out = Sources::default();
+        let mut out = Sources {
+            line_starts: std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
+            ..Sources::default()
+        };
         let Ok(root) = DeTable::parse(text) else {
             return out;
         };
@@ -43,6 +51,11 @@ impl Sources {
         out
     }
 
+    /// The 1-based line of byte `offset`.
+    pub fn line(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|s| *s <= offset)
+    }
+
     /// Where a raw statement with `sid` is written inside `extra_policy_statements` (the
     /// entry itself when the Sid is not found there).
     pub fn extra_statement(&self, text: &str, bucket: &str, sid: Option<&str>) -> Option<usize> {
@@ -62,7 +75,11 @@ mod tests {
     fn finds_grants_expectations_and_raw_statements() {
         let text = "version = 1\n[buckets.m]\naccount = \"a\"\nextra_policy_statements = '''\n[{\"Sid\": \"X\"}]\n'''\n[[buckets.m.grants]]\nto = \"r\"\n[[buckets.m.grants]]\nto = \"s\"\n[[buckets.m.expect]]\nwho = \"r\"\n";
         let s = Sources::read(text);
-        let line = |o: usize| text[..o].matches('\n').count() + 1;
+        let line = |o: usize| {
+            let l = text[..o].matches('\n').count() + 1;
+            assert_eq!(s.line(o), l);
+            l
+        };
         let g = &s.grants["m"];
         assert_eq!(g.len(), 2);
         assert_eq!(line(g[1].start), 9);
