@@ -81,6 +81,8 @@ pub enum Address {
     /// `key.KEY`: selects the key's policy with `--target` (s3ward never creates a key).
     Key(String),
     KeyPolicy(String),
+    /// `bucket.KEY.expect[N]`: an expectation of the plan file (nothing is written there).
+    BucketExpect(String, usize),
 }
 
 /// The resource an address belongs to: a bucket, a role or a KMS key of the plan file.
@@ -132,6 +134,7 @@ impl Address {
             | BucketPublicAccessBlock(k)
             | BucketTags(k)
             | BucketEncryption(k) => Resource::Bucket(k.clone()),
+            | BucketExpect(k, _) => Resource::Bucket(k.clone()),
             Role(k)
             | RoleTrust(k)
             | RoleInlinePolicy(k, _)
@@ -162,7 +165,7 @@ impl Address {
     pub fn setting(&self) -> Option<&'static str> {
         use Address::*;
         Some(match self {
-            Bucket(_) | Key(_) => return None,
+            Bucket(_) | Key(_) | BucketExpect(..) => return None,
             BucketPolicy(_) | KeyPolicy(_) => "policy",
             BucketEncryption(_) => "encryption",
             BucketAcl(_) => "acl",
@@ -191,6 +194,7 @@ impl Address {
             RoleManagedPolicy(_, a) => (3, a.clone()),
             BucketPublicAccessBlock(_) => (4, String::new()),
             BucketTags(_) | RoleTags(_) => (5, String::new()),
+            BucketExpect(_, n) => (6, format!("{n:08}")),
         };
         (self.resource(), rank, extra)
     }
@@ -214,6 +218,7 @@ impl fmt::Display for Address {
             BucketEncryption(k) => write!(f, "bucket.{k}.encryption"),
             Key(k) => write!(f, "key.{k}"),
             KeyPolicy(k) => write!(f, "key.{k}.policy"),
+            BucketExpect(k, n) => write!(f, "bucket.{k}.expect[{n}]"),
         }
     }
 }
@@ -270,6 +275,10 @@ impl FromStr for Address {
             ("bucket", Some("encryption")) => Address::BucketEncryption(key),
             ("key", None) => Address::Key(key),
             ("key", Some("policy")) => Address::KeyPolicy(key),
+            ("bucket", Some(t)) if t.starts_with("expect[") && t.ends_with(']') => {
+                let n = t["expect[".len()..t.len() - 1].parse().map_err(|_| bad())?;
+                Address::BucketExpect(key, n)
+            }
             ("role", None) => Address::Role(key),
             ("role", Some("trust")) => Address::RoleTrust(key),
             ("role", Some("tags")) => Address::RoleTags(key),
@@ -469,6 +478,10 @@ pub struct ChangeSet {
     /// Principals that grants and trust entries name and s3ward could not read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unverified_principals: Vec<UnverifiedPrincipal>,
+    /// Expectations (`bucket.KEY.expect[N]`) that the live state does not meet: shown with
+    /// the changes, and `drift` exits 2; they block nothing (apply is how they are met again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expectations: Vec<Problem>,
     /// Principals found at plan time: apply does not suspect them when AWS refuses one.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub verified_principals: std::collections::BTreeSet<String>,

@@ -73,6 +73,8 @@ pub enum Command {
     Permissions(PermissionsArgs),
     /// Print the Kubernetes ServiceAccount, PersistentVolume and claim YAML of the plan's workloads. No AWS call.
     K8s(K8sArgs),
+    /// May a principal do an action on a bucket or object? Evaluated as AWS does, from the plan file or --live.
+    Why(WhyArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -117,6 +119,38 @@ pub struct ImportArgs {
     /// Write the plan file here (never over an existing file) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Who asks: `role.KEY`, `principal.KEY`, or an IAM role, user, session or account ARN.
+    #[arg(long, value_name = "WHO")]
+    pub principal: String,
+    /// The action, like `s3:GetObject`.
+    #[arg(long, value_name = "ACTION")]
+    pub action: String,
+    /// The bucket or object, `s3://BUCKET` or `s3://BUCKET/KEY` (for s3:ListBucket, KEY is the prefix).
+    #[arg(long, value_name = "S3_URL")]
+    pub resource: String,
+    /// Read the live documents instead of the plan file's.
+    #[arg(long)]
+    pub live: bool,
+    /// A request value, like `aws:SourceVpce=vpce-1a2b` (several values: comma-separated). Repeatable.
+    #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub context: Vec<(String, String)>,
+    /// Output format (stdout).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
 }
 
 /// `permissions --for`.

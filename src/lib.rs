@@ -14,6 +14,8 @@
 //! (`apply::writes`, `apply::lock`) import the AWS SDK; everything between the two AWS edges
 //! is pure data and pure functions.
 
+/// Access evaluation (`why`, expectations): AWS's policy evaluation logic for S3, pure.
+pub mod access;
 /// The commands: orchestration only (connect, read, diff, show, confirm, apply, report).
 pub mod app;
 /// The `s3ward:applied` record: digests per setting, its tag, drift versus pending.

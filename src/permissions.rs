@@ -70,6 +70,8 @@ pub enum On {
     /// A key that a bucket with cross-account grants names by ARN and the plan file does not
     /// manage: described only, to refuse the AWS managed key `aws/s3`.
     OutsideKey,
+    /// A managed policy's document (any policy attached to a role `why --live` asks about).
+    ManagedPolicy,
 }
 
 /// Which commands make a call.
@@ -154,6 +156,10 @@ pub const CALLS: &[Call] = &[
     // live/iam_bulk.rs: the roles of an account where the plan reads ten or more.
     call("iam", "GetAccountAuthorizationDetails", "iam:GetAccountAuthorizationDetails", On::AccountRoles, When::Read),
     call("iam", "GetUser", "iam:GetUser", On::NamedUser, When::Read),
+    // live/managed_policies.rs: attached policies' documents, for `why --live`.
+    // (plan and drift make them for the roles that expectations name.)
+    call("iam", "GetPolicy", "iam:GetPolicy", On::ManagedPolicy, When::Read),
+    call("iam", "GetPolicyVersion", "iam:GetPolicyVersion", On::ManagedPolicy, When::Read),
     // apply/writes/: buckets (the merge-mode policy and the tags read before writing).
     call("s3", "CreateBucket", "s3:CreateBucket", On::Bucket, When::Write),
     call("s3", "PutBucketPolicy", "s3:PutBucketPolicy", On::Bucket, When::Write),
@@ -397,6 +403,24 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
                 &["*".to_string()],
             );
         }
+        // The documents of the managed policies that the roles expectations name have
+        // declared (`managed_policies`): plan reads them to evaluate the expectations.
+        let managed_docs: Vec<String> = desired
+            .expectations
+            .iter()
+            .filter_map(|x| x.who.strip_prefix("role."))
+            .filter_map(|k| desired.roles.get(k))
+            .filter(|r| r.account == a.key)
+            .flat_map(|r| r.managed_policies.iter().flatten().cloned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        s.add(
+            "ReadManagedPolicies",
+            None,
+            &only(read)(On::ManagedPolicy),
+            &managed_docs,
+        );
         // Reads that a write makes again are in the read statement already.
         let new = |on: On| -> Vec<&'static str> {
             let reads = only(read)(on);

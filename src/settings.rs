@@ -142,6 +142,17 @@ pub struct PermissionsSettings {
     pub purpose: Purpose,
 }
 
+#[derive(Clone, Debug)]
+pub struct WhySettings {
+    pub plan: PathBuf,
+    pub principal: String,
+    pub action: String,
+    pub resource: String,
+    pub live: bool,
+    pub context: Vec<(String, String)>,
+    pub format: ReportFormat,
+}
+
 /// The command to run, with its own settings.
 #[derive(Clone, Debug)]
 pub enum Command {
@@ -154,6 +165,7 @@ pub enum Command {
     K8s(K8sSettings),
     Import(ImportSettings),
     Permissions(PermissionsSettings),
+    Why(WhySettings),
     /// Text already rendered (shell completions, the manual page), for stdout.
     Print(Vec<u8>),
 }
@@ -265,6 +277,15 @@ impl Settings {
             cli::Command::K8s(a) => Command::K8s(K8sSettings {
                 plan: a.plan,
                 workloads: a.workloads,
+            }),
+            cli::Command::Why(a) => Command::Why(WhySettings {
+                plan: a.plan,
+                principal: a.principal,
+                action: a.action,
+                resource: a.resource,
+                live: a.live,
+                context: a.context,
+                format: report_format(a.format),
             }),
             cli::Command::Completions { shell } => Command::Print(cli::completions(shell)),
             cli::Command::Man => Command::Print(cli::man_page()),

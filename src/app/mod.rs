@@ -15,6 +15,7 @@ pub mod k8s;
 pub mod permissions;
 pub mod plan;
 pub mod progress;
+pub mod why;
 
 use crate::error::{Error, Exit};
 use crate::plan_file::{self, diagnostic::display_path};
@@ -78,6 +79,7 @@ pub fn run(settings: &Settings, command: &Command) -> Result<Exit, Error> {
         Command::K8s(k) => k8s::run(settings, k),
         Command::Import(i) => runtime().block_on(import::run(settings, i)),
         Command::Permissions(p) => permissions::run(settings, p),
+        Command::Why(w) => why::run(settings, w),
         Command::Print(bytes) => write_stdout(bytes),
     }
 }
@@ -91,7 +93,7 @@ fn write_stdout(bytes: &[u8]) -> Result<Exit, Error> {
 }
 
 /// The async runtime, for commands that talk to AWS (validate never builds one).
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

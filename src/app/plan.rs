@@ -155,7 +155,14 @@ pub async fn plan(
 ) -> Result<Planned, Error> {
     let connected = connect(global, desired, &selection.targets).await?;
     let live = connected.read().await?;
-    let change_set = connected.diff(&live, selection.allow_self_lockout);
+    let mut change_set = connected.diff(&live, selection.allow_self_lockout);
+    // Expectations against live (issue #17): shown with the changes, blocking nothing.
+    change_set.expectations =
+        super::why::live_expectations(&connected.session, &connected.desired, &live).await?;
+    let targets = &connected.targets;
+    change_set
+        .expectations
+        .retain(|p| targets.is_empty() || targets.iter().any(|t| t.selects(&p.address)));
     Ok(connected.planned(live, change_set))
 }
 

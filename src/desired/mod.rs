@@ -18,11 +18,13 @@ use serde::{Deserialize, Serialize};
 use crate::policy::{PolicyDocument, Statement};
 
 mod documents;
+mod expect;
 mod keys;
 mod principals;
 pub mod workloads;
 
 pub use documents::{POD_IDENTITY_SERVICE, TrustEntry, eks_cluster_arn, pascal, trust_document};
+pub use expect::{Expectation, Want};
 pub use keys::{Encryption, Key, key_actions, parse_key_arn, via_service};
 pub use principals::{
     BULK_MIN_ROLES, NamedBy, NamedPrincipal, Place, PrincipalKind, PrincipalToRead,
@@ -48,6 +50,8 @@ pub struct Desired {
     pub keys: BTreeMap<String, Key>,
     /// The principals grants and trust entries name, where the plan file names them.
     pub named_principals: Vec<NamedPrincipal>,
+    /// `[[buckets.KEY.expect]]` entries, in plan-file order.
+    pub expectations: Vec<Expectation>,
 }
 
 /// Where the plan file came from, and its exact bytes' SHA-256.

@@ -19,6 +19,7 @@
 pub mod iam;
 pub mod iam_bulk;
 pub mod kms;
+pub mod managed_policies;
 pub mod s3;
 pub mod sts;
 

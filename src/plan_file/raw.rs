@@ -103,6 +103,18 @@ pub struct RawBucket {
     pub grants: Vec<S<RawGrant>>,
     #[serde(default)]
     pub models: Vec<S<RawModel>>,
+    #[serde(default)]
+    pub expect: Vec<S<RawExpect>>,
+}
+
+/// `[[buckets.KEY.expect]]`: who can or cannot do what (checked when resolving).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    pub who: S<String>,
+    pub can: Option<S<Vec<S<String>>>>,
+    pub cannot: Option<S<Vec<S<String>>>>,
+    pub prefix: Option<S<String>>,
 }
 
 /// `[keys.KEY]`: a KMS key whose policy s3ward manages (SPEC "Encryption with KMS").

@@ -35,6 +35,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("RawVolume", "## `[[workloads.KEY.volumes]]`"),
     ("RawKey", "## `[keys.KEY]`"),
     ("RawKmsEncryption", "### `encryption`"),
+    ("RawExpect", "## `[[buckets.KEY.expect]]`"),
 ];
 
 const TOP_SECTION: &str = "## The top level";

@@ -49,6 +49,9 @@ struct JsonPlan<'a> {
     problems: &'a [Problem],
     /// Principals named in accounts s3ward could not read.
     not_verified: &'a [UnverifiedPrincipal],
+    /// Expectations the live state does not meet (`bucket.KEY.expect[N]`).
+    #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
+    expectations: &'a [Problem],
 }
 
 /// Whether a change's `kind` is printed: a plan leaves it out, a drift report gives it
@@ -90,6 +93,7 @@ pub fn write_plan(w: &mut dyn Write, cs: &ChangeSet, plan_file: PlanFileRef<'_>)
         warnings: &cs.warnings,
         problems: &cs.problems,
         not_verified: &cs.unverified_principals,
+        expectations: &cs.expectations,
     };
     serde_json::to_writer_pretty(&mut *w, &doc)?;
     writeln!(w)
@@ -130,6 +134,9 @@ struct JsonDrift<'a> {
     problems: &'a [Problem],
     /// Principals named in accounts s3ward could not read.
     not_verified: &'a [UnverifiedPrincipal],
+    /// Expectations the live state does not meet (`bucket.KEY.expect[N]`).
+    #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
+    expectations: &'a [Problem],
 }
 
 pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, ctx: DriftContext<'_>) -> io::Result<()> {
@@ -149,7 +156,7 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, ctx: DriftContext<'_>) -> 
             .into_iter()
             .map(|(key, id)| JsonAccount { key, id })
             .collect(),
-        in_sync: cs.changes.is_empty(),
+        in_sync: cs.changes.is_empty() && cs.expectations.is_empty(),
         summary: DriftSummary {
             drift,
             pending: cs.changes.len() - drift,
@@ -158,6 +165,7 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, ctx: DriftContext<'_>) -> 
         warnings: &cs.warnings,
         problems: &cs.problems,
         not_verified: &cs.unverified_principals,
+        expectations: &cs.expectations,
     };
     serde_json::to_writer_pretty(&mut *w, &doc)?;
     writeln!(w)

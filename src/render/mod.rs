@@ -22,6 +22,7 @@ pub mod markdown;
 pub mod permissions;
 pub mod style;
 pub mod text;
+pub mod why;
 
 use serde_json::Value;
 

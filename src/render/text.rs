@@ -85,6 +85,9 @@ pub fn write_findings(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::
     for p in &cs.problems {
         one("Error", style::ERROR, p)?;
     }
+    for p in &cs.expectations {
+        one("Expectation not met", style::ERROR, p)?;
+    }
     write_not_verified(w, cs, opts)
 }
 
@@ -208,6 +211,11 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Res
     write_findings(w, cs, opts)?;
     if !cs.problems.is_empty() {
         paint(w, opts.color, BOLD, &summary_line(cs, "above"))?;
+    } else if cs.changes.is_empty() && !cs.expectations.is_empty() {
+        let n = cs.expectations.len();
+        let s = if n == 1 { "" } else { "s" };
+        let text = format!("{n} expectation{s} not met, though AWS matches the plan file.");
+        paint(w, opts.color, BOLD, &text)?;
     } else if cs.changes.is_empty() {
         paint(w, opts.color, BOLD, "In sync: AWS matches the plan file.")?;
     } else {

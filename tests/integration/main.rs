@@ -22,4 +22,5 @@ mod proxy;
 mod reliability;
 mod strict;
 mod validate;
+mod why;
 mod wiring;

@@ -76,3 +76,24 @@ fn a_missing_file_is_a_clear_error() {
     );
     assert!(run.stderr.contains("caused by: No such file"), "{run}");
 }
+
+#[test]
+fn an_expectation_the_plan_file_breaks_fails_at_its_line_with_the_deciding_statement() {
+    let dir = PlanDir::new();
+    let text = std::fs::read_to_string(format!("{ROOT}/plans/ml-models.toml")).unwrap();
+    // The vendor's grant widened from `list` to `read`: the expectation that it reads
+    // nothing catches it, naming the grant's statement and line.
+    let widened = text.replacen(
+        "to = \"principal.eval-vendor\"\naccess = \"list\"",
+        "to = \"principal.eval-vendor\"\naccess = \"read\"",
+        1,
+    );
+    assert_ne!(
+        widened, text,
+        "the vendor's grant is where this test expects it"
+    );
+    dir.write("ml-models.toml", &widened);
+    let run = dir.s3ward(&["validate", "ml-models.toml"]).run();
+    assert_eq!(run.code, 1, "{run}");
+    insta::assert_snapshot!(run.snapshot_text());
+}

@@ -142,6 +142,7 @@ impl Resolver {
                 bucket.models.push(model);
             }
         }
+        self.expectations_of(&bucket.key, &raw.expect);
         let mut statements: Vec<Statement> = bucket
             .grants
             .iter()

@@ -27,6 +27,7 @@
 mod accounts;
 mod buckets;
 mod documents;
+mod expect;
 mod grants;
 mod keys;
 mod pod_identity;
@@ -71,6 +72,7 @@ pub fn resolve(path: &Path, text: &str, options: Options) -> Result<Loaded, Repo
         options,
         source: text.to_string(),
         named_principals: Vec::new(),
+        expectations: Vec::new(),
     };
     let desired = r.run(path, text);
     let mut diags = r.diags;
@@ -96,6 +98,8 @@ struct Resolver {
     source: String,
     /// The principals grants and trust entries name, as they are resolved.
     named_principals: Vec<NamedPrincipal>,
+    /// `[[buckets.KEY.expect]]` entries, as they are resolved; checked once all is.
+    expectations: Vec<crate::desired::Expectation>,
 }
 
 type Span = Range<usize>;
@@ -259,7 +263,7 @@ impl Resolver {
 
         let text_owned = text.to_string();
         let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
-        Some(Desired {
+        let desired = Desired {
             name,
             source: PlanSource {
                 path: path.to_path_buf(),
@@ -275,7 +279,10 @@ impl Resolver {
             workloads,
             keys: kms_keys,
             named_principals: std::mem::take(&mut self.named_principals),
-        })
+            expectations: std::mem::take(&mut self.expectations),
+        };
+        self.check_expectations(&desired);
+        Some(desired)
     }
 }
 

@@ -1,0 +1,126 @@
+//! Expectations against what AWS holds (`plan`, `drift`): the live bucket policy, ownership
+//! and public access block, and the live identity documents of the roles they name (inline
+//! policies, and the documents of attached managed policies, read by the caller). A failure
+//! is a finding at `bucket.KEY.expect[N]`, with the plan-file place of the expectation.
+//!
+//! A bucket or role that does not exist yet is skipped: the plan creates it, and `validate`
+//! already checked the documents it will get.
+
+use std::collections::BTreeMap;
+
+use super::decide::{BucketFacts, Identity};
+use super::expect::check;
+use super::offline::{caller, live_policy};
+use crate::change::{Address, Problem};
+use crate::desired::{Desired, ObjectOwnership, Place, PublicAccessBlock};
+use crate::state::{Live, LiveDocument, Setting};
+
+/// The expectations `live` does not meet. `managed` holds managed policy documents by ARN.
+pub fn problems(
+    desired: &Desired,
+    live: &Live,
+    managed: &BTreeMap<String, LiveDocument>,
+) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for x in &desired.expectations {
+        let (Some(b), Some(lb)) = (desired.buckets.get(&x.bucket), live.buckets.get(&x.bucket))
+        else {
+            continue;
+        };
+        if !lb.exists {
+            continue;
+        }
+        let Ok((who, role_key)) = caller(desired, &x.who) else {
+            continue;
+        };
+        let identity = match &role_key {
+            Some(k) => match live.roles.get(k) {
+                Some(r) if r.exists => {
+                    let mut docs: Vec<_> = r
+                        .inline
+                        .iter()
+                        .filter_map(|(n, d)| {
+                            d.doc
+                                .as_ref()
+                                .ok()
+                                .map(|d| live_policy(&format!("inline policy {n}"), d))
+                        })
+                        .collect();
+                    for arn in r.managed.present().into_iter().flatten() {
+                        if let Some(Ok(d)) = managed.get(arn).map(|d| d.doc.as_ref()) {
+                            docs.push(live_policy(&format!("managed policy {arn}"), d));
+                        }
+                    }
+                    Identity::Known(docs)
+                }
+                _ => continue,
+            },
+            None => Identity::NotKnown,
+        };
+        let facts = BucketFacts {
+            account: b.account_id.clone(),
+            policy: lb
+                .policy
+                .present()
+                .and_then(|d| d.doc.as_ref().ok())
+                .map(|d| live_policy("bucket policy", d)),
+            enforces_ownership: match &lb.ownership {
+                Setting::Present(o) => Some(*o == ObjectOwnership::BucketOwnerEnforced),
+                Setting::Absent => Some(false),
+                Setting::NotRead => None,
+            },
+            public_access_block: match &lb.public_access_block {
+                Setting::Present(p) => Some(*p),
+                Setting::Absent => Some(PublicAccessBlock::all(false)),
+                Setting::NotRead => None,
+            },
+            object_owner: None,
+        };
+        let place = x
+            .span
+            .as_ref()
+            .map(|s| Place::at(&desired.source.path, &desired.source.text, s.start));
+        let mut said: Vec<String> = Vec::new();
+        for f in check(x, &b.name, &who, &identity, &facts) {
+            if said.contains(&f.probe.want) {
+                continue;
+            }
+            said.push(f.probe.want.clone());
+            out.push(Problem {
+                address: Address::BucketExpect(x.bucket.clone(), x.index),
+                message: format!("in AWS, {}", f.message(&x.who)),
+                hint: None,
+                place: place.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// The managed policies whose documents [`problems`] needs: those attached to the roles
+/// that expectations name and declared by them (`permissions` grants exactly these; an
+/// undeclared attachment is a change the plan shows anyway), by ARN, with the account to
+/// read each in and the role's key.
+pub fn managed_to_read(desired: &Desired, live: &Live) -> BTreeMap<String, (String, String)> {
+    let mut out = BTreeMap::new();
+    for x in &desired.expectations {
+        let Some(k) = x.who.strip_prefix("role.") else {
+            continue;
+        };
+        let (Some(r), Some(lr)) = (desired.roles.get(k), live.roles.get(k)) else {
+            continue;
+        };
+        let declared = r.managed_policies.as_ref();
+        for arn in lr
+            .managed
+            .present()
+            .into_iter()
+            .flatten()
+            .filter(|a| declared.is_some_and(|d| d.contains(*a)))
+        {
+            out.entry(arn.clone())
+                .or_insert_with(|| (r.account.clone(), k.to_string()));
+        }
+    }
+    out
+}

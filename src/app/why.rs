@@ -1,0 +1,161 @@
+//! `s3ward why PLAN --principal P --action A --resource R [--live] [--context K=V]...`: load
+//! the plan file, build the question (`access::offline`), evaluate it (`access`), print the
+//! answer (`render::why`). Offline by default: no AWS call, no runtime. Exit 0 allowed,
+//! 2 denied or depends, 1 error.
+
+use std::io::Write;
+
+use super::plan::load;
+use crate::access::offline::{self, Asked, Question, live_policy};
+use crate::access::{Decision, Evaluation, Identity, evaluate};
+use crate::aws::Aws;
+use crate::change::Address;
+use crate::desired::{Desired, ObjectOwnership, PublicAccessBlock};
+use crate::error::{Error, Exit};
+use crate::live::{self, Session, Setting};
+use crate::render::why as render;
+use crate::settings::{ReportFormat, Settings, WhySettings};
+
+pub fn run(global: &Settings, args: &WhySettings) -> Result<Exit, Error> {
+    let desired = load(&args.plan, true, global.color_err)?;
+    let asked = Asked {
+        principal: args.principal.clone(),
+        action: args.action.clone(),
+        resource: args.resource.clone(),
+        context: args.context.clone(),
+    };
+    let mut q = offline::ask(&desired, &asked).map_err(|e| Error::Usage(e.to_string()))?;
+    if args.live {
+        super::runtime().block_on(read_live(global, &desired, &mut q))?;
+    }
+    let mut verdict = evaluate(&Evaluation {
+        request: &q.request,
+        identity: &q.identity,
+        bucket: &q.bucket,
+        key: None,
+    });
+    verdict.not_evaluated.extend(q.unread.iter().cloned());
+    let principal_arn = q
+        .request
+        .caller
+        .session_arn()
+        .unwrap_or_else(|| q.request.caller.principal_arn());
+    let shown = render::Asked {
+        principal: &args.principal,
+        principal_arn: &principal_arn,
+        action: &args.action,
+        resource: &q.request.resource,
+        live: args.live,
+    };
+    let mut out = super::stdout();
+    match args.format {
+        ReportFormat::Text => render::write_text(&mut out, &shown, &verdict, global.color_out),
+        ReportFormat::Json => render::write_json(&mut out, &shown, &verdict),
+    }
+    .and_then(|()| out.flush())
+    .map_err(Error::stdout)?;
+    Ok(match verdict.decision {
+        Decision::Allowed => Exit::Success,
+        Decision::Denied | Decision::Depends => Exit::Differs,
+    })
+}
+
+/// Replaces the plan file's documents in `q` with the live ones: the bucket's policy,
+/// ownership and public access block; the role's inline policies and the documents of its
+/// attached managed policies (each read once).
+async fn read_live(global: &Settings, desired: &Desired, q: &mut Question) -> Result<(), Error> {
+    let b = &desired.buckets[&q.bucket_key];
+    let role = q.role_key.as_ref().and_then(|k| desired.roles.get(k));
+    let mut accounts = vec![b.account.clone()];
+    accounts.extend(role.map(|r| r.account.clone()));
+    let aws = Aws::connect(&global.aws).await;
+    let session = Session::connect(aws, desired, Some(&accounts)).await?;
+    let region = session.bucket_region(b);
+    let lb = live::s3::read(
+        &session,
+        &b.account,
+        &region,
+        &b.name,
+        &b.key,
+        live::s3::BucketReads::ALL,
+    )
+    .await?;
+    q.bucket.policy = lb
+        .policy
+        .present()
+        .and_then(|d| d.doc.as_ref().ok())
+        .map(|d| live_policy("bucket policy", d));
+    q.bucket.enforces_ownership = match &lb.ownership {
+        Setting::Present(o) => Some(*o == ObjectOwnership::BucketOwnerEnforced),
+        Setting::Absent => Some(false),
+        Setting::NotRead => None,
+    };
+    q.bucket.public_access_block = match &lb.public_access_block {
+        Setting::Present(p) => Some(*p),
+        Setting::Absent => Some(PublicAccessBlock::all(false)),
+        Setting::NotRead => None,
+    };
+    if let (Some(r), Some(key)) = (role, &q.role_key) {
+        let lr = live::iam::read(
+            &session,
+            &r.account,
+            &r.name,
+            key,
+            &live::iam::RoleReads::all(),
+        )
+        .await?;
+        let mut policies: Vec<_> = lr
+            .inline
+            .iter()
+            .filter_map(|(n, d)| {
+                d.doc
+                    .as_ref()
+                    .ok()
+                    .map(|d| live_policy(&format!("inline policy {n}"), d))
+            })
+            .collect();
+        let arns: Vec<String> = lr
+            .managed
+            .present()
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        let docs =
+            live::managed_policies::read(&session, &r.account, &arns, &Address::Role(key.clone()))
+                .await?;
+        policies.extend(docs.iter().filter_map(|(arn, d)| {
+            d.doc
+                .as_ref()
+                .ok()
+                .map(|d| live_policy(&format!("managed policy {arn}"), d))
+        }));
+        q.identity = Identity::Known(policies);
+        q.unread.clear();
+    }
+    Ok(())
+}
+
+/// The expectations the live state does not meet, for `plan` and `drift`: no AWS call
+/// beyond what `plan` reads, except the documents of managed policies attached to the roles
+/// expectations name (each read once).
+pub(super) async fn live_expectations(
+    session: &Session,
+    desired: &Desired,
+    live: &live::Live,
+) -> Result<Vec<crate::change::Problem>, Error> {
+    if desired.expectations.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One read per policy, in the account (and for the address) of a role it is attached to.
+    let mut by_role: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    for (arn, at) in crate::access::live::managed_to_read(desired, live) {
+        by_role.entry(at).or_default().push(arn);
+    }
+    let mut docs = std::collections::BTreeMap::new();
+    for ((account, key), arns) in by_role {
+        let address = Address::Role(key);
+        docs.extend(live::managed_policies::read(session, &account, &arns, &address).await?);
+    }
+    Ok(crate::access::live::problems(desired, live, &docs))
+}
