@@ -74,6 +74,7 @@ pub enum Address {
     RoleInlinePolicy(String, String),
     RoleManagedPolicy(String, String),
     RoleTags(String),
+    RolePodIdentity(String, String),
 }
 
 /// The resource an address belongs to: a bucket or a role of the plan file. Printed (and
@@ -126,7 +127,8 @@ impl Address {
             | RoleTrust(k)
             | RoleInlinePolicy(k, _)
             | RoleManagedPolicy(k, _)
-            | RoleTags(k) => Resource::Role(k.clone()),
+            | RoleTags(k)
+            | RolePodIdentity(k, _) => Resource::Role(k.clone()),
         }
     }
 
@@ -158,6 +160,7 @@ impl Address {
             RoleTrust(_) => "trust",
             RoleInlinePolicy(..) => "inline",
             RoleManagedPolicy(..) => "managed",
+            RolePodIdentity(..) => "pod_identity",
         })
     }
 
@@ -166,13 +169,13 @@ impl Address {
         use Address::*;
         let (rank, extra) = match self {
             Bucket(_) | Role(_) => (0, String::new()),
-            RoleTrust(_) => (1, String::new()),
-            BucketPolicy(_) => (1, String::new()),
+            RoleTrust(_) | BucketPolicy(_) => (1, String::new()),
             BucketAcl(_) => (2, String::new()),
             RoleInlinePolicy(_, n) => (2, n.clone()),
             BucketOwnership(_) => (3, String::new()),
             RoleManagedPolicy(_, a) => (3, a.clone()),
             BucketPublicAccessBlock(_) => (4, String::new()),
+            RolePodIdentity(_, a) => (4, a.clone()),
             BucketTags(_) | RoleTags(_) => (5, String::new()),
         };
         (self.resource(), rank, extra)
@@ -194,6 +197,7 @@ impl fmt::Display for Address {
             RoleInlinePolicy(k, n) => write!(f, "role.{k}.inline_policy[{}]", quote(n)),
             RoleManagedPolicy(k, a) => write!(f, "role.{k}.managed_policy[{}]", quote(a)),
             RoleTags(k) => write!(f, "role.{k}.tags"),
+            RolePodIdentity(k, a) => write!(f, "role.{k}.pod_identity[{}]", quote(a)),
         }
     }
 }
@@ -234,10 +238,7 @@ impl FromStr for Address {
         }
         let key = key.to_string();
         let bracketed = |t: &str, prefix: &str| -> Option<String> {
-            let inner = t
-                .strip_prefix(prefix)?
-                .strip_prefix('[')?
-                .strip_suffix(']')?;
+            let inner = t.strip_prefix(&format!("{prefix}["))?.strip_suffix(']')?;
             serde_json::from_str::<String>(inner).ok()
         };
         let addr = match (kind, tail) {
@@ -256,7 +257,7 @@ impl FromStr for Address {
                 } else if let Some(a) = bracketed(t, "managed_policy") {
                     Address::RoleManagedPolicy(key, a)
                 } else {
-                    return Err(bad());
+                    Address::RolePodIdentity(key, bracketed(t, "pod_identity").ok_or_else(bad)?)
                 }
             }
             _ => return Err(bad()),
@@ -413,6 +414,7 @@ pub enum Write {
         role: String,
         tags: BTreeMap<String, String>,
     },
+    PodIdentityAssociation(crate::desired::AssociationWrite),
 }
 
 /// A problem that stops one resource from being planned (and so the whole apply).
@@ -563,6 +565,7 @@ mod tests {
             "role.ray-cluster.tags",
             r#"role.ray.managed_policy["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]"#,
             r#"role.ray.inline_policy["s3ward-grants"]"#,
+            r#"role.ray.pod_identity["ml-prod/ml/inference"]"#,
         ] {
             let a: Address = s.parse().unwrap();
             assert_eq!(a.to_string(), s);

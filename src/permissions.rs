@@ -61,6 +61,12 @@ pub enum On {
     Nothing,
     /// Made only by `import`, which `permissions` does not cover.
     ImportOnly,
+    /// The EKS cluster of a `pod_identity` trust entry and its pod identity associations,
+    /// in the cluster's account.
+    Cluster,
+    /// A role of the plan file that EKS is given for a pod identity association
+    /// (`iam:PassRole`), by the credentials in the cluster's account.
+    PassedRole,
 }
 
 /// Which commands make a call.
@@ -158,6 +164,16 @@ pub const CALLS: &[Call] = &[
     call("iam", "AttachRolePolicy", "iam:AttachRolePolicy", On::Role, When::Write),
     call("iam", "DetachRolePolicy", "iam:DetachRolePolicy", On::Role, When::Write),
     call("iam", "GetRole", "iam:GetRole", On::Role, When::Write),
+    // live/eks.rs, apply/writes/pod_identity.rs: pod identity associations (tags on create
+    // need eks:TagResource; EKS needs iam:PassRole on the role it is given).
+    call("eks", "ListPodIdentityAssociations", "eks:ListPodIdentityAssociations", On::Cluster, When::Read),
+    call("eks", "DescribePodIdentityAssociation", "eks:DescribePodIdentityAssociation", On::Cluster, When::Read),
+    call("eks", "CreatePodIdentityAssociation", "eks:CreatePodIdentityAssociation", On::Cluster, When::Write),
+    call("eks", "CreatePodIdentityAssociation", "eks:TagResource", On::Cluster, When::Write),
+    call("eks", "CreatePodIdentityAssociation", "iam:PassRole", On::PassedRole, When::Write),
+    call("eks", "UpdatePodIdentityAssociation", "eks:UpdatePodIdentityAssociation", On::Cluster, When::Write),
+    call("eks", "UpdatePodIdentityAssociation", "iam:PassRole", On::PassedRole, When::Write),
+    call("eks", "ListPodIdentityAssociations", "eks:ListPodIdentityAssociations", On::Cluster, When::Write),
     // apply/lock.rs: the lock object.
     call("s3", "GetObject", "s3:GetObject", On::LockObject, When::Write),
     call("s3", "PutObject", "s3:PutObject", On::LockObject, When::Write),
@@ -338,6 +354,15 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
         };
         s.add("WriteBuckets", None, &new(On::Bucket), &bucket_arns);
         s.add("WriteRoles", None, &new(On::Role), &roles);
+        let (clusters, passed) = pod_identity_resources(desired, &a.id);
+        s.add("ReadPodIdentity", None, &only(read)(On::Cluster), &clusters);
+        s.add("WritePodIdentity", None, &new(On::Cluster), &clusters);
+        s.add(
+            "PassRolesToEks",
+            None,
+            &only(write)(On::PassedRole),
+            &passed,
+        );
         // `check` reads only buckets with model directories, and lists only those.
         let checked: Vec<_> = buckets.iter().filter(|b| !b.models.is_empty()).collect();
         let check_on = only(When::Check);
@@ -404,6 +429,32 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
     }
 }
 
+/// The clusters (and their associations) of `pod_identity` entries in account `id`, and
+/// the roles those associations are given.
+fn pod_identity_resources(desired: &Desired, id: &str) -> (Vec<String>, Vec<String>) {
+    let (mut clusters, mut roles) = (Vec::new(), Vec::new());
+    for r in desired.roles.values() {
+        for a in r.pod_identity.iter().filter(|a| a.account_id == id) {
+            let cluster = crate::desired::eks_cluster_arn(&a.region, id, &a.cluster);
+            let associations = format!(
+                "arn:aws:eks:{}:{id}:podidentityassociation/{}/*",
+                a.region, a.cluster
+            );
+            for arn in [cluster, associations, r.arn()] {
+                let list = if arn.contains(":iam:") {
+                    &mut roles
+                } else {
+                    &mut clusters
+                };
+                if !list.contains(&arn) {
+                    list.push(arn);
+                }
+            }
+        }
+    }
+    (clusters, roles)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,7 +480,7 @@ mod tests {
                     continue;
                 }
                 let text = std::fs::read_to_string(&p).expect("read a source file");
-                for service in ["s3", "iam", "sts"] {
+                for service in ["s3", "iam", "sts", "eks"] {
                     let open = format!("Op::{service}(\"");
                     for (at, _) in text.match_indices(&open) {
                         let rest = &text[at + open.len()..];
@@ -474,11 +525,20 @@ mod tests {
     #[test]
     fn read_purposes_need_no_write() {
         for p in [Purpose::Plan, Purpose::Drift, Purpose::Check] {
-            for on in [On::Bucket, On::Role, On::LockObject, On::ModelObjects] {
+            for on in [
+                On::Bucket,
+                On::Role,
+                On::LockObject,
+                On::ModelObjects,
+                On::Cluster,
+                On::PassedRole,
+            ] {
                 for a in actions(p, on) {
                     let verb = a.split(':').nth(1).unwrap_or_default();
                     assert!(
-                        verb.starts_with("Get") || verb.starts_with("List"),
+                        ["Get", "List", "Describe"]
+                            .iter()
+                            .any(|v| verb.starts_with(v)),
                         "{} needs {a}",
                         p.as_str()
                     );

@@ -18,10 +18,12 @@ use serde::{Deserialize, Serialize};
 use crate::policy::{PolicyDocument, Statement};
 
 mod documents;
+mod pod_identity;
 mod principals;
 pub mod workloads;
 
 pub use documents::{POD_IDENTITY_SERVICE, TrustEntry, eks_cluster_arn, pascal, trust_document};
+pub use pod_identity::{AssociationWrite, PodIdentityAssociation};
 pub use principals::{NamedBy, NamedPrincipal, Place, PrincipalKind, PrincipalToRead, line_col};
 
 /// The resolved plan file.
@@ -93,6 +95,8 @@ pub struct Role {
     pub inline_policies_mode: Mode,
     /// The `s3ward-grants` inline policy, when any grant names this role.
     pub grants_policy: Option<PolicyDocument>,
+    /// The pod identity associations of its `pod_identity` trust entries (EKS API).
+    pub pod_identity: Vec<PodIdentityAssociation>,
 }
 
 /// The key of the tag that records what s3ward applied (its home is `applied`).

@@ -13,8 +13,10 @@
 //! | bucket | GetBucketPolicy, GetBucketTagging, + GetBucketAcl (`bucket_acl = "private"`, unless the plan file asks for BucketOwnerEnforced and the bucket has it: ACLs are disabled then), + GetBucketOwnershipControls (`object_ownership` set), + GetPublicAccessBlock (`block_public_access` set): 2 to 5 |
 //! | role | GetRole, ListRolePolicies and one GetRolePolicy per inline policy (undeclared ones too: they are deleted in exclusive mode, and count towards IAM's size limit otherwise), + ListAttachedRolePolicies (`managed_policies` set): 2 to 3 + n |
 //! | account | one STS GetCallerIdentity per run, one AssumeRole per account with `assume_role` |
+//! | pod identity association | per `pod_identity` trust entry, in the cluster's account and region: ListPodIdentityAssociations (namespace and service account, paginated) + DescribePodIdentityAssociation of the match: 1 to 2 |
 //! | principal | one GetRole or GetUser per role or user ARN that a grant (`to`) or trust entry (`arn`) names, once per run, in an account s3ward has a session for; none for account roots, for the plan's own roles, or in other accounts (listed as not verified) |
 
+pub mod eks;
 pub mod iam;
 pub mod s3;
 pub mod sts;
@@ -69,7 +71,22 @@ pub fn accounts_of(desired: &Desired, resources: &[Resource]) -> Vec<String> {
             .filter(|a| named.iter().any(|p| p.account_id == a.id))
             .map(|a| a.key.clone()),
     );
+    // The clusters' accounts, for their pod identity associations.
+    out.extend(cluster_accounts(desired, resources));
     out.into_iter().collect()
+}
+
+/// The plan-file accounts that hold a cluster of the `pod_identity` entries of `resources`.
+fn cluster_accounts(desired: &Desired, resources: &[Resource]) -> Vec<String> {
+    let roles = resources.iter().filter_map(|r| match r {
+        Resource::Role(k) => desired.roles.get(k),
+        Resource::Bucket(_) => None,
+    });
+    roles
+        .flat_map(|r| &r.pod_identity)
+        .filter_map(|a| desired.accounts.values().find(|acc| acc.id == a.account_id))
+        .map(|acc| acc.key.clone())
+        .collect()
 }
 
 /// The principals that the grants and trust entries of `resources` name.
@@ -115,7 +132,7 @@ pub async fn read(
             r.map(|live| (b.key.clone(), live))
         }
     }));
-    let roles = futures::future::join_all(role_reads.map(|r| {
+    let roles = futures::future::join_all(role_reads.clone().map(|r| {
         let progress = progress.clone();
         async move {
             let res = iam::read_role(session, r).await;
@@ -123,6 +140,14 @@ pub async fn read(
             res.map(|live| (r.key.clone(), live))
         }
     }));
+    let associations =
+        futures::future::join_all(role_reads.filter(|r| !r.pod_identity.is_empty()).map(
+            |r| async move {
+                eks::read_associations(session, r)
+                    .await
+                    .map(|a| (r.key.clone(), a))
+            },
+        ));
     // Principals in accounts without a session are not read: the diff lists them as not
     // verified.
     let named: Vec<&NamedPrincipal> = named_principals(desired, resources).collect();
@@ -144,7 +169,8 @@ pub async fn read(
                 .await
                 .map(|state| (p.arn.clone(), state))
         }));
-    let (buckets, roles, principals) = futures::join!(buckets, roles, principals);
+    let (buckets, roles, principals, associations) =
+        futures::join!(buckets, roles, principals, associations);
     let mut live = Live::default();
     for p in principals {
         let (arn, state) = p?;
@@ -157,6 +183,10 @@ pub async fn read(
     for r in roles {
         let (k, v) = r?;
         live.roles.insert(k, v);
+    }
+    for a in associations {
+        let (k, v) = a?;
+        live.pod_identity.insert(k, v);
     }
     Ok(live)
 }

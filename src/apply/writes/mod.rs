@@ -18,6 +18,7 @@ use crate::live::Session;
 use crate::live::s3::to_sdk_ownership;
 
 mod bucket;
+mod pod_identity;
 mod role;
 
 pub use bucket::record_bucket;
@@ -319,6 +320,7 @@ pub async fn perform(session: &Session, t: &Target<'_>, w: &Write) -> Result<(),
             gone_is_done(r)
         }
         Write::TagRole { role, tags } => tag_role(session, t.account, role, tags).await,
+        Write::PodIdentityAssociation(a) => pod_identity::write(session, a).await,
     }
 }
 
@@ -340,5 +342,9 @@ pub fn operation(w: &Write) -> &'static str {
         Write::AttachRolePolicy { .. } => "AttachRolePolicy",
         Write::DetachRolePolicy { .. } => "DetachRolePolicy",
         Write::TagRole { .. } => "TagRole",
+        Write::PodIdentityAssociation(a) if a.association_id.is_some() => {
+            "UpdatePodIdentityAssociation"
+        }
+        Write::PodIdentityAssociation(_) => "CreatePodIdentityAssociation",
     }
 }
