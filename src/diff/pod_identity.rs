@@ -127,3 +127,7 @@ pub(super) fn digest(r: &Role, live: Option<&LiveAssociations>) -> Option<String
         .collect();
     Some(applied::digest(&parts.join(";")))
 }
+
+#[cfg(test)]
+#[path = "pod_identity_tests.rs"]
+mod tests;
