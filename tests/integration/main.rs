@@ -15,6 +15,7 @@ mod import;
 mod k8s;
 mod permissions;
 mod plan;
+mod pod_identity;
 mod principals;
 mod promises;
 mod proxy;
