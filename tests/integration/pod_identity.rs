@@ -124,7 +124,10 @@ async fn apply_creates_the_association_and_undoes_a_change_by_hand() {
     let endpoint = Some(s.proxy.endpoint.as_str());
     let planned = run(&s.dir, endpoint, &["plan", PLAN]).await;
     assert_eq!(planned.code, 0, "{planned}");
-    insta::assert_snapshot!("pod_identity_created", s.stable(&planned.stdout, "[no association yet]"));
+    insta::assert_snapshot!(
+        "pod_identity_created",
+        s.stable(&planned.stdout, "[no association yet]")
+    );
     apply(&s.dir, endpoint).await;
     let a = s.inference();
     assert_eq!(a.role_arn, s.arn(&s.role));
@@ -169,6 +172,18 @@ async fn apply_creates_the_association_and_undoes_a_change_by_hand() {
         )),
         "{drift}"
     );
+
+    // `--target role.KEY` selects the role's associations.
+    let args = [
+        "plan",
+        "--detailed-exitcode",
+        "--target",
+        "role.inference",
+        PLAN,
+    ];
+    let targeted = run(&s.dir, endpoint, &args).await;
+    assert_eq!(targeted.code, 2, "{targeted}");
+    assert!(targeted.stdout.contains("pod_identity["), "{targeted}");
 
     apply(&s.dir, endpoint).await;
     let fixed = s.inference();
@@ -266,4 +281,23 @@ async fn a_create_whose_answer_was_lost_points_the_association_it_made() {
     );
     assert_eq!(s.inference().role_arn, s.arn(&s.role));
     assert_no_changes(&s.dir, endpoint).await;
+}
+
+#[tokio::test]
+async fn a_saved_plan_is_stale_once_the_association_changed() {
+    let s = setup().await;
+    let endpoint = Some(s.proxy.endpoint.as_str());
+    let saved = run(&s.dir, endpoint, &["plan", PLAN, "--out", "p.json"]).await;
+    assert_eq!(saved.code, 0, "{saved}");
+    let stranger = unique("stranger");
+    create_role(&s.iam, &stranger, EC2_TRUST).await;
+    s.create_by_hand("inference", &s.arn(&stranger)).await;
+    let stale = run(&s.dir, endpoint, &["apply", "--saved", "p.json"]).await;
+    assert_eq!(stale.code, 1, "{stale}");
+    let why = format!(
+        "`role.inference.pod_identity[\"{}/ml/inference\"]` (the pod identity association) changed in AWS",
+        s.cluster
+    );
+    assert!(stale.stderr.contains(&why), "{stale}");
+    assert_eq!(s.inference().role_arn, s.arn(&stranger), "nothing written");
 }
