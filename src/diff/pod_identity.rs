@@ -21,17 +21,22 @@ pub(super) type LiveAssociations = BTreeMap<String, Setting<LiveAssociation>>;
 /// The tag that marks what s3ward created (SPEC), on associations as on roles and buckets.
 const MANAGED_BY: (&str, &str) = ("managed-by", "s3ward");
 
+/// The changes of `r`'s associations; `live`: as read (`None`: none was read).
 pub(super) fn diff(
     desired: &Desired,
     r: &Role,
     live: Option<&LiveAssociations>,
     cs: &mut ChangeSet,
 ) {
+    // Not read at all (`import` reads no association): nothing to say about them.
+    let Some(live) = live else {
+        return;
+    };
     let role_arn = r.arn();
     for a in &r.pod_identity {
         let address = Address::RolePodIdentity(r.key.clone(), a.key());
         let account = desired.accounts.values().find(|acc| acc.id == a.account_id);
-        let state = live.and_then(|l| l.get(&a.key()));
+        let state = live.get(&a.key());
         let (Some(account), Some(state)) = (account, state) else {
             not_read(a, address, cs);
             continue;

@@ -167,3 +167,11 @@ fn a_cluster_in_an_account_without_a_session_is_a_warning_not_a_change() {
     assert_eq!(cs.warnings.len(), 1);
     assert!(cs.warnings[0].message.contains("333333333333"));
 }
+
+#[test]
+fn associations_not_read_at_all_say_nothing() {
+    // `import` verifies its plan file without reading associations.
+    let d = desired(PLAN);
+    let cs = diff(&d, &in_sync(&d), &Context::default());
+    assert!(cs.is_empty() && cs.warnings.is_empty(), "{cs:?}");
+}

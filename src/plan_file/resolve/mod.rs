@@ -70,6 +70,7 @@ pub fn resolve(path: &Path, text: &str, options: Options) -> Result<Loaded, Repo
         options,
         source: text.to_string(),
         named_principals: Vec::new(),
+        pod_identity_claims: Default::default(),
     };
     let desired = r.run(path, text);
     let mut diags = r.diags;
@@ -95,6 +96,8 @@ struct Resolver {
     source: String,
     /// The principals grants and trust entries name, as they are resolved.
     named_principals: Vec<NamedPrincipal>,
+    /// Pod identity associations (account, region, `CLUSTER/NS/SA`) → the role that has it.
+    pod_identity_claims: std::collections::BTreeMap<String, String>,
 }
 
 type Span = Range<usize>;

@@ -231,6 +231,7 @@ impl Resolver {
                             });
                         }
                         if let Some(a) = PodIdentityAssociation::of(&entry)
+                            && self.claim_pod_identity(&a, &e.key, sp(t))
                             && !pod_identity.contains(&a)
                         {
                             pod_identity.push(a);
