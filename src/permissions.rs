@@ -546,4 +546,56 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn pod_identity_entries_get_eks_actions_and_pass_role() {
+        let text = r#"version = 1
+[settings]
+region = "us-east-1"
+[accounts.compute]
+id = "222222222222"
+[roles.inference]
+account = "compute"
+trust = [{ pod_identity = { cluster = "ml-prod", namespace = "ml", service_account = "inference" } }]
+"#;
+        let d = crate::plan_file::parse(std::path::Path::new("p.toml"), text, Default::default())
+            .unwrap()
+            .desired;
+        let sids = |purpose| -> Vec<Value> {
+            let p = policies(&d, purpose);
+            p.accounts[0].document["Statement"]
+                .as_array()
+                .unwrap()
+                .clone()
+        };
+        let find = |all: &[Value], sid: &str| all.iter().find(|s| s["Sid"] == sid).cloned();
+        let apply = sids(Purpose::Apply);
+        let read = find(&apply, "ReadPodIdentity").expect("reads");
+        assert_eq!(
+            read["Resource"],
+            json!([
+                "arn:aws:eks:us-east-1:222222222222:cluster/ml-prod",
+                "arn:aws:eks:us-east-1:222222222222:podidentityassociation/ml-prod/*"
+            ])
+        );
+        let write = find(&apply, "WritePodIdentity").expect("writes");
+        assert_eq!(
+            write["Action"],
+            json!([
+                "eks:CreatePodIdentityAssociation",
+                "eks:TagResource",
+                "eks:UpdatePodIdentityAssociation"
+            ])
+        );
+        let pass = find(&apply, "PassRolesToEks").expect("pass role");
+        assert_eq!(
+            pass["Resource"],
+            json!(["arn:aws:iam::222222222222:role/inference"])
+        );
+        let plan = sids(Purpose::Plan);
+        assert!(find(&plan, "ReadPodIdentity").is_some());
+        assert!(
+            find(&plan, "WritePodIdentity").is_none() && find(&plan, "PassRolesToEks").is_none()
+        );
+    }
 }
