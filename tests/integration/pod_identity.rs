@@ -301,3 +301,73 @@ async fn a_saved_plan_is_stale_once_the_association_changed() {
     assert!(stale.stderr.contains(&why), "{stale}");
     assert_eq!(s.inference().role_arn, s.arn(&stranger), "nothing written");
 }
+
+#[tokio::test]
+async fn permissions_for_apply_cover_every_association_call() {
+    let s = setup().await;
+    let endpoint = Some(s.proxy.endpoint.as_str());
+    let printed = run(&s.dir, None, &["permissions", PLAN, "--for", "apply"]).await;
+    assert_eq!(printed.code, 0, "{printed}");
+    let out: serde_json::Value = serde_json::from_str(&printed.stdout).expect("JSON");
+    let statements = out["accounts"]["main"]["policy"]["Statement"]
+        .as_array()
+        .expect("statements")
+        .clone();
+    let cluster_arn = format!("arn:aws:eks:{REGION}:{}:cluster/{}", s.id, s.cluster);
+    let allowed = |action: &str, resource: &str| {
+        statements.iter().any(|st| {
+            st["Action"].as_array().unwrap().iter().any(|a| a == action)
+                && st["Resource"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r == resource)
+        })
+    };
+    // Create, then update after a change by hand (the proxy does not check that the role
+    // exists).
+    apply(&s.dir, endpoint).await;
+    let a = s.inference();
+    ok(s.eks
+        .update_pod_identity_association()
+        .cluster_name(&s.cluster)
+        .association_id(&a.id)
+        .role_arn(s.arn("someone-else"))
+        .send()
+        .await);
+    apply(&s.dir, endpoint).await;
+    let ops: std::collections::BTreeSet<String> = s
+        .proxy
+        .operations()
+        .into_iter()
+        .filter(|r| r.service == "eks")
+        .map(|r| r.operation)
+        .collect();
+    assert_eq!(ops.len(), 4, "{ops:?}");
+    for op in &ops {
+        let resource =
+            if op == "ListPodIdentityAssociations" || op == "CreatePodIdentityAssociation" {
+                cluster_arn.clone()
+            } else {
+                format!(
+                    "arn:aws:eks:{REGION}:{}:podidentityassociation/{}/*",
+                    s.id, s.cluster
+                )
+            };
+        assert!(
+            allowed(&format!("eks:{op}"), &resource),
+            "eks:{op} on {resource}:\n{}",
+            printed.stdout
+        );
+    }
+    assert!(
+        allowed("eks:TagResource", &cluster_arn),
+        "{}",
+        printed.stdout
+    );
+    assert!(
+        allowed("iam:PassRole", &s.arn(&s.role)),
+        "{}",
+        printed.stdout
+    );
+}
