@@ -279,3 +279,99 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(store: &Store, method: Method, uri: &str, body: Value) -> (u16, Value) {
+        let uri: http::Uri = uri.parse().unwrap();
+        let body = if body.is_null() {
+            Vec::new()
+        } else {
+            body.to_string().into_bytes()
+        };
+        let r = store
+            .serve(&method, &uri, "us-east-1", &body)
+            .expect("an EKS route");
+        let status = r.status().as_u16();
+        let bytes = futures::executor::block_on(http_body_util::BodyExt::collect(r.into_body()))
+            .unwrap()
+            .to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[test]
+    fn names_the_five_operations_and_nothing_else() {
+        let p = "/clusters/c/pod-identity-associations";
+        assert_eq!(
+            operation(&Method::POST, p),
+            Some("CreatePodIdentityAssociation")
+        );
+        assert_eq!(
+            operation(&Method::GET, p),
+            Some("ListPodIdentityAssociations")
+        );
+        let one = format!("{p}/a-1");
+        assert_eq!(
+            operation(&Method::GET, &one),
+            Some("DescribePodIdentityAssociation")
+        );
+        assert_eq!(
+            operation(&Method::POST, &one),
+            Some("UpdatePodIdentityAssociation")
+        );
+        assert_eq!(
+            operation(&Method::DELETE, &one),
+            Some("DeletePodIdentityAssociation")
+        );
+        assert_eq!(operation(&Method::GET, "/clusters/c"), None);
+        assert_eq!(operation(&Method::DELETE, p), None);
+    }
+
+    #[test]
+    fn one_per_service_account_listed_in_pages_and_found_by_id() {
+        let store = Store::default();
+        let path = "/clusters/c/pod-identity-associations";
+        for sa in ["a", "b", "c"] {
+            let body = json!({"namespace": "ml", "serviceAccount": sa, "roleArn": "arn:r"});
+            assert_eq!(call(&store, Method::POST, path, body).0, 200);
+        }
+        let again = json!({"namespace": "ml", "serviceAccount": "a", "roleArn": "arn:r"});
+        assert_eq!(call(&store, Method::POST, path, again).0, 409);
+        let missing = json!({"namespace": "ml", "roleArn": "arn:r"});
+        assert_eq!(call(&store, Method::POST, path, missing).0, 400);
+
+        let (_, first) = call(
+            &store,
+            Method::GET,
+            &format!("{path}?maxResults=2"),
+            Value::Null,
+        );
+        assert_eq!(first["associations"].as_array().unwrap().len(), 2);
+        let token = first["nextToken"].as_str().unwrap().to_string();
+        let next = format!("{path}?maxResults=2&nextToken={token}");
+        let (_, second) = call(&store, Method::GET, &next, Value::Null);
+        assert_eq!(second["associations"].as_array().unwrap().len(), 1);
+        assert!(second.get("nextToken").is_none());
+
+        let filtered = format!("{path}?namespace=ml&serviceAccount=b");
+        let (_, one) = call(&store, Method::GET, &filtered, Value::Null);
+        let id = one["associations"][0]["associationId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let update = json!({"roleArn": "arn:other"});
+        let (status, updated) = call(&store, Method::POST, &format!("{path}/{id}"), update);
+        assert_eq!(
+            (status, updated["association"]["roleArn"].as_str()),
+            (200, Some("arn:other"))
+        );
+        assert_eq!(
+            call(&store, Method::DELETE, &format!("{path}/{id}"), Value::Null).0,
+            200
+        );
+        let (status, gone) = call(&store, Method::GET, &format!("{path}/{id}"), Value::Null);
+        assert_eq!(status, 404, "{gone}");
+    }
+}
