@@ -371,3 +371,27 @@ async fn permissions_for_apply_cover_every_association_call() {
         printed.stdout
     );
 }
+
+#[tokio::test]
+async fn throttled_association_calls_are_retried() {
+    let s = setup_with(
+        ProxyRules::none()
+            .with(Rule::new(Fault::Throttling).service("eks").first(2))
+            .with(
+                Rule::new(Fault::InternalError)
+                    .service("eks")
+                    .operation("CreatePodIdentityAssociation")
+                    .first(1),
+            ),
+    )
+    .await;
+    let endpoint = Some(s.proxy.endpoint.as_str());
+    let applied = run(&s.dir, endpoint, &["apply", "-v", "--auto-approve", PLAN]).await;
+    assert_eq!(applied.code, 0, "{applied}");
+    assert_eq!(s.proxy.faults_injected(), 3);
+    // EKS-shaped answers: the SDK reads their codes.
+    for code in ["ThrottlingException", "ServerException"] {
+        assert!(applied.stderr.contains(code), "{applied}");
+    }
+    assert_eq!(s.inference().role_arn, s.arn(&s.role));
+}

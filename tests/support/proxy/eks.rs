@@ -125,6 +125,24 @@ fn error(status: u16, code: &str, message: String) -> Response<Full<Bytes>> {
     r
 }
 
+/// A fault as EKS answers it (REST-JSON): `ThrottlingException` 429, `ServerException` 500,
+/// `ResourceInUseException` 409 for a conflict, `AccessDeniedException` 403.
+pub(super) fn fault_response(fault: super::Fault) -> Response<Full<Bytes>> {
+    use super::Fault::*;
+    let (status, code, message) = match fault {
+        Throttling => (429, "ThrottlingException", "Rate exceeded"),
+        InternalError => (500, "ServerException", "An internal error occurred"),
+        Conflict => (409, "ResourceInUseException", "The resource is in use"),
+        AccessDenied => (
+            403,
+            "AccessDeniedException",
+            "denied by the s3ward test proxy",
+        ),
+        DropConnection | DropResponse | Latency(_) => unreachable!("not an error response"),
+    };
+    error(status, code, message.to_string())
+}
+
 fn invalid(message: &str) -> Response<Full<Bytes>> {
     error(400, "InvalidParameterException", message.to_string())
 }
