@@ -83,6 +83,7 @@ pub enum Address {
     KeyPolicy(String),
     /// `bucket.KEY.expect[N]`: an expectation of the plan file (nothing is written there).
     BucketExpect(String, usize),
+    RolePodIdentity(String, String),
 }
 
 /// The resource an address belongs to: a bucket, a role or a KMS key of the plan file.
@@ -134,12 +135,13 @@ impl Address {
             | BucketPublicAccessBlock(k)
             | BucketTags(k)
             | BucketEncryption(k) => Resource::Bucket(k.clone()),
-            | BucketExpect(k, _) => Resource::Bucket(k.clone()),
+            BucketExpect(k, _) => Resource::Bucket(k.clone()),
             Role(k)
             | RoleTrust(k)
             | RoleInlinePolicy(k, _)
             | RoleManagedPolicy(k, _)
-            | RoleTags(k) => Resource::Role(k.clone()),
+            | RoleTags(k)
+            | RolePodIdentity(k, _) => Resource::Role(k.clone()),
             Key(k) | KeyPolicy(k) => Resource::Key(k.clone()),
         }
     }
@@ -176,6 +178,7 @@ impl Address {
             RoleTrust(_) => "trust",
             RoleInlinePolicy(..) => "inline",
             RoleManagedPolicy(..) => "managed",
+            RolePodIdentity(..) => "pod_identity",
         })
     }
 
@@ -193,6 +196,7 @@ impl Address {
             BucketOwnership(_) => (3, String::new()),
             RoleManagedPolicy(_, a) => (3, a.clone()),
             BucketPublicAccessBlock(_) => (4, String::new()),
+            RolePodIdentity(_, a) => (4, a.clone()),
             BucketTags(_) | RoleTags(_) => (5, String::new()),
             BucketExpect(_, n) => (6, format!("{n:08}")),
         };
@@ -219,6 +223,7 @@ impl fmt::Display for Address {
             Key(k) => write!(f, "key.{k}"),
             KeyPolicy(k) => write!(f, "key.{k}.policy"),
             BucketExpect(k, n) => write!(f, "bucket.{k}.expect[{n}]"),
+            RolePodIdentity(k, a) => write!(f, "role.{k}.pod_identity[{}]", quote(a)),
         }
     }
 }
@@ -259,10 +264,7 @@ impl FromStr for Address {
         }
         let key = key.to_string();
         let bracketed = |t: &str, prefix: &str| -> Option<String> {
-            let inner = t
-                .strip_prefix(prefix)?
-                .strip_prefix('[')?
-                .strip_suffix(']')?;
+            let inner = t.strip_prefix(&format!("{prefix}["))?.strip_suffix(']')?;
             serde_json::from_str::<String>(inner).ok()
         };
         let addr = match (kind, tail) {
@@ -288,7 +290,7 @@ impl FromStr for Address {
                 } else if let Some(a) = bracketed(t, "managed_policy") {
                     Address::RoleManagedPolicy(key, a)
                 } else {
-                    return Err(bad());
+                    Address::RolePodIdentity(key, bracketed(t, "pod_identity").ok_or_else(bad)?)
                 }
             }
             _ => return Err(bad()),
@@ -436,6 +438,7 @@ pub enum Write {
         bucket: String,
         encryption: crate::desired::Encryption,
     },
+    PodIdentityAssociation(crate::desired::AssociationWrite),
 }
 
 /// A problem that stops one resource from being planned (and so the whole apply).
@@ -571,6 +574,7 @@ mod tests {
             "role.ray-cluster.tags",
             r#"role.ray.managed_policy["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]"#,
             r#"role.ray.inline_policy["s3ward-grants"]"#,
+            r#"role.ray.pod_identity["ml-prod/ml/inference"]"#,
         ] {
             let a: Address = s.parse().unwrap();
             assert_eq!(a.to_string(), s);

@@ -72,6 +72,12 @@ pub enum On {
     OutsideKey,
     /// A managed policy's document (any policy attached to a role `why --live` asks about).
     ManagedPolicy,
+    /// The EKS cluster of a `pod_identity` trust entry and its pod identity associations,
+    /// in the cluster's account.
+    Cluster,
+    /// A role of the plan file that EKS is given for a pod identity association
+    /// (`iam:PassRole`), by the credentials in the cluster's account.
+    PassedRole,
 }
 
 /// Which commands make a call.
@@ -186,6 +192,16 @@ pub const CALLS: &[Call] = &[
     call("kms", "GetKeyPolicy", "kms:GetKeyPolicy", On::Key, When::Write),
     call("kms", "TagResource", "kms:TagResource", On::Key, When::Write),
     call("s3", "PutBucketEncryption", "s3:PutEncryptionConfiguration", On::Bucket, When::Write),
+    // live/eks.rs, apply/writes/pod_identity.rs: pod identity associations (tags on create
+    // need eks:TagResource; EKS needs iam:PassRole on the role it is given).
+    call("eks", "ListPodIdentityAssociations", "eks:ListPodIdentityAssociations", On::Cluster, When::Read),
+    call("eks", "DescribePodIdentityAssociation", "eks:DescribePodIdentityAssociation", On::Cluster, When::Read),
+    call("eks", "CreatePodIdentityAssociation", "eks:CreatePodIdentityAssociation", On::Cluster, When::Write),
+    call("eks", "CreatePodIdentityAssociation", "eks:TagResource", On::Cluster, When::Write),
+    call("eks", "CreatePodIdentityAssociation", "iam:PassRole", On::PassedRole, When::Write),
+    call("eks", "UpdatePodIdentityAssociation", "eks:UpdatePodIdentityAssociation", On::Cluster, When::Write),
+    call("eks", "UpdatePodIdentityAssociation", "iam:PassRole", On::PassedRole, When::Write),
+    call("eks", "ListPodIdentityAssociations", "eks:ListPodIdentityAssociations", On::Cluster, When::Write),
     // apply/lock.rs: the lock object.
     call("s3", "GetObject", "s3:GetObject", On::LockObject, When::Write),
     call("s3", "PutObject", "s3:PutObject", On::LockObject, When::Write),
@@ -437,6 +453,15 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
         );
         s.add("WriteRoles", None, &new(On::Role), &roles);
         s.add("WriteKeys", None, &new(On::Key), &key_arns);
+        let (clusters, passed) = pod_identity_resources(desired, &a.id);
+        s.add("ReadPodIdentity", None, &only(read)(On::Cluster), &clusters);
+        s.add("WritePodIdentity", None, &new(On::Cluster), &clusters);
+        s.add(
+            "PassRolesToEks",
+            None,
+            &only(write)(On::PassedRole),
+            &passed,
+        );
         // `check` reads only buckets with model directories, and lists only those.
         let checked: Vec<_> = buckets.iter().filter(|b| !b.models.is_empty()).collect();
         let check_on = only(When::Check);
@@ -503,6 +528,32 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
     }
 }
 
+/// The clusters (and their associations) of `pod_identity` entries in account `id`, and
+/// the roles those associations are given.
+fn pod_identity_resources(desired: &Desired, id: &str) -> (Vec<String>, Vec<String>) {
+    let (mut clusters, mut roles) = (Vec::new(), Vec::new());
+    for r in desired.roles.values() {
+        for a in r.pod_identity.iter().filter(|a| a.account_id == id) {
+            let cluster = crate::desired::eks_cluster_arn(&a.region, id, &a.cluster);
+            let associations = format!(
+                "arn:aws:eks:{}:{id}:podidentityassociation/{}/*",
+                a.region, a.cluster
+            );
+            for arn in [cluster, associations, r.arn()] {
+                let list = if arn.contains(":iam:") {
+                    &mut roles
+                } else {
+                    &mut clusters
+                };
+                if !list.contains(&arn) {
+                    list.push(arn);
+                }
+            }
+        }
+    }
+    (clusters, roles)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,7 +579,7 @@ mod tests {
                     continue;
                 }
                 let text = std::fs::read_to_string(&p).expect("read a source file");
-                for service in ["s3", "iam", "sts", "kms"] {
+                for service in ["s3", "iam", "sts", "kms", "eks"] {
                     let open = format!("Op::{service}(\"");
                     for (at, _) in text.match_indices(&open) {
                         let rest = &text[at + open.len()..];
@@ -609,18 +660,72 @@ mod tests {
                 On::ModelObjects,
                 On::Key,
                 On::OutsideKey,
+                On::Cluster,
+                On::PassedRole,
             ] {
                 for a in actions(p, on) {
                     let verb = a.split(':').nth(1).unwrap_or_default();
                     assert!(
-                        verb.starts_with("Get")
-                            || verb.starts_with("List")
-                            || verb.starts_with("Describe"),
+                        ["Get", "List", "Describe"]
+                            .iter()
+                            .any(|v| verb.starts_with(v)),
                         "{} needs {a}",
                         p.as_str()
                     );
                 }
             }
         }
+    }
+
+    #[test]
+    fn pod_identity_entries_get_eks_actions_and_pass_role() {
+        let text = r#"version = 1
+[settings]
+region = "us-east-1"
+[accounts.compute]
+id = "222222222222"
+[roles.inference]
+account = "compute"
+trust = [{ pod_identity = { cluster = "ml-prod", namespace = "ml", service_account = "inference" } }]
+"#;
+        let d = crate::plan_file::parse(std::path::Path::new("p.toml"), text, Default::default())
+            .unwrap()
+            .desired;
+        let sids = |purpose| -> Vec<Value> {
+            let p = policies(&d, purpose);
+            p.accounts[0].document["Statement"]
+                .as_array()
+                .unwrap()
+                .clone()
+        };
+        let find = |all: &[Value], sid: &str| all.iter().find(|s| s["Sid"] == sid).cloned();
+        let apply = sids(Purpose::Apply);
+        let read = find(&apply, "ReadPodIdentity").expect("reads");
+        assert_eq!(
+            read["Resource"],
+            json!([
+                "arn:aws:eks:us-east-1:222222222222:cluster/ml-prod",
+                "arn:aws:eks:us-east-1:222222222222:podidentityassociation/ml-prod/*"
+            ])
+        );
+        let write = find(&apply, "WritePodIdentity").expect("writes");
+        assert_eq!(
+            write["Action"],
+            json!([
+                "eks:CreatePodIdentityAssociation",
+                "eks:TagResource",
+                "eks:UpdatePodIdentityAssociation"
+            ])
+        );
+        let pass = find(&apply, "PassRolesToEks").expect("pass role");
+        assert_eq!(
+            pass["Resource"],
+            json!(["arn:aws:iam::222222222222:role/inference"])
+        );
+        let plan = sids(Purpose::Plan);
+        assert!(find(&plan, "ReadPodIdentity").is_some());
+        assert!(
+            find(&plan, "WritePodIdentity").is_none() && find(&plan, "PassRolesToEks").is_none()
+        );
     }
 }

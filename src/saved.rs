@@ -368,6 +368,8 @@ fn describe(saved: &SavedPlan, live: &Live, res: &Resource, addr: &str) -> Strin
         _ if addr == res.to_string() && matches!(res, Resource::Role(_)) => {
             "the role's path, description, session duration or tags"
         }
+        // Before the last `.`: a service account name may hold one.
+        _ if addr.contains(".pod_identity[") => "the pod identity association",
         Some("policy") => "the bucket policy",
         Some("acl") => "the bucket ACL",
         Some("ownership") => "object ownership",

@@ -186,6 +186,14 @@ impl From<&NamedBy> for Address {
     }
 }
 
+/// A pod identity association as EKS describes it (DescribePodIdentityAssociation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveAssociation {
+    pub id: String,
+    pub role_arn: String,
+    pub tags: BTreeMap<String, String>,
+}
+
 /// The live state of everything the plan file manages (or the targeted part of it).
 #[derive(Clone, Debug, Default)]
 pub struct Live {
@@ -198,6 +206,9 @@ pub struct Live {
     /// The principals named by grants and trust entries, by ARN, read in the accounts
     /// s3ward has a session for; one not here was not read (see `desired::principals`).
     pub principals: BTreeMap<String, LivePrincipal>,
+    /// Role key → `CLUSTER/NAMESPACE/SERVICE_ACCOUNT` → the association for that service
+    /// account (`NotRead`: no session in the cluster's account).
+    pub pod_identity: BTreeMap<String, BTreeMap<String, Setting<LiveAssociation>>>,
 }
 
 fn digest(input: &str) -> String {
@@ -294,6 +305,14 @@ impl Live {
                 format!("{}.inline_policies", Resource::Role(k.clone())),
                 format!("{} {}", r.inline_complete, inline.join(";")),
             );
+        }
+        for (k, associations) in &self.pod_identity {
+            for (id, a) in associations {
+                put(
+                    Address::RolePodIdentity(k.clone(), id.clone()).to_string(),
+                    format!("{a:?}"),
+                );
+            }
         }
         out
     }

@@ -12,6 +12,9 @@
 //! - a bucket's create → everything else of that bucket;
 //! - within a bucket, one write at a time: policy → ACL reset → ownership → public access
 //!   block, except that a block that *relaxes* goes first (the policy may need it) → tags;
+//! - a role's trust (its trust change, or the real trust of a role created with the inert
+//!   one) → its pod identity associations (EKS accepts an association to a role that pods
+//!   cannot assume yet, but it would not work);
 //! - each resource's `s3ward:applied` record → after all of that resource's changes.
 //!
 //! Two kinds of edge: most are *hard* (`b` runs only if `a` succeeded); a few are *order
@@ -328,6 +331,9 @@ pub fn build(cs: &ChangeSet) -> Graph {
             deps[i].extend(named.iter().copied().filter(|&creator| creator != i));
         }
     }
+    for members in by_resource.values() {
+        pod_identity_after_trust(changes, members, &trust_nodes, &mut deps);
+    }
     // One `s3ward:applied` record per resource that has one, after all its changes (a
     // resource already in sync may have a record to write and no change).
     for resource in cs.applied.keys() {
@@ -342,6 +348,27 @@ pub fn build(cs: &ChangeSet) -> Graph {
         after.push(Vec::new());
     }
     Graph::assemble(nodes, deps, after, inert)
+}
+
+/// A role's pod identity associations wait for its trust: the trust change, or the real
+/// trust that follows a role created with [`INERT_TRUST`] (its creation is already a dep).
+fn pod_identity_after_trust(
+    changes: &[Change],
+    members: &[usize],
+    trust_nodes: &BTreeMap<usize, usize>,
+    deps: &mut [Vec<usize>],
+) {
+    let trusts: Vec<usize> = members
+        .iter()
+        .filter(|&&i| matches!(changes[i].address, Address::RoleTrust(_)))
+        .copied()
+        .chain(members.iter().filter_map(|i| trust_nodes.get(i).copied()))
+        .collect();
+    for &i in members {
+        if matches!(changes[i].address, Address::RolePodIdentity(..)) {
+            deps[i].extend(&trusts);
+        }
+    }
 }
 
 /// The role creations that are on a cycle of "my trust names your ARN" (a role naming
@@ -665,5 +692,53 @@ pub(crate) mod tests {
             g.requires(4, 0) && g.requires(4, 3),
             "the tags still need every write"
         );
+    }
+
+    fn association(role: &str) -> Change {
+        c(
+            &format!(r#"role.{role}.pod_identity["ml-prod/ml/inference"]"#),
+            Action::Create,
+            Write::PodIdentityAssociation(crate::desired::AssociationWrite {
+                account: "prod".into(),
+                region: "us-east-1".into(),
+                cluster: "ml-prod".into(),
+                namespace: "ml".into(),
+                service_account: "inference".into(),
+                role_arn: format!("arn:aws:iam::1:role/{role}"),
+                association_id: None,
+                tags: Default::default(),
+            }),
+        )
+    }
+
+    #[test]
+    fn an_association_waits_for_its_roles_trust() {
+        let mut cs = ChangeSet::default();
+        cs.changes.push(association("a"));
+        cs.changes.push(c(
+            "role.a.trust",
+            Action::Update,
+            Write::UpdateTrust {
+                role: "a".into(),
+                policy: "{}".into(),
+            },
+        ));
+        cs.changes.push(association("b"));
+        let g = build(&cs);
+        assert!(
+            g.requires(0, 1),
+            "after the trust change, and only if it worked"
+        );
+        assert!(
+            !g.precedes(1, 2),
+            "another role's association does not wait"
+        );
+        // A new role on a trust cycle: after its real trust, not only its creation.
+        let mut cs = ChangeSet::default();
+        cs.changes.push(new_role("a", &["a"]));
+        cs.changes.push(association("a"));
+        let g = build(&cs);
+        let trust = g.nodes.iter().position(|n| *n == Node::Trust(0)).unwrap();
+        assert!(g.requires(1, 0) && g.requires(1, trust));
     }
 }

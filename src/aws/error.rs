@@ -108,6 +108,7 @@ impl AwsError {
             "s3" => "S3",
             "iam" => "IAM",
             "sts" => "STS",
+            "eks" => "EKS",
             other => other,
         }
     }

@@ -156,6 +156,11 @@ impl Aws {
         aws_sdk_sts::Client::new(&self.config(None, creds))
     }
 
+    /// An EKS client for one region (pod identity associations live in the cluster's).
+    pub fn eks(&self, region: &str, creds: Option<&Credentials>) -> aws_sdk_eks::Client {
+        aws_sdk_eks::Client::new(&self.config(Some(region), creds))
+    }
+
     /// A snapshot of the calls made so far.
     pub fn stats(&self) -> Stats {
         self.stats.lock().expect("stats lock").clone()
@@ -297,6 +302,13 @@ impl<'a> Op<'a> {
     pub fn sts(operation: &'static str, target: &'a str) -> Self {
         Op {
             service: "sts",
+            operation,
+            target,
+        }
+    }
+    pub fn eks(operation: &'static str, target: &'a str) -> Self {
+        Op {
+            service: "eks",
             operation,
             target,
         }

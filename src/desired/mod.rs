@@ -20,12 +20,14 @@ use crate::policy::{PolicyDocument, Statement};
 mod documents;
 mod expect;
 mod keys;
+mod pod_identity;
 mod principals;
 pub mod workloads;
 
 pub use documents::{POD_IDENTITY_SERVICE, TrustEntry, eks_cluster_arn, pascal, trust_document};
 pub use expect::{Expectation, Want};
 pub use keys::{Encryption, Key, key_actions, parse_key_arn, via_service};
+pub use pod_identity::{AssociationWrite, PodIdentityAssociation};
 pub use principals::{
     BULK_MIN_ROLES, NamedBy, NamedPrincipal, Place, PrincipalKind, PrincipalToRead,
     accounts_to_list, line_col,
@@ -104,6 +106,8 @@ pub struct Role {
     pub inline_policies_mode: Mode,
     /// The `s3ward-grants` inline policy, when any grant names this role.
     pub grants_policy: Option<PolicyDocument>,
+    /// The pod identity associations of its `pod_identity` trust entries (EKS API).
+    pub pod_identity: Vec<PodIdentityAssociation>,
 }
 
 /// The key of the tag that records what s3ward applied (its home is `applied`).

@@ -15,6 +15,7 @@
 mod bucket;
 mod bucket_policy;
 mod key;
+mod pod_identity;
 mod principals;
 mod role;
 
@@ -51,7 +52,7 @@ pub fn diff(desired: &Desired, live: &Live, ctx: &Context) -> ChangeSet {
     let mut cs = ChangeSet::default();
     for (key, lr) in &live.roles {
         if let Some(role) = desired.roles.get(key) {
-            role::diff_role(desired, role, lr, &mut cs);
+            role::diff_role(desired, role, lr, live.pod_identity.get(key), &mut cs);
         }
     }
     for (key, lb) in &live.buckets {

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
+use super::pod_identity::{self, LiveAssociations};
 use super::{
     Tagging, change, close_created, close_existing, create_or_update, created, created_policy,
     created_tags, declared_tags, deleted_identity_notes, doc_digest, doc_value, live_doc_value,
@@ -39,7 +40,13 @@ fn attach(r: &Role, arn: &str) -> Write {
     }
 }
 
-pub(super) fn diff_role(desired: &Desired, r: &Role, lr: &LiveRole, cs: &mut ChangeSet) {
+pub(super) fn diff_role(
+    desired: &Desired,
+    r: &Role,
+    lr: &LiveRole,
+    associations: Option<&LiveAssociations>,
+    cs: &mut ChangeSet,
+) {
     let key = &r.key;
     let resource = Resource::Role(key.clone());
     let tagging = |live, written| Tagging {
@@ -92,13 +99,18 @@ pub(super) fn diff_role(desired: &Desired, r: &Role, lr: &LiveRole, cs: &mut Cha
                 json!(arn),
             ));
         }
+        pod_identity::diff(desired, r, associations, cs);
         let none = BTreeMap::new();
         close_created(cs, resource, role_digests(r, None), tagging(&none, &tags));
         return;
     }
 
     let recorded = Recorded::parse(lr.tags.get(APPLIED_TAG).map(String::as_str));
-    let live_digests = role_digests(r, Some(lr));
+    let mut live_digests = role_digests(r, Some(lr));
+    let none = LiveAssociations::new();
+    if let Some(d) = pod_identity::digest(r, Some(associations.unwrap_or(&none))) {
+        live_digests.insert("pod_identity", d);
+    }
     let start = cs.changes.len();
 
     if lr.path != r.path_or_default() && r.path.is_some() {
@@ -267,6 +279,7 @@ pub(super) fn diff_role(desired: &Desired, r: &Role, lr: &LiveRole, cs: &mut Cha
         &lr.tags,
         write,
     ));
+    pod_identity::diff(desired, r, associations, cs);
     close_existing(
         cs,
         start,
@@ -351,6 +364,9 @@ pub fn role_digests(r: &Role, live: Option<&LiveRole>) -> Digests {
                 .collect();
             d.insert("inline", applied::digest(&parts.join(";")));
             d.insert("tags", tags_digest(&r.tags, None));
+            if let Some(p) = pod_identity::digest(r, None) {
+                d.insert("pod_identity", p);
+            }
         }
         Some(lr) => {
             let desc = if r.description.is_some() {

@@ -39,7 +39,7 @@ access = "read"
 prefixes = ["m/"]
 "#;
 
-fn desired(text: &str) -> Desired {
+pub(super) fn desired(text: &str) -> Desired {
     crate::plan_file::parse(Path::new("t.toml"), text, Default::default())
         .unwrap()
         .desired
@@ -50,7 +50,7 @@ fn doc(d: &PolicyDocument) -> LiveDocument {
 }
 
 /// A live state equal to what `d` asks for, with the applied tags s3ward would have written.
-fn in_sync(d: &Desired) -> Live {
+pub(super) fn in_sync(d: &Desired) -> Live {
     let mut live = Live::default();
     for (k, b) in &d.buckets {
         let mut tags = b.tags.clone();

@@ -14,8 +14,10 @@
 //! | role | GetRole, ListRolePolicies and one GetRolePolicy per inline policy (undeclared ones too: they are deleted in exclusive mode, and count towards IAM's size limit otherwise), + ListAttachedRolePolicies (`managed_policies` set): 2 to 3 + n. In an account where the plan reads 10 roles or more: one GetAccountAuthorizationDetails page per 1,000 roles of the account for all of them, + GetRole for a role that sets `description` or `max_session_duration` (`iam_bulk.rs`) |
 //! | key | DescribeKey, GetKeyPolicy, ListResourceTags (`[keys]`): 3; + GetBucketEncryption per bucket with `encryption` |
 //! | account | one STS GetCallerIdentity per run, one AssumeRole per account with `assume_role` |
+//! | pod identity association | per `pod_identity` trust entry, in the cluster's account and region: ListPodIdentityAssociations (namespace and service account, paginated) + DescribePodIdentityAssociation of the match: 1 to 2 |
 //! | principal | one GetRole or GetUser per role or user ARN that a grant (`to`) or trust entry (`arn`) names, once per run, in an account s3ward has a session for; none for account roots, for the plan's own roles, or in other accounts (listed as not verified) |
 
+pub mod eks;
 pub mod iam;
 pub mod iam_bulk;
 pub mod kms;
@@ -75,7 +77,22 @@ pub fn accounts_of(desired: &Desired, resources: &[Resource]) -> Vec<String> {
             .filter(|a| named.iter().any(|p| p.account_id == a.id))
             .map(|a| a.key.clone()),
     );
+    // The clusters' accounts, for their pod identity associations.
+    out.extend(cluster_accounts(desired, resources));
     out.into_iter().collect()
+}
+
+/// The plan-file accounts that hold a cluster of the `pod_identity` entries of `resources`.
+fn cluster_accounts(desired: &Desired, resources: &[Resource]) -> Vec<String> {
+    let roles = resources.iter().filter_map(|r| match r {
+        Resource::Role(k) => desired.roles.get(k),
+        Resource::Bucket(_) | Resource::Key(_) => None,
+    });
+    roles
+        .flat_map(|r| &r.pod_identity)
+        .filter_map(|a| desired.accounts.values().find(|acc| acc.id == a.account_id))
+        .map(|acc| acc.key.clone())
+        .collect()
 }
 
 /// The principals that the grants and trust entries of `resources` name.
@@ -134,6 +151,16 @@ pub async fn read(
         }
     }));
     let role_reads: Vec<&crate::desired::Role> = role_reads.collect();
+    let associations = futures::future::join_all(
+        role_reads
+            .iter()
+            .filter(|r| !r.pod_identity.is_empty())
+            .map(|r| async move {
+                eks::read_associations(session, r)
+                    .await
+                    .map(|a| (r.key.clone(), a))
+            }),
+    );
     // Principals in accounts without a session are not read: the diff lists them as not
     // verified.
     let named: Vec<&NamedPrincipal> = named_principals(desired, resources).collect();
@@ -222,7 +249,8 @@ pub async fn read(
             .await
             .map(|m| (arn.to_string(), m))
     }));
-    let (buckets, iam_reads, keys, outside) = futures::join!(buckets, iam_reads, keys, outside);
+    let (buckets, iam_reads, keys, outside, associations) =
+        futures::join!(buckets, iam_reads, keys, outside, associations);
     let (roles, principals) = iam_reads?;
     let mut live = Live::default();
     for p in principals {
@@ -242,5 +270,9 @@ pub async fn read(
         live.keys.insert(k, v);
     }
     live.outside_keys.extend(outside.into_iter().flatten());
+    for a in associations {
+        let (k, v) = a?;
+        live.pod_identity.insert(k, v);
+    }
     Ok(live)
 }

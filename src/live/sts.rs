@@ -221,6 +221,11 @@ impl Session {
         self.aws.kms(region, self.account(account).creds.as_ref())
     }
 
+    /// An EKS client for `account` in `region` (not cached: a plan names few clusters).
+    pub fn eks(&self, account: &str, region: &str) -> aws_sdk_eks::Client {
+        self.aws.eks(region, self.account(account).creds.as_ref())
+    }
+
     /// The region of a bucket: its own, the plan's, or the ambient one.
     pub fn bucket_region(&self, bucket: &crate::desired::Bucket) -> String {
         bucket

@@ -169,3 +169,21 @@ fn a_volume_on_an_outside_kms_key_is_warned_about_and_a_plan_key_is_not() {
     let planned = warnings("{ kms_key = \"key.models\" }", &keys);
     assert!(!planned.contains("does not manage"), "{planned}");
 }
+
+#[test]
+fn two_roles_with_the_same_pod_identity_service_account_is_an_error() {
+    let entry = r#"[{ pod_identity = { cluster = "ml-prod", namespace = "ml", service_account = "inference" } }]"#;
+    let text = format!(
+        "version = 1\n[settings]\nregion = \"us-east-1\"\n[accounts.compute]\nid = \"222222222222\"\n\n[roles.a]\naccount = \"compute\"\ntrust = {entry}\n\n[roles.b]\naccount = \"compute\"\ntrust = {entry}\n"
+    );
+    let r = parse(Path::new("plan.toml"), &text, Options::default());
+    let err = r.map(|_| ()).map_err(|r| r.render(false)).unwrap_err();
+    insta::assert_snapshot!("pod_identity_claimed_twice", err);
+    // Another service account of the same cluster is fine.
+    let other = text.replacen(
+        "service_account = \"inference\"",
+        "service_account = \"batch\"",
+        1,
+    );
+    assert!(parse(Path::new("plan.toml"), &other, Options::default()).is_ok());
+}

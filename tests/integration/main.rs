@@ -16,6 +16,7 @@ mod k8s;
 mod kms;
 mod permissions;
 mod plan;
+mod pod_identity;
 mod principals;
 mod promises;
 mod proxy;

@@ -19,6 +19,7 @@ use crate::live::s3::to_sdk_ownership;
 
 mod bucket;
 mod key;
+mod pod_identity;
 mod role;
 
 pub use bucket::record_bucket;
@@ -329,6 +330,7 @@ pub async fn perform(session: &Session, t: &Target<'_>, w: &Write) -> Result<(),
         Write::PutBucketEncryption { bucket, encryption } => {
             key::put_bucket_encryption(session, t, bucket, encryption).await
         }
+        Write::PodIdentityAssociation(a) => pod_identity::write(session, a).await,
     }
 }
 
@@ -352,5 +354,9 @@ pub fn operation(w: &Write) -> &'static str {
         Write::TagRole { .. } => "TagRole",
         Write::PutKeyPolicy { .. } => "PutKeyPolicy",
         Write::PutBucketEncryption { .. } => "PutBucketEncryption",
+        Write::PodIdentityAssociation(a) if a.association_id.is_some() => {
+            "UpdatePodIdentityAssociation"
+        }
+        Write::PodIdentityAssociation(_) => "CreatePodIdentityAssociation",
     }
 }

@@ -73,6 +73,7 @@ pub fn resolve(path: &Path, text: &str, options: Options) -> Result<Loaded, Repo
         source: text.to_string(),
         named_principals: Vec::new(),
         expectations: Vec::new(),
+        pod_identity_claims: Default::default(),
     };
     let desired = r.run(path, text);
     let mut diags = r.diags;
@@ -100,6 +101,8 @@ struct Resolver {
     named_principals: Vec<NamedPrincipal>,
     /// `[[buckets.KEY.expect]]` entries, as they are resolved; checked once all is.
     expectations: Vec<crate::desired::Expectation>,
+    /// Pod identity associations (account, region, `CLUSTER/NS/SA`) → the role that has it.
+    pod_identity_claims: std::collections::BTreeMap<String, String>,
 }
 
 type Span = Range<usize>;

@@ -4,8 +4,8 @@
 
 use toml::Spanned;
 
-use super::{Ctx, Resolver, sp};
-use crate::desired::{Account, TrustEntry, eks_cluster_arn};
+use super::{Ctx, Resolver, Span, sp};
+use crate::desired::{Account, PodIdentityAssociation, TrustEntry, eks_cluster_arn};
 use crate::plan_file::raw::RawPodIdentity;
 
 impl Resolver {
@@ -60,6 +60,37 @@ impl Resolver {
             namespace: r.namespace.get_ref().clone(),
             service_account: r.service_account.get_ref().clone(),
         })
+    }
+}
+
+impl Resolver {
+    /// Records that `role` has the association `a`; false (and an error at `span`) when
+    /// another role has it already: EKS allows one association per service account, and
+    /// two roles would point it back and forth on every apply.
+    pub(super) fn claim_pod_identity(
+        &mut self,
+        a: &PodIdentityAssociation,
+        role: &str,
+        span: Option<Span>,
+    ) -> bool {
+        let id = format!("{}/{}/{}", a.account_id, a.region, a.key());
+        match self.pod_identity_claims.get(&id) {
+            Some(other) if other != role => {
+                let msg = format!(
+                    "service account `{}/{}` of cluster `{}` already uses role `{other}`",
+                    a.namespace, a.service_account, a.cluster
+                );
+                self.error(msg, span).hint = Some(format!(
+                    "EKS allows one pod identity association per service account: keep this entry in the trust of one role (`{other}` or `{role}`)"
+                ));
+                false
+            }
+            Some(_) => true,
+            None => {
+                self.pod_identity_claims.insert(id, role.to_string());
+                true
+            }
+        }
     }
 }
 

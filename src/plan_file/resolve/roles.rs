@@ -12,8 +12,8 @@ use super::accounts::NameRule;
 use super::documents::PolicyKind;
 use super::{Ctx, Entry, Resolver, RoleRef, list_of, sp, suggest};
 use crate::desired::{
-    Account, GRANTS_POLICY_NAME, Mode, NamedBy, NamedPrincipal, Role, TrustEntry, role_arn,
-    trust_document,
+    Account, GRANTS_POLICY_NAME, Mode, NamedBy, NamedPrincipal, PodIdentityAssociation, Role,
+    TrustEntry, role_arn, trust_document,
 };
 use crate::names::{
     account_root_arn, is_service_principal, oidc_provider_arn, parse_iam_arn, valid_iam_path,
@@ -97,7 +97,8 @@ impl Resolver {
             )
             .hint = Some("without `managed_policies`, s3ward leaves attachments alone".into());
         }
-        let trust = self.trust(e, &raw, &account, ctx);
+        let mut pod_identity = Vec::new();
+        let trust = self.trust(e, &raw, &account, ctx, &mut pod_identity);
         // `inline_policies_mode` belongs to the role, but SPEC's example shows it under the
         // `[roles.KEY.inline_policies]` header, where TOML puts it inside that table. Accept
         // it there too: a policy document is never the word `exclusive` or `additive`.
@@ -157,6 +158,7 @@ impl Resolver {
             inline_policies,
             inline_policies_mode,
             grants_policy: None,
+            pod_identity,
         })
     }
 
@@ -178,6 +180,7 @@ impl Resolver {
         raw: &RawRole,
         account: &Account,
         ctx: &Ctx<'_>,
+        pod_identity: &mut Vec<PodIdentityAssociation>,
     ) -> Option<PolicyDocument> {
         let doc = match (&raw.trust, &raw.trust_policy) {
             (Some(_), Some(tp)) => {
@@ -226,6 +229,12 @@ impl Resolver {
                                 by: NamedBy::RoleTrust(e.key.clone()),
                                 span: sp(written),
                             });
+                        }
+                        if let Some(a) = PodIdentityAssociation::of(&entry)
+                            && self.claim_pod_identity(&a, &e.key, sp(t))
+                            && !pod_identity.contains(&a)
+                        {
+                            pod_identity.push(a);
                         }
                         entries.push(entry);
                     }

@@ -10,7 +10,7 @@ use http::{HeaderMap, Method};
 
 /// A request, classified.
 pub(super) struct Classified {
-    /// `"s3"`, `"iam"`, `"sts"`, or `"unknown"`.
+    /// `"s3"`, `"iam"`, `"sts"`, `"eks"`, or `"unknown"`.
     pub service: &'static str,
     pub operation: String,
     pub access_key: Option<String>,
@@ -96,6 +96,7 @@ fn service_of(headers: &HeaderMap, query: &str) -> &'static str {
         Some("s3") => "s3",
         Some("iam") => "iam",
         Some("sts") => "sts",
+        Some("eks") => "eks",
         _ => "unknown",
     }
 }
@@ -110,6 +111,8 @@ fn operation_of(
     let query = uri.query().unwrap_or("");
     match service {
         "s3" => s3_operation(method, uri.path(), query, headers),
+        "eks" => super::eks::operation(method, uri.path())
+            .map_or_else(|| format!("{method} {}", uri.path()), str::to_string),
         _ => {
             let mut pairs = form_pairs(query);
             pairs.extend(form_pairs(&String::from_utf8_lossy(body)));
@@ -291,7 +294,7 @@ fn s3_operation(method: &Method, path: &str, query: &str, headers: &HeaderMap) -
 }
 
 /// `a=1&b=%2F` → `[("a","1"), ("b","/")]` (form encoding: `+` is a space).
-fn form_pairs(text: &str) -> Vec<(String, String)> {
+pub(super) fn form_pairs(text: &str) -> Vec<(String, String)> {
     let decode = |s: &str| {
         percent_encoding::percent_decode_str(&s.replace('+', " "))
             .decode_utf8_lossy()

@@ -12,6 +12,9 @@ use http_body_util::Full;
 use super::Fault;
 
 pub(super) fn fault_response(service: &str, fault: Fault) -> Response<Full<Bytes>> {
+    if service == "eks" {
+        return super::eks::fault_response(fault);
+    }
     let request_id = format!("{:016X}", fastrand::u64(..));
     let (status, code, message) = match (service, fault) {
         ("s3" | "unknown", Fault::Throttling) => {

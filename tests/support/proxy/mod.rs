@@ -48,11 +48,13 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
 mod classify;
+mod eks;
 mod faults;
 mod rules;
 mod server;
 
 pub use classify::is_read;
+pub use eks::Association;
 pub use rules::{Fault, ProxyRules, Rule};
 
 use server::{Hold, State, Stop, serve};
@@ -257,6 +259,11 @@ impl Proxy {
 
     /// The body of every STS answer passed on so far, in order (not reset by
     /// [`Proxy::clear`]).
+    /// The pod identity associations of `cluster` that the proxy serves (see `eks.rs`).
+    pub fn pod_identity_associations(&self, cluster: &str) -> Vec<Association> {
+        self.state.eks.of(cluster)
+    }
+
     pub fn sts_answers(&self) -> Vec<String> {
         self.state.sts_answers.lock().expect("sts answers").clone()
     }

@@ -43,6 +43,8 @@ pub(super) struct State {
     /// The bodies of STS answers passed on (they carry the credentials that AssumeRole
     /// issues, which a test then looks for in the client's output).
     pub(super) sts_answers: Mutex<Vec<String>>,
+    /// EKS pod identity associations, which moto does not implement (`eks.rs`).
+    pub(super) eks: super::eks::Store,
 }
 
 /// Counting writes that took effect, and stopping or holding the client at the k-th.
@@ -84,6 +86,7 @@ impl State {
             per_service: Mutex::new(BTreeMap::new()),
             writes: Writes::default(),
             sts_answers: Mutex::new(Vec::new()),
+            eks: Default::default(),
         }
     }
 }
@@ -231,6 +234,26 @@ async fn handle(
                     // A dropped gate (sender gone) counts as open.
                     let _ = hold.open.wait_for(|open| *open).await;
                 }
+            }
+            let region = parts
+                .headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|a| a.split('/').nth(2))
+                .unwrap_or("us-east-1")
+                .to_string();
+            let served = (service == "eks")
+                .then(|| state.eks.serve(&parts.method, &parts.uri, &region, &body))
+                .flatten();
+            if let Some(local) = served {
+                if write && local.status().is_success() {
+                    state.writes.applied.fetch_add(1, Ordering::SeqCst);
+                }
+                record(Some(local.status().as_u16()));
+                if fault == Some(Fault::DropResponse) && local.status().is_success() {
+                    return Err(DropConnection);
+                }
+                return Ok(local);
             }
             let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
             parts.uri = format!("{}{path}", state.upstream)
