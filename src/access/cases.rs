@@ -126,6 +126,7 @@ pub fn run(case: &Case) -> Decision {
         } else {
             "kms:Decrypt".into()
         },
+        via_service: "s3.us-east-1.amazonaws.com".into(),
     });
     evaluate(&Evaluation {
         request: &request,

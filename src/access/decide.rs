@@ -92,6 +92,9 @@ pub struct KeyFacts {
     pub account: String,
     pub policy: Policy,
     pub action: String,
+    /// `s3.REGION.amazonaws.com`: S3 calls KMS for the caller, so the key sees
+    /// `kms:ViaService` with this value (and `aws:ViaAWSService = true`).
+    pub via_service: String,
 }
 
 pub struct Evaluation<'a> {
@@ -251,11 +254,17 @@ pub fn evaluate(e: &Evaluation<'_>) -> Verdict {
     let mut allow = allow_s3;
 
     if let Some(k) = e.key {
-        let kreq = Request {
+        let mut kreq = Request {
             action: k.action.clone(),
             resource: k.key_arn.clone(),
             ..req.clone()
         };
+        // S3 makes the KMS call on the caller's behalf.
+        kreq.context
+            .set_default("kms:ViaService", &[&k.via_service]);
+        kreq.context
+            .set_default("kms:CallerAccount", &[&caller_account]);
+        kreq.context.set("aws:ViaAWSService", &["true"]);
         let kid = eval_side(&identity_policies, &kreq, false);
         let kp = eval_side(&[&k.policy], &kreq, true);
         let kid_allow = if identity_known {

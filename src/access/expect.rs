@@ -107,15 +107,17 @@ pub fn check(
     caller: &Caller,
     identity: &Identity,
     bucket: &BucketFacts,
+    key: &super::keys::KeySide,
 ) -> Vec<Failure> {
     let mut out = Vec::new();
     for probe in probes(x, name) {
         let req = Request::new(caller.clone(), &probe.action, &probe.resource, &[]);
+        let key = key.for_action(&probe.action);
         let v: Verdict = evaluate(&Evaluation {
             request: &req,
             identity,
             bucket,
-            key: None,
+            key: key.as_ref(),
         });
         let ok = match v.decision {
             Decision::Allowed => probe.must_allow,

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use super::decide::{BucketFacts, Identity};
 use super::expect::check;
+use super::keys::{self, KeySide};
 use super::offline::{caller, live_policy};
 use crate::change::{Address, Problem};
 use crate::desired::{Desired, ObjectOwnership, Place, PublicAccessBlock};
@@ -22,6 +23,7 @@ pub fn problems(
     managed: &BTreeMap<String, LiveDocument>,
 ) -> Vec<Problem> {
     let mut out = Vec::new();
+    let src = super::sources::Sources::read(&desired.source.text);
     for x in &desired.expectations {
         let (Some(b), Some(lb)) = (desired.buckets.get(&x.bucket), live.buckets.get(&x.bucket))
         else {
@@ -81,7 +83,8 @@ pub fn problems(
             .as_ref()
             .map(|s| Place::at(&desired.source.path, &desired.source.text, s.start));
         let mut said: Vec<String> = Vec::new();
-        for f in check(x, &b.name, &who, &identity, &facts) {
+        let key = live_key_side(desired, &src, live, b);
+        for f in check(x, &b.name, &who, &identity, &facts, &key) {
             if said.contains(&f.probe.want) {
                 continue;
             }
@@ -123,4 +126,32 @@ pub fn managed_to_read(desired: &Desired, live: &Live) -> BTreeMap<String, (Stri
         }
     }
     out
+}
+
+/// The key side of `b` with the key policy AWS holds; a key of the plan that was not read
+/// (or whose policy does not parse) is not evaluated rather than taken from the plan file.
+pub fn live_key_side(
+    desired: &Desired,
+    src: &super::sources::Sources,
+    live: &Live,
+    b: &crate::desired::Bucket,
+) -> KeySide {
+    match keys::planned(desired, src, b) {
+        KeySide::Known(k) => {
+            let doc = b
+                .encryption
+                .as_ref()
+                .and_then(|e| e.plan_key())
+                .and_then(|pk| live.keys.get(pk))
+                .and_then(|lk| lk.policy.doc.as_ref().ok());
+            match doc {
+                Some(doc) => KeySide::Known(k).with_policy(Some(doc)),
+                None => KeySide::NotEvaluated(format!(
+                    "the policy of key {} (not read from AWS)",
+                    k.key_arn
+                )),
+            }
+        }
+        other => other,
+    }
 }

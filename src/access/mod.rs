@@ -13,12 +13,14 @@
 //! - [`request`]: the caller and the request context;
 //! - [`statement`]: one statement against one request;
 //! - [`report`]: the answer, as plain data;
+//! - [`keys`]: the key side of an SSE-KMS bucket, from the plan file or AWS;
 //! - [`decide`]: the sides (identity, bucket, key) and the S3 layers (ownership, public
 //!   access block) combined into one decision.
 
 pub mod conditions;
 pub mod decide;
 pub mod expect;
+pub mod keys;
 pub mod live;
 pub mod matching;
 pub mod offline;

@@ -62,6 +62,8 @@ pub struct Question {
     pub role_key: Option<String>,
     /// Documents that could matter but are not in the plan file (a role's managed policies).
     pub unread: Vec<String>,
+    /// The bucket's key side (SSE-KMS).
+    pub key: super::keys::KeySide,
 }
 
 /// `s3://BUCKET/KEY` → (bucket, key); the key may be empty.
@@ -153,6 +155,7 @@ pub fn ask(desired: &Desired, asked: &Asked) -> Result<Question, AskError> {
     Ok(Question {
         request,
         identity,
+        key: super::keys::planned(desired, &src, b),
         bucket: bucket_facts(desired, &src, b),
         bucket_key: b.key.clone(),
         role_key,

@@ -150,6 +150,13 @@ impl Context {
         );
     }
 
+    /// Sets `key` unless the request already says something of it (`--context` wins).
+    pub fn set_default(&mut self, key: &str, values: &[&str]) {
+        if !self.keys.contains_key(&key.to_ascii_lowercase()) {
+            self.set(key, values);
+        }
+    }
+
     pub fn absent(&mut self, key: &str) {
         self.keys.insert(key.to_ascii_lowercase(), None);
     }

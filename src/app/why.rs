@@ -28,13 +28,17 @@ pub fn run(global: &Settings, args: &WhySettings) -> Result<Exit, Error> {
     if args.live {
         super::runtime().block_on(read_live(global, &desired, &mut q))?;
     }
+    let key = q.key.for_action(&q.request.action);
     let mut verdict = evaluate(&Evaluation {
         request: &q.request,
         identity: &q.identity,
         bucket: &q.bucket,
-        key: None,
+        key: key.as_ref(),
     });
     verdict.not_evaluated.extend(q.unread.iter().cloned());
+    verdict
+        .not_evaluated
+        .extend(q.key.not_evaluated(&q.request.action));
     let principal_arn = q
         .request
         .caller
@@ -68,6 +72,12 @@ async fn read_live(global: &Settings, desired: &Desired, q: &mut Question) -> Re
     let role = q.role_key.as_ref().and_then(|k| desired.roles.get(k));
     let mut accounts = vec![b.account.clone()];
     accounts.extend(role.map(|r| r.account.clone()));
+    let key = b
+        .encryption
+        .as_ref()
+        .and_then(|e| e.plan_key())
+        .and_then(|k| desired.keys.get(k));
+    accounts.extend(key.map(|k| k.account.clone()));
     let aws = Aws::connect(&global.aws).await;
     let session = Session::connect(aws, desired, Some(&accounts)).await?;
     let region = session.bucket_region(b);
@@ -80,6 +90,17 @@ async fn read_live(global: &Settings, desired: &Desired, q: &mut Question) -> Re
         live::s3::BucketReads::ALL,
     )
     .await?;
+    if let Some(k) = key {
+        let lk = live::kms::read_key(&session, k).await?;
+        let side = std::mem::replace(&mut q.key, crate::access::keys::KeySide::None);
+        q.key = match lk.policy.doc.as_ref() {
+            Ok(doc) => side.with_policy(Some(doc)),
+            Err(_) => crate::access::keys::KeySide::NotEvaluated(format!(
+                "the policy of key {}: it does not parse",
+                k.arn
+            )),
+        };
+    }
     q.bucket.policy = lb
         .policy
         .present()

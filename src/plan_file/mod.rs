@@ -6,6 +6,8 @@
 
 pub mod diagnostic;
 #[cfg(test)]
+mod key_access_tests;
+#[cfg(test)]
 mod kms_tests;
 pub mod raw;
 #[cfg(test)]

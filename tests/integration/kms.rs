@@ -303,6 +303,80 @@ extra_policy_statements = '''[{{"Sid":"Enable IAM User Permissions","Effect":"Al
 
 /// The test server refuses the key policies KMS refuses and moto alone accepts, so the test
 /// above proves s3ward never sends one (`tests/support/moto_server.py`, rule 5).
+/// `why` sees the third side: after apply, the reader may read an object through all three
+/// sides; when someone takes the reader's statement out of the key policy, both S3 sides
+/// still allow and `why --live` says denied, naming the key side, while the plan file's own
+/// documents (offline) still allow.
+#[tokio::test]
+async fn why_live_reads_the_key_policy_and_finds_the_missing_key_side() {
+    let w = World::new().await;
+    w.write("");
+    apply(&w.dir, None).await;
+    let object = format!("s3://{}/Mistral-7B-v0.1/config.json", w.bucket);
+    let why = |live: bool| {
+        let mut args = vec![
+            "why".to_string(),
+            PLAN.to_string(),
+            "--principal".into(),
+            "role.reader".into(),
+            "--action".into(),
+            "s3:GetObject".into(),
+            "--resource".into(),
+            object.clone(),
+            "--format".into(),
+            "json".into(),
+        ];
+        if live {
+            args.push("--live".into());
+        }
+        args
+    };
+    let side = |report: &Value, name: &str| -> String {
+        report["sides"]
+            .as_array()
+            .expect("sides")
+            .iter()
+            .find(|s| s["side"] == name)
+            .map(|s| s["decision"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_else(|| panic!("no {name} side: {report:#}"))
+    };
+    let args = why(true);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let allowed = run(&w.dir, None, &args).await;
+    assert_eq!(allowed.code, 0, "{allowed}");
+    let report = json_of(&allowed);
+    assert_eq!(report["decision"], "allowed", "{report:#}");
+    assert_eq!(side(&report, "key"), "allowed", "{report:#}");
+
+    // Someone removes the reader's key statement by hand.
+    let kms_storage = kms(&w.storage).await;
+    let mut policy = key_policy(&kms_storage, &w.key_arn).await;
+    policy["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|s| s["Sid"] != "s3wardmlmodelsModelsReadRoleReader");
+    ok(kms_storage
+        .put_key_policy()
+        .key_id(&w.key_arn)
+        .policy_name("default")
+        .policy(policy.to_string())
+        .send()
+        .await);
+    let denied = run(&w.dir, None, &args).await;
+    assert_eq!(denied.code, 2, "{denied}");
+    let report = json_of(&denied);
+    assert_eq!(report["decision"], "denied", "{report:#}");
+    assert_eq!(side(&report, "identity"), "allowed", "{report:#}");
+    assert_eq!(side(&report, "bucket"), "allowed", "{report:#}");
+    assert_eq!(side(&report, "key"), "denied", "{report:#}");
+
+    // The plan file still writes the key side: offline, allowed.
+    let args = why(false);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let offline = run(&w.dir, None, &args).await;
+    assert_eq!(offline.code, 0, "{offline}");
+}
+
 #[tokio::test]
 async fn the_test_server_refuses_key_policies_that_kms_refuses() {
     let storage = account();

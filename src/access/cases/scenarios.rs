@@ -177,7 +177,8 @@ pub fn cases() -> Vec<Case> {
         B::new(KMS, D).id(ID_S3_ONLY).key("111111111111", KEY_ROOT),
         B::new(KMS, A).id(ID_S3_ONLY).key("111111111111", KEY_ROLE),
         B::new(KMS, D).id(ID_S3_KMS).key("111111111111", KEY_DENY),
-        B::new(KMS, Q).id(ID_S3_ONLY).key("111111111111", KEY_VIA),
+        // S3 makes the KMS call: `kms:ViaService` is `s3.REGION.amazonaws.com` without asking.
+        B::new(KMS, A).id(ID_S3_ONLY).key("111111111111", KEY_VIA),
         B::new(KMS, A).id(ID_S3_ONLY).key("111111111111", KEY_VIA).ctx(&[("kms:ViaService", "s3.us-east-1.amazonaws.com")]),
         B::new(KMS, D).id(ID_S3_ONLY).key("111111111111", KEY_VIA).ctx(&[("kms:ViaService", "ec2.us-east-1.amazonaws.com")]),
         B::new(KMS, D).id(ID_S3_KMS).key("111111111111", KEY_ROLE).action("s3:PutObject", "arn:aws:s3:::b/k"),

@@ -82,8 +82,9 @@ impl Resolver {
                 None => Identity::NotKnown,
             };
             let facts = bucket_facts(desired, &src, b);
+            let key = crate::access::keys::planned(desired, &src, b);
             let mut said: Vec<String> = Vec::new();
-            for f in check(x, &b.name, &who, &identity, &facts) {
+            for f in check(x, &b.name, &who, &identity, &facts, &key) {
                 // One error per level or action: its first failing request says enough.
                 if said.contains(&f.probe.want) {
                     continue;
