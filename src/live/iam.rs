@@ -42,8 +42,18 @@ impl RoleReads {
 }
 
 /// Reads what the plan file manages of a role.
+///
+/// The description and session length are kept only when the plan file declares one of
+/// them, as the bulk listing (`iam_bulk.rs`, which has neither) does: both paths then give
+/// the same data, so a saved plan made on one is not stale on the other (a plan role allowed
+/// the listing, an apply role that falls back to per-role reads).
 pub async fn read_role(session: &Session, r: &Role) -> Result<LiveRole, Error> {
-    read(session, &r.account, &r.name, &r.key, &RoleReads::managed(r)).await
+    let mut live = read(session, &r.account, &r.name, &r.key, &RoleReads::managed(r)).await?;
+    if r.description.is_none() && r.max_session_duration.is_none() {
+        live.description = None;
+        live.max_session_duration = None;
+    }
+    Ok(live)
 }
 
 /// Reads a role by name; errors name `role.KEY` with `key`.

@@ -1144,6 +1144,30 @@ async fn roles_listed_in_bulk_plan_exactly_as_roles_read_one_by_one() {
     let by_role = role_changes(&json_of(&one), "role.app");
     assert!(by_role.len() >= 7, "the drift of role.app was seen: {one}");
     assert_eq!(role_changes(&bulk_plan, "role.app"), by_role);
+
+    // A saved plan records the same fingerprints on either path, so one made where the
+    // listing is allowed is not stale where it is not (a role in sync that declares no
+    // description: the per-role path reads one, the listing has none).
+    let fingerprints = |file: &str| -> Value {
+        let text = std::fs::read_to_string(f.dir.path().join(file)).expect("saved plan");
+        let saved: Value = serde_json::from_str(&text).expect("JSON");
+        saved["fingerprints"].clone()
+    };
+    let run = f.plan(&["--out", "bulk.json"]).await;
+    assert_eq!(run.code, 0, "{run}");
+    let run = f
+        .plan(&["--out", "one.json", "--target", "role.sync0"])
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+    let (bulk_fp, one_fp) = (fingerprints("bulk.json"), fingerprints("one.json"));
+    for addr in [
+        "role.sync0",
+        "role.sync0.trust",
+        "role.sync0.inline_policies",
+    ] {
+        assert!(!one_fp[addr].is_null(), "{addr}: {one_fp:#}");
+        assert_eq!(bulk_fp[addr], one_fp[addr], "{addr}");
+    }
 }
 
 #[tokio::test]
