@@ -187,17 +187,11 @@ fn unknown_names_are_usage_errors() {
     );
 }
 
-#[tokio::test]
-async fn live_answers_follow_changes_made_outside_s3ward() {
-    let account = account();
-    let aws = sdk(Some(&account)).await;
-    let bucket = unique("why-b");
-    let role = unique("why-r");
-    let dir = PlanDir::new();
-    dir.write(
-        PLAN,
-        &format!(
-            r#"version = 1
+/// A role `reader` with a `read` grant on `llama/` of a bucket that enforces ownership, all
+/// in one account reached through `assume_role`; `extra` is appended.
+fn reader_plan(account: &str, role: &str, bucket: &str, extra: &str) -> String {
+    format!(
+        r#"version = 1
 [accounts.main]
 id = "{account}"
 assume_role = "arn:aws:iam::{account}:role/s3ward"
@@ -214,9 +208,28 @@ block_public_access = true
 to = "role.reader"
 access = "read"
 prefixes = ["llama/"]
-"#
-        ),
-    );
+{extra}"#
+    )
+}
+
+const EXPECT_READER_READS_AND_CANNOT_WRITE: &str = r#"[[buckets.models.expect]]
+who = "role.reader"
+can = ["read"]
+prefix = "llama/"
+[[buckets.models.expect]]
+who = "role.reader"
+cannot = ["write"]
+prefix = "llama/"
+"#;
+
+#[tokio::test]
+async fn live_answers_follow_changes_made_outside_s3ward() {
+    let account = account();
+    let aws = sdk(Some(&account)).await;
+    let bucket = unique("why-b");
+    let role = unique("why-r");
+    let dir = PlanDir::new();
+    dir.write(PLAN, &reader_plan(&account, &role, &bucket, ""));
     apply(&dir, None).await;
     let object = format!("s3://{bucket}/llama/config.json");
     let why = |live: bool| {
@@ -298,33 +311,11 @@ async fn drift_exits_2_at_the_expectation_that_live_state_breaks() {
     let dir = PlanDir::new();
     dir.write(
         PLAN,
-        &format!(
-            r#"version = 1
-[accounts.main]
-id = "{account}"
-assume_role = "arn:aws:iam::{account}:role/s3ward"
-[roles.reader]
-account = "main"
-name = "{role}"
-trust = [{{ service = "ec2.amazonaws.com" }}]
-[buckets.models]
-account = "main"
-name = "{bucket}"
-object_ownership = "BucketOwnerEnforced"
-block_public_access = true
-[[buckets.models.grants]]
-to = "role.reader"
-access = "read"
-prefixes = ["llama/"]
-[[buckets.models.expect]]
-who = "role.reader"
-can = ["read"]
-prefix = "llama/"
-[[buckets.models.expect]]
-who = "role.reader"
-cannot = ["write"]
-prefix = "llama/"
-"#
+        &reader_plan(
+            &account,
+            &role,
+            &bucket,
+            EXPECT_READER_READS_AND_CANNOT_WRITE,
         ),
     );
     apply(&dir, None).await;
