@@ -3,9 +3,10 @@
 //! One bound for every service made IAM, whose request quota is far below S3's control
 //! plane, share S3's limit, and made S3 wait behind IAM. Each service has its own limit:
 //! it starts at the service's [`start`] value (never above `--parallelism`), a throttling
-//! answer (`Throttling`, `SlowDown`, HTTP 429/503) halves it, and every successful call
-//! grows it by `1 / limit`, so one more request is in flight after a round of successes,
-//! up to `--parallelism` — additive increase, multiplicative decrease, as TCP does.
+//! answer (`Throttling`, `SlowDown` and the other throttling codes, or HTTP 429) halves it,
+//! and every other answer grows it by `1 / limit`, so one more request is in flight after a
+//! round of answers, up to `--parallelism` — additive increase, multiplicative decrease, as
+//! TCP does.
 //!
 //! A burst of throttling answers to the requests of one round halves the limit once, not
 //! once per answer: a decrease applies only to requests sent after the previous one.

@@ -2,14 +2,15 @@
 //! (`Filter=Role`) returns every role's trust, inline policies, attached managed policies and
 //! tags, up to 1,000 roles a page, where the per-role path ([`super::iam::read`]) costs
 //! GetRole, ListRolePolicies, one GetRolePolicy per inline policy and ListAttachedRolePolicies:
-//! three to four calls per role.
+//! two calls per role at the least, three or four for most.
 //!
 //! The rule, by counting calls: an account in which the plan reads at least
 //! [`BULK_MIN_ROLES`] roles (its own roles and the roles its grants and trust entries name)
 //! is listed once; others are read role by role. The listing's pages hold every role of the
-//! account, so one page of a thousand replaces at least 30 calls; an account of more than
-//! 10,000 roles (more than ten pages) with a plan of ten roles is the case where it would
-//! cost more, and it is not one a plan of this size meets. A listing refused with
+//! account, and IAM allows at most 5,000 roles in an account (1,000 by default): at most five
+//! pages of 1,000, against at least twenty calls (GetRole and ListRolePolicies) for ten roles
+//! read one by one. IAM may return fewer roles a page than asked for; that has not been
+//! measured against real IAM. A listing refused with
 //! `AccessDenied` (a policy written for an earlier s3ward, without
 //! `iam:GetAccountAuthorizationDetails`) falls back to the per-role path.
 //!
