@@ -72,11 +72,13 @@ async fn read_live(global: &Settings, desired: &Desired, q: &mut Question) -> Re
     let role = q.role_key.as_ref().and_then(|k| desired.roles.get(k));
     let mut accounts = vec![b.account.clone()];
     accounts.extend(role.map(|r| r.account.clone()));
+    // The key policy only when the request makes S3 call KMS (not to list, say).
     let key = b
         .encryption
         .as_ref()
         .and_then(|e| e.plan_key())
-        .and_then(|k| desired.keys.get(k));
+        .and_then(|k| desired.keys.get(k))
+        .filter(|_| crate::access::keys::kms_action(&q.request.action).is_some());
     accounts.extend(key.map(|k| k.account.clone()));
     let aws = Aws::connect(&global.aws).await;
     let session = Session::connect(aws, desired, Some(&accounts)).await?;
