@@ -6,6 +6,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `--parallelism` when not given: the most requests in flight to each AWS service. High
+/// enough for S3's control plane, which answers hundreds of requests a second; IAM, STS and
+/// EKS start far lower and grow only while AWS answers without throttling
+/// (`src/aws/limiter.rs`).
+pub const DEFAULT_PARALLELISM: u16 = 64;
+
 /// Keep S3 access for ML model storage exactly as a reviewed TOML plan file says.
 ///
 /// s3ward reads a plan file that declares buckets, IAM roles, cross-account principals and
@@ -35,7 +41,7 @@ pub struct Global {
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// Most requests in flight at once to each AWS service (each slows down when throttled).
-    #[arg(long, global = true, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, global = true, default_value_t = DEFAULT_PARALLELISM, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
     /// When to colour output (NO_COLOR is honoured under `auto`).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]

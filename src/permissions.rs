@@ -56,6 +56,9 @@ pub enum On {
     /// Every role of an account at once (GetAccountAuthorizationDetails has no resource-level
     /// permission: `*`), where the plan reads enough roles to list them whole.
     AccountRoles,
+    /// Every role's description and session length at once (ListRoles, `*` too), where a
+    /// listed role declares either.
+    AccountRoleDescriptions,
     /// The lock object `settings.lock`, with the credentials s3ward runs with.
     LockObject,
     /// A role named by `assume_role`, assumed by the credentials s3ward runs with.
@@ -318,12 +321,13 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
                 .chain(named_roles.map(|p| (a.key.as_str(), p.name.as_str()))),
         );
         if !listed.is_empty() {
-            s.add(
-                "ListRoles",
-                None,
-                &only(read)(On::AccountRoles),
-                &["*".to_string()],
-            );
+            let mut actions = only(read)(On::AccountRoles);
+            if desired.roles.values().any(|r| {
+                r.account == a.key && (r.description.is_some() || r.max_session_duration.is_some())
+            }) {
+                actions.extend(only(read)(On::AccountRoleDescriptions));
+            }
+            s.add("ListRoles", None, &actions, &["*".to_string()]);
         }
         // The documents of the managed policies that the roles expectations name have
         // declared (`managed_policies`): plan reads them to evaluate the expectations.
@@ -528,16 +532,20 @@ mod tests {
     }
 
     /// Ten roles in one account: plan lists them all at once, so the policy allows the
-    /// listing; nine are read one by one and it does not.
+    /// listing (and ListRoles where a role declares a description); nine are read one by one
+    /// and it does not.
     #[test]
     fn the_role_listing_is_allowed_where_plan_lists_roles() {
-        let plan = |n: usize| {
+        let plan = |n: usize, described: bool| {
             let mut text = String::from("version = 1\n[accounts.main]\nid = \"111111111111\"\n");
             for i in 0..n {
                 text.push_str(&format!(
                     "[roles.r{i}]\naccount = \"main\"\nname = \"r{i}\"\n\
                      trust = [{{ service = \"ec2.amazonaws.com\" }}]\n"
                 ));
+                if described && i == 0 {
+                    text.push_str("description = \"reads models\"\n");
+                }
             }
             let loaded = crate::plan_file::parse(
                 std::path::Path::new("p.toml"),
@@ -550,10 +558,15 @@ mod tests {
             let doc = policies(&loaded.desired, Purpose::Plan).accounts[0]
                 .document
                 .to_string();
-            doc.contains("iam:GetAccountAuthorizationDetails")
+            (
+                doc.contains("iam:GetAccountAuthorizationDetails"),
+                doc.contains("iam:ListRoles"),
+            )
         };
-        assert!(!plan(9));
-        assert!(plan(10));
+        assert_eq!(plan(9, true), (false, false));
+        assert_eq!(plan(10, false), (true, false));
+        // A listed role that declares a description: ListRoles too.
+        assert_eq!(plan(10, true), (true, true));
     }
 
     #[test]

@@ -14,8 +14,10 @@
 //! `AccessDenied` (a policy written for an earlier s3ward, without
 //! `iam:GetAccountAuthorizationDetails`) falls back to the per-role path.
 //!
-//! The listing has no description or session length: a role whose plan-file entry sets
-//! either is also read with GetRole.
+//! The listing has no description or session length. Where a role read from the listing sets
+//! either in the plan file, the account's roles are also listed with ListRoles (1,000 a page,
+//! description and session length but no tags or policies), at the same time as the first
+//! listing; if that is refused, each such role is read with GetRole.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,6 +33,8 @@ use crate::error::Error;
 #[derive(Debug, Default)]
 pub struct Listing {
     roles: BTreeMap<String, Listed>,
+    /// From ListRoles, when asked for and allowed.
+    described: Option<Described>,
 }
 
 #[derive(Debug)]
@@ -43,9 +47,76 @@ struct Listed {
     tags: BTreeMap<String, String>,
 }
 
-/// Lists every role of `account`, page by page; `None` when the listing is refused
+/// Description and session length by lower-cased role name, from ListRoles.
+type Described = BTreeMap<String, (Option<String>, Option<i32>)>;
+
+/// Lists every role of `account`, page by page, and with `described` their descriptions and
+/// session lengths too (ListRoles, at the same time); `None` when the listing is refused
 /// (`AccessDenied`): read those roles one by one then.
-pub async fn list(session: &Session, account: &str) -> Result<Option<Listing>, Error> {
+pub async fn list(
+    session: &Session,
+    account: &str,
+    described: bool,
+) -> Result<Option<Listing>, Error> {
+    let (listing, described) = futures::join!(authorization_details(session, account), async {
+        if described {
+            list_roles(session, account).await
+        } else {
+            None
+        }
+    });
+    Ok(listing?.map(|mut l| {
+        l.described = described;
+        l
+    }))
+}
+
+/// ListRoles, every page: description and session length by lower-cased name; `None` when it
+/// fails (refused, say): each role that needs them is read with GetRole then, which reports
+/// its own failure. The listing is a saving, not a source the plan depends on.
+async fn list_roles(session: &Session, account: &str) -> Option<Described> {
+    let aws = &session.aws;
+    let iam = session.iam(account);
+    let mut described = Described::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = aws
+            .call(Op::iam("ListRoles", account), RetryPolicy::STANDARD, || {
+                iam.list_roles()
+                    .max_items(1000)
+                    .set_marker(marker.clone())
+                    .send()
+            })
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                tracing::info!(
+                    target: "s3ward::aws",
+                    "listing the roles of account {account} with ListRoles failed ({}); reading descriptions with GetRole",
+                    e.short()
+                );
+                return None;
+            }
+        };
+        for r in out.roles() {
+            described.insert(
+                r.role_name().to_ascii_lowercase(),
+                (
+                    r.description().map(str::to_string),
+                    r.max_session_duration(),
+                ),
+            );
+        }
+        match out.marker().filter(|_| out.is_truncated()) {
+            Some(next) => marker = Some(next.to_string()),
+            None => return Some(described),
+        }
+    }
+}
+
+/// GetAccountAuthorizationDetails (`Filter=Role`), every page.
+async fn authorization_details(session: &Session, account: &str) -> Result<Option<Listing>, Error> {
     let aws = &session.aws;
     let iam = session.iam(account);
     let mut listing = Listing::default();
@@ -124,7 +195,15 @@ pub async fn read_role(session: &Session, listing: &Listing, r: &Role) -> Result
         return Ok(absent(&reads));
     };
     let (mut description, mut max_session_duration) = (None, None);
-    if r.description.is_some() || r.max_session_duration.is_some() {
+    let declared = r.description.is_some() || r.max_session_duration.is_some();
+    let from_list = listing
+        .described
+        .as_ref()
+        .and_then(|d| d.get(&r.name.to_ascii_lowercase()));
+    if let (true, Some((d, m))) = (declared, from_list) {
+        description = d.clone();
+        max_session_duration = *m;
+    } else if declared {
         let iam = session.iam(&r.account);
         let name = r.name.as_str();
         let got = session

@@ -11,7 +11,7 @@
 //! | resource | calls |
 //! |---|---|
 //! | bucket | GetBucketPolicy, GetBucketTagging, + GetBucketAcl (`bucket_acl = "private"`, unless the plan file asks for BucketOwnerEnforced and the bucket has it: ACLs are disabled then), + GetBucketOwnershipControls (`object_ownership` set), + GetPublicAccessBlock (`block_public_access` set): 2 to 5 |
-//! | role | GetRole, ListRolePolicies and one GetRolePolicy per inline policy (undeclared ones too: they are deleted in exclusive mode, and count towards IAM's size limit otherwise), + ListAttachedRolePolicies (`managed_policies` set): 2 to 3 + n. In an account where the plan reads 10 roles or more: one GetAccountAuthorizationDetails page per 1,000 roles of the account for all of them, + GetRole for a role that sets `description` or `max_session_duration` (`iam_bulk.rs`) |
+//! | role | GetRole, ListRolePolicies and one GetRolePolicy per inline policy (undeclared ones too: they are deleted in exclusive mode, and count towards IAM's size limit otherwise), + ListAttachedRolePolicies (`managed_policies` set): 2 to 3 + n. In an account where the plan reads 10 roles or more: one GetAccountAuthorizationDetails page per 1,000 roles of the account for all of them, + ListRoles (1,000 a page) when one of them sets `description` or `max_session_duration` (`iam_bulk.rs`) |
 //! | key | DescribeKey, GetKeyPolicy, ListResourceTags (`[keys]`): 3; + GetBucketEncryption per bucket with `encryption` |
 //! | account | one STS GetCallerIdentity per run, one AssumeRole per account with `assume_role` |
 //! | pod identity association | per `pod_identity` trust entry, in the cluster's account and region: ListPodIdentityAssociations (namespace and service account, paginated) + DescribePodIdentityAssociation of the match: 1 to 2 |
@@ -189,8 +189,14 @@ pub async fn read(
             ),
     );
     let iam_reads = async {
+        let role_reads = &role_reads;
         let listed = futures::future::join_all(to_list.iter().map(|account| async move {
-            iam_bulk::list(session, account)
+            // ListRoles too where a listed role declares what only it and GetRole return.
+            let described = role_reads.iter().any(|r| {
+                &r.account == account
+                    && (r.description.is_some() || r.max_session_duration.is_some())
+            });
+            iam_bulk::list(session, account, described)
                 .await
                 .map(|l| l.map(|l| (account.clone(), l)))
         }))

@@ -48,6 +48,7 @@ pub const CALLS: &[Call] = &[
     call("iam", "GetRole", "iam:GetRole", On::NamedRole, When::Read),
     // live/iam_bulk.rs: the roles of an account where the plan reads ten or more.
     call("iam", "GetAccountAuthorizationDetails", "iam:GetAccountAuthorizationDetails", On::AccountRoles, When::Read),
+    call("iam", "ListRoles", "iam:ListRoles", On::AccountRoleDescriptions, When::Read),
     call("iam", "GetUser", "iam:GetUser", On::NamedUser, When::Read),
     // live/managed_policies.rs: attached policies' documents, for `why --live`.
     // (plan and drift make them for the roles that expectations name.)

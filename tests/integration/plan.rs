@@ -1100,15 +1100,23 @@ async fn roles_listed_in_bulk_plan_exactly_as_roles_read_one_by_one() {
         let plan = json_of(&run);
         (run, plan)
     };
-    let iam: Vec<String> = proxy
-        .operations()
-        .iter()
-        .filter(|r| r.service == "iam")
-        .map(|r| r.operation.clone())
-        .collect();
-    // One listing; GetRole only for `app`, whose description and session length the
-    // listing does not hold.
-    assert_eq!(iam, ["GetAccountAuthorizationDetails", "GetRole"], "{bulk}");
+    let iam_calls = |proxy: &Proxy| -> Vec<String> {
+        let mut iam: Vec<String> = proxy
+            .operations()
+            .iter()
+            .filter(|r| r.service == "iam")
+            .map(|r| r.operation.clone())
+            .collect();
+        iam.sort();
+        iam
+    };
+    // One listing, and ListRoles for `app`, whose description and session length only
+    // ListRoles and GetRole return.
+    assert_eq!(
+        iam_calls(&proxy),
+        ["GetAccountAuthorizationDetails", "ListRoles"],
+        "{bulk}"
+    );
 
     let role_changes = |plan: &Value, role: &str| -> Vec<Value> {
         plan["changes"]
@@ -1144,6 +1152,22 @@ async fn roles_listed_in_bulk_plan_exactly_as_roles_read_one_by_one() {
     let by_role = role_changes(&json_of(&one), "role.app");
     assert!(by_role.len() >= 7, "the drift of role.app was seen: {one}");
     assert_eq!(role_changes(&bulk_plan, "role.app"), by_role);
+
+    // ListRoles refused: GetRole for `app` instead, and the same plan.
+    let proxy = Proxy::start(
+        &moto().endpoint,
+        ProxyRules::none().with(Rule::new(Fault::AccessDenied).operation("ListRoles")),
+    );
+    let refused = f
+        .plan_at(Some(&proxy.endpoint), &["--format", "json"])
+        .await;
+    assert_eq!(refused.code, 0, "{refused}");
+    assert_eq!(
+        iam_calls(&proxy),
+        ["GetAccountAuthorizationDetails", "GetRole", "ListRoles"],
+        "{refused}"
+    );
+    assert_eq!(role_changes(&json_of(&refused), "role.app"), by_role);
 
     // A saved plan records the same fingerprints on either path, so one made where the
     // listing is allowed is not stale where it is not (a role in sync that declares no
@@ -1420,9 +1444,13 @@ async fn two_hundred_buckets_cost_the_minimum_reads_concurrently() {
             .all(|r| r.status == Some(200) || r.status == Some(404))
     );
 
-    // Concurrent, within the default --parallelism of 16.
+    // Concurrent, within the default --parallelism.
     let max = proxy.max_in_flight();
-    assert!((2..=16).contains(&max), "max requests in flight: {max}");
+    let default = usize::from(s3ward::cli::DEFAULT_PARALLELISM);
+    assert!(
+        (2..=default).contains(&max),
+        "max requests in flight: {max}"
+    );
 }
 
 /// `--parallelism` bounds each service, not all of them together (`src/aws/limiter.rs`):
