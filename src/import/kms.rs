@@ -165,7 +165,7 @@ pub(super) fn undo(
 pub(super) fn write_keys(
     out: &mut String,
     plan: &Plan,
-    account_key: &str,
+    account_key: impl Fn(&str) -> String,
     key: impl Fn(&str) -> String,
     string: impl Fn(&str) -> String,
     block: impl Fn(&str) -> String,
@@ -187,7 +187,7 @@ pub(super) fn write_keys(
             out,
             "[keys.{}]\naccount = {}\narn = {}",
             key(&k.key),
-            string(account_key),
+            string(&account_key(&k.arn)),
             string(&k.arn),
         );
         if let Some(raw) = &k.raw {

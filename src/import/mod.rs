@@ -52,26 +52,31 @@ use verify::{Choices, Verdict, explain, undo, verify};
 pub struct Input {
     /// `settings.name`.
     pub plan_name: String,
-    pub account: AccountIn,
+    /// The accounts, in command-line order (at least one); resources name theirs by index.
+    pub accounts: Vec<AccountIn>,
     pub buckets: Vec<BucketIn>,
     pub roles: Vec<RoleIn>,
-    /// `--key`: KMS keys to adopt (in this account).
+    /// `--key`: KMS keys to adopt (each in the account its ARN names).
     pub keys: Vec<KeyIn>,
-    /// Who `plan` will run as, when known: its self-lockout check is repeated here.
-    pub identity: Option<Identity>,
 }
 
 #[derive(Clone, Debug)]
 pub struct AccountIn {
-    /// `None`: taken from `account.KEY` grants when they name this account, else `main`.
+    /// `None`: taken from `account.KEY` grants when they name this account, else `main` for
+    /// the first account and `account-` + the id's last four digits for the others.
     pub key: Option<String>,
     pub id: String,
     pub assume_role: Option<String>,
     pub external_id: Option<String>,
+    /// Who `plan` will run as in this account, when known: its self-lockout check is
+    /// repeated here.
+    pub identity: Option<Identity>,
 }
 
 #[derive(Clone, Debug)]
 pub struct BucketIn {
+    /// Its account: an index into `Input::accounts`.
+    pub account: usize,
     pub name: String,
     pub region: String,
     /// Read with `BucketReads::ALL`.
@@ -80,6 +85,8 @@ pub struct BucketIn {
 
 #[derive(Clone, Debug)]
 pub struct RoleIn {
+    /// Its account: an index into `Input::accounts`.
+    pub account: usize,
     pub name: String,
     /// Read with `RoleReads::all()`.
     pub live: LiveRole,

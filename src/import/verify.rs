@@ -72,9 +72,10 @@ pub(super) fn verify(input: &Input, keys: &Keys, text: &str) -> Verdict {
     let ctx = Context {
         regions,
         identities: input
-            .identity
+            .accounts
             .iter()
-            .map(|i| (keys.account.clone(), i.clone()))
+            .zip(&keys.accounts)
+            .filter_map(|(a, key)| Some((key.clone(), a.identity.clone()?)))
             .collect(),
         allow_self_lockout: self_lockout,
     };
