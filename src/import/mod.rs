@@ -204,4 +204,6 @@ use crate::{
 use keys::{identity_sid_words, key_from_name, pick_key};
 
 #[cfg(test)]
+mod multi_tests;
+#[cfg(test)]
 mod tests;

@@ -12,7 +12,7 @@ use crate::state::{LiveAcl, LiveDocument};
 const ACCOUNT: &str = "111111111111";
 const OWNER: &str = "owner-canonical-id";
 
-fn resolve(text: &str) -> Desired {
+pub(super) fn resolve(text: &str) -> Desired {
     plan_file::parse(
         Path::new("t.toml"),
         text,
@@ -24,12 +24,12 @@ fn resolve(text: &str) -> Desired {
     .desired
 }
 
-fn doc(json: &str) -> LiveDocument {
+pub(super) fn doc(json: &str) -> LiveDocument {
     LiveDocument::from_text(json)
 }
 
 /// The live state an apply of `desired` leaves (what `plan` would then find in sync).
-fn live_of(desired: &Desired) -> (Vec<BucketIn>, Vec<RoleIn>) {
+pub(super) fn live_of(desired: &Desired) -> (Vec<BucketIn>, Vec<RoleIn>) {
     let buckets = desired
         .buckets
         .values()
@@ -118,7 +118,7 @@ fn input(buckets: Vec<BucketIn>, roles: Vec<RoleIn>) -> Input {
 }
 
 /// Imports, and checks that the result resolves and has nothing left to change.
-fn import_clean(input: &Input) -> (Imported, Desired) {
+pub(super) fn import_clean(input: &Input) -> (Imported, Desired) {
     let imported = import(input);
     assert!(
         imported.invalid.is_none(),
