@@ -26,13 +26,15 @@ pub(super) fn policy_statements(b: &LiveBucket) -> &[Statement] {
 }
 
 /// The grants of a bucket policy to write in `merge` mode, when that mode reproduces it:
-/// the policy holds statements this plan owns in `merge` mode (Sids `s3ward` + the plan's
-/// name, as a plan of that name in `merge` mode wrote them) and they are all grants, and no
-/// other statement looks like an authoritative s3ward's (`s3ward` + a capital letter), whose
-/// grants `merge` would leave unmanaged and write again under new Sids. Every other statement
-/// (a colleague's, another plan's) is then left as it is, which is less to manage than
-/// copying it into `extra_policy_statements` of an authoritative policy. `None`: write the
-/// policy authoritatively, as before.
+/// the policy holds statements this plan owns in `merge` mode (`owns_sid`: Sids `s3ward` +
+/// the plan's name, as a plan of that name in `merge` mode wrote them, and the older
+/// `s3ward` + a capital letter, which every merge plan claims) and every one of them is a
+/// grant. The other statements (a colleague's, another plan's) are then left as they are,
+/// which is less to manage than copying them into `extra_policy_statements` of an
+/// authoritative policy. `None`: write the policy authoritatively, as before: no statement of
+/// this plan's name (nothing says the bucket was shared; `--name` may not be the plan's), or
+/// one that `merge` would write again (edited by hand, an old Sid, a grantee this import
+/// cannot name).
 pub(super) fn merge_grants(
     skeleton: &Bucket,
     plan_name: &str,
@@ -40,14 +42,12 @@ pub(super) fn merge_grants(
     names: &mut grants::Names,
 ) -> Option<Vec<super::model::GrantOut>> {
     let prefix = merge_sid_prefix(plan_name);
-    let (owned, others): (Vec<&Statement>, Vec<&Statement>) =
-        statements.iter().partition(|s| owns_sid(&prefix, s.sid()));
-    let authoritative_looking = |s: &Statement| {
-        s.sid()
-            .and_then(|sid| sid.strip_prefix("s3ward"))
-            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
-    };
-    if owned.is_empty() || others.iter().any(|s| authoritative_looking(s)) {
+    let owned: Vec<Statement> = statements
+        .iter()
+        .filter(|s| owns_sid(&prefix, s.sid()))
+        .cloned()
+        .collect();
+    if owned.is_empty() {
         return None;
     }
     let merge = Bucket {
@@ -55,7 +55,6 @@ pub(super) fn merge_grants(
         sid_prefix: prefix,
         ..skeleton.clone()
     };
-    let owned: Vec<Statement> = owned.into_iter().cloned().collect();
     // On a copy: the principals and accounts a failed attempt named must not leak.
     let mut tried = names.clone();
     let m = grants::match_bucket(&merge, &owned, &mut tried, &BTreeSet::new());
