@@ -125,7 +125,7 @@ pub struct ImportArgs {
     /// Where each per-account flag's values stood on the command line (filled by
     /// [`Cli::try_parse_ordered`]): which `--account` they belong to.
     #[arg(skip)]
-    pub positions: ImportPositions,
+    pub positions: Box<ImportPositions>,
 }
 
 /// The command-line index of every value of `import`'s per-account flags, as clap's
@@ -172,7 +172,7 @@ impl Cli {
         });
         let mut cli = Self::from_arg_matches_mut(&mut matches)?;
         if let (Command::Import(args), Some(p)) = (&mut cli.command, positions) {
-            args.positions = p;
+            *args.positions = p;
         }
         Ok(cli)
     }

@@ -119,17 +119,7 @@ pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     header(&mut out, plan);
     accounts(&mut out, plan);
-    // A key lives in the account its ARN names (`--key` checks it is an imported one).
-    let key_account = |arn: &str| {
-        let id = crate::desired::parse_key_arn(arn).map(|(_, a)| a);
-        plan.accounts
-            .iter()
-            .find(|a| Some(a.id.as_str()) == id)
-            .unwrap_or(&plan.accounts[0])
-            .key
-            .clone()
-    };
-    super::kms::write_keys(&mut out, plan, key_account, key, string, policy_block);
+    super::kms::write_keys(&mut out, plan, key, string, policy_block);
     for r in &plan.roles {
         role(&mut out, r, &r.account);
     }
