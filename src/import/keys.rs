@@ -34,16 +34,25 @@ impl Keys {
 }
 
 pub(super) fn choose_keys(input: &Input) -> Keys {
+    // `--account-key` as given (`app::import` refuses one given twice); the others around them.
+    let mut taken: Vec<String> = input
+        .accounts
+        .iter()
+        .filter_map(|a| a.key.clone())
+        .collect();
     let mut accounts: Vec<String> = Vec::new();
     for (i, a) in input.accounts.iter().enumerate() {
         let key = a.key.clone().unwrap_or_else(|| {
             let root = account_root_arn(&a.id);
-            pick_key(
+            let key = pick_key(
                 &default_account_key(i, &a.id),
                 &grantee_words(input, &root, grants::Kind::Account),
-            )
+            );
+            let key = unique_key(key, &taken);
+            taken.push(key.clone());
+            key
         });
-        accounts.push(unique_key(key, &accounts));
+        accounts.push(key);
     }
 
     let mut roles = Vec::new();

@@ -138,3 +138,19 @@ fn an_edited_merge_statement_falls_back_to_authoritative() {
     assert!(text.contains("s3wardmlmodelsReadRoleRayObjects"), "{text}");
     assert!(!text.contains("[[buckets.models.grants]]"), "{text}");
 }
+
+#[test]
+fn a_given_account_key_wins_over_a_default_one() {
+    let mut input = two_accounts("ml-models", |p| p);
+    input.accounts[1].key = Some("main".into());
+    let (imported, _) = import_clean(&input);
+    let text = &imported.text;
+    assert!(
+        text.contains("[accounts.main-2]\nid = \"111111111111\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("[accounts.main]\nid = \"222222222222\""),
+        "{text}"
+    );
+}
