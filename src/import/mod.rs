@@ -10,8 +10,9 @@
 //! 1. Choose keys ([`keys`]). Keys are part of the statement ids s3ward wrote
 //!    (`s3wardReadRoleRayList`, `s3wardModelsReadList` in a role's `s3ward-grants`), so a
 //!    key is taken from those ids when they name the resource, else from its name.
-//! 2. Build the plan model ([`model`], built by [`build`]): buckets ([`bucket`], policy split
-//!    into grants and raw extras by [`grants`]), roles ([`role`], trust as typed entries or
+//! 2. Build the plan model ([`model`], built by [`build`]) for every account of the run:
+//!    buckets ([`bucket`], policy split into grants and raw extras by [`grants`], or only
+//!    grants in `merge` mode when that reproduces it), roles ([`role`], trust as typed entries or
 //!    raw by [`trust`]), accounts and principals that grants name.
 //! 3. Render it ([`toml_out`]), resolve the text with the real plan-file resolver, and diff
 //!    the result against the same live state with the real `diff` ([`verify`]). Whatever
