@@ -97,34 +97,91 @@ pub enum ReportFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Several accounts in one run: each `--bucket`, `--role`, `--key`, `--account-key`, `--assume-role` and `--external-id` belongs to the `--account` before it, e.g.\n  s3ward import --account 111111111111:arn:aws:iam::111111111111:role/s3ward --bucket models \\\n                --account 222222222222:arn:aws:iam::222222222222:role/s3ward --role ray-nodes"
+)]
 pub struct ImportArgs {
-    /// The account the buckets and roles are in (12 digits).
-    #[arg(long, value_name = "ID")]
-    pub account: String,
-    /// That account's key in the plan file [default: the key s3ward's own statement ids name, else `main`].
+    /// An account the resources after it are in: `ID` (12 digits), or `ID:ROLE_ARN` to assume that role there. Repeatable.
+    #[arg(long, value_name = "ID[:ROLE_ARN]", required = true)]
+    pub account: Vec<String>,
+    /// That account's key in the plan file [default: the key s3ward's own statement ids name, else `main` for the first account and `account-` + the id's last 4 digits for the others].
     #[arg(long, value_name = "KEY")]
-    pub account_key: Option<String>,
-    /// Assume this role in the account (else the credentials must be the account's); also written to the plan file.
+    pub account_key: Vec<String>,
+    /// Assume this role in the account (else the credentials must be the account's); also written to the plan file. Same as `--account ID:ROLE_ARN`.
     #[arg(long, value_name = "ARN")]
-    pub assume_role: Option<String>,
-    /// External id for --assume-role.
-    #[arg(long, value_name = "ID", requires = "assume_role")]
-    pub external_id: Option<String>,
-    /// Buckets to import, by name. Repeatable.
+    pub assume_role: Vec<String>,
+    /// External id for the role assumed in the account.
+    #[arg(long, value_name = "ID")]
+    pub external_id: Vec<String>,
+    /// Buckets to import, by name, in the `--account` before. Repeatable.
     #[arg(long = "bucket", value_name = "NAME", num_args = 1.., required_unless_present_any = ["roles", "keys"])]
     pub buckets: Vec<String>,
-    /// Roles to import, by name (without the path). Repeatable.
+    /// Roles to import, by name (without the path), in the `--account` before. Repeatable.
     #[arg(long = "role", value_name = "NAME", num_args = 1..)]
     pub roles: Vec<String>,
-    /// KMS keys to adopt, by ARN (their policy in `merge` mode). Repeatable.
+    /// KMS keys to adopt, by ARN (their policy in `merge` mode), in the `--account` before. Repeatable.
     #[arg(long = "key", value_name = "ARN", num_args = 1..)]
     pub keys: Vec<String>,
-    /// `settings.name` of the plan file.
+    /// `settings.name` of the plan file (bucket policies in `merge` mode: their Sids start with `s3ward` + this name).
     #[arg(long, value_name = "NAME", default_value = "imported")]
     pub name: String,
     /// Write the plan file here (never over an existing file) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Where each per-account flag's values stood on the command line (filled by
+    /// [`Cli::try_parse_ordered`]): which `--account` they belong to.
+    #[arg(skip)]
+    pub positions: Box<ImportPositions>,
+}
+
+/// The command-line index of every value of `import`'s per-account flags, as clap's
+/// `ArgMatches::indices_of` gives them. Empty when parsed without [`Cli::try_parse_ordered`].
+#[derive(Clone, Debug, Default)]
+pub struct ImportPositions {
+    pub account: Vec<usize>,
+    pub account_key: Vec<usize>,
+    pub assume_role: Vec<usize>,
+    pub external_id: Vec<usize>,
+    pub buckets: Vec<usize>,
+    pub roles: Vec<usize>,
+    pub keys: Vec<usize>,
+}
+
+impl Cli {
+    /// Parses argv like `try_parse`, and records where `import`'s per-account flags stood, so
+    /// that order on the command line says which account a resource is in.
+    pub fn try_parse_ordered() -> Result<Self, clap::Error> {
+        Self::try_parse_ordered_from(std::env::args_os())
+    }
+
+    /// [`Cli::try_parse_ordered`] from the given arguments (the first is the program name).
+    pub fn try_parse_ordered_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory, FromArgMatches};
+        let mut matches = Self::command().try_get_matches_from(args)?;
+        let positions = matches.subcommand_matches("import").map(|m| {
+            let at = |id: &str| -> Vec<usize> {
+                m.indices_of(id).map(Iterator::collect).unwrap_or_default()
+            };
+            ImportPositions {
+                account: at("account"),
+                account_key: at("account_key"),
+                assume_role: at("assume_role"),
+                external_id: at("external_id"),
+                buckets: at("buckets"),
+                roles: at("roles"),
+                keys: at("keys"),
+            }
+        });
+        let mut cli = Self::from_arg_matches_mut(&mut matches)?;
+        if let (Command::Import(args), Some(p)) = (&mut cli.command, positions) {
+            *args.positions = p;
+        }
+        Ok(cli)
+    }
 }
 
 #[derive(Debug, Args)]

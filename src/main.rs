@@ -3,12 +3,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     // clap exits 2 on a usage error, and 2 is s3ward's "differences" code: print clap's
     // message and exit 1 (error) instead; `--help` and `--version` still print and exit 0.
-    let cli = match s3ward::cli::Cli::try_parse() {
+    let cli = match s3ward::cli::Cli::try_parse_ordered() {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();

@@ -14,6 +14,9 @@ use crate::aws::AwsOptions;
 use crate::cli::{self, Cli};
 use crate::permissions::Purpose;
 
+mod import;
+pub use import::{ImportAccount, ImportSettings};
+
 /// What every command shares.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -121,19 +124,6 @@ pub struct CheckLocalSettings {
     /// `--plan PLAN --model BUCKETKEY:PREFIX`.
     pub model: Option<(PathBuf, String)>,
     pub format: ReportFormat,
-}
-
-#[derive(Clone, Debug)]
-pub struct ImportSettings {
-    pub account: String,
-    pub account_key: Option<String>,
-    pub assume_role: Option<String>,
-    pub external_id: Option<String>,
-    pub buckets: Vec<String>,
-    pub roles: Vec<String>,
-    pub keys: Vec<String>,
-    pub name: String,
-    pub out: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug)]
@@ -254,17 +244,7 @@ impl Settings {
                     format: report_format(a.format),
                 }),
             },
-            cli::Command::Import(a) => Command::Import(ImportSettings {
-                account: a.account,
-                account_key: a.account_key,
-                assume_role: a.assume_role,
-                external_id: a.external_id,
-                buckets: a.buckets,
-                roles: a.roles,
-                keys: a.keys,
-                name: a.name,
-                out: a.out,
-            }),
+            cli::Command::Import(a) => Command::Import(import::group(a)),
             cli::Command::Permissions(a) => Command::Permissions(PermissionsSettings {
                 plan: a.plan,
                 purpose: match a.purpose {

@@ -1,6 +1,7 @@
-//! `s3ward import`: read live buckets and roles of one account and write a plan file that
-//! describes them (see `import` and docs/import.md). Only reads: GetCallerIdentity (and
-//! AssumeRole with `--assume-role`), then Get*/List* calls through `live`.
+//! `s3ward import`: read live buckets and roles of one or more accounts and write a plan
+//! file that describes them (see `import` and docs/import.md). Only reads: GetCallerIdentity
+//! (and AssumeRole for each account given a role), then Get*/List* calls through `live`, all
+//! accounts at once.
 //!
 //! Exit 0 when the plan file was written (notes about what it cannot reproduce are warnings
 //! on stderr), 1 on an error: a bucket or role that does not exist, an AWS failure, or a plan
@@ -22,82 +23,115 @@ use crate::live::{Session, iam, kms, s3};
 use crate::names::{is_account_id, parse_iam_arn, valid_bucket_name, valid_role_name};
 use crate::plan_file::diagnostic::display_path;
 use crate::render;
-use crate::settings::{ImportSettings, Settings};
-
-/// The account's key inside this run's session (not the plan file's key, chosen later).
-const SESSION_KEY: &str = "import";
+use crate::settings::{ImportAccount, ImportSettings, Settings};
 
 pub async fn run(global: &Settings, args: &ImportSettings) -> Result<Exit, Error> {
     let color = global.color_err;
     check_args(args)?;
-    let buckets = dedup(&args.buckets);
-    let roles = dedup(&args.roles);
-
     let aws = Aws::connect(&global.aws).await;
-    let account = Account {
-        key: SESSION_KEY.into(),
-        id: args.account.clone(),
-        assume_role: args.assume_role.clone(),
-        external_id: args.external_id.clone(),
-    };
-    let session = Session::connect_accounts(aws, &[&account], &args.name)
+    // Each account's key inside this run's session is its id (the plan file's keys are
+    // chosen later, by `import`).
+    let accounts: Vec<Account> = args
+        .accounts
+        .iter()
+        .map(|a| Account {
+            key: a.id.clone(),
+            id: a.id.clone(),
+            assume_role: a.assume_role.clone(),
+            external_id: a.external_id.clone(),
+        })
+        .collect();
+    let wanted: Vec<&Account> = accounts.iter().collect();
+    let session = Session::connect_accounts(aws, &wanted, &args.name)
         .await
         .map_err(in_flags)?;
-    let key_arns = dedup(&args.keys);
+    // Every read of every account at once, as `plan` does (bounded by `--parallelism`).
+    let wanted_buckets: Vec<(usize, String)> = per_account(args, |a| &a.buckets);
+    let wanted_roles: Vec<(usize, String)> = per_account(args, |a| &a.roles);
+    let wanted_keys: Vec<(usize, String)> = per_account(args, |a| &a.keys);
     let (buckets, roles, keys) = futures::join!(
-        futures::future::join_all(buckets.iter().map(|n| read_bucket(&session, n))),
-        futures::future::join_all(roles.iter().map(|n| read_role(&session, n))),
-        futures::future::join_all(
-            key_arns
-                .iter()
-                .map(|a| read_key(&session, &args.account, a))
-        ),
+        futures::future::join_all(wanted_buckets.iter().map(|(i, n)| read_bucket(
+            &session,
+            *i,
+            &args.accounts[*i].id,
+            n
+        ))),
+        futures::future::join_all(wanted_roles.iter().map(|(i, n)| read_role(
+            &session,
+            *i,
+            &args.accounts[*i].id,
+            n
+        ))),
+        futures::future::join_all(wanted_keys.iter().map(|(i, a)| read_key(
+            &session,
+            &args.accounts[*i].id,
+            a
+        ))),
     );
     let keys = keys.into_iter().collect::<Result<Vec<_>, _>>()?;
     log_stats(&session.aws);
-    let mut missing = Vec::new();
+    // Missing resources, per account in command-line order.
+    let mut missing: Vec<Vec<String>> = vec![Vec::new(); args.accounts.len()];
     let mut bucket_ins = Vec::new();
-    for b in buckets {
+    for (b, (i, _)) in buckets.into_iter().zip(&wanted_buckets) {
         match b? {
             Ok(b) => bucket_ins.push(b),
-            Err(name) => missing.push(format!("bucket `{name}`")),
+            Err(name) => missing[*i].push(format!("bucket `{name}`")),
         }
     }
     let mut role_ins = Vec::new();
-    for r in roles {
+    for (r, (i, _)) in roles.into_iter().zip(&wanted_roles) {
         match r? {
             Ok(r) => role_ins.push(r),
-            Err(name) => missing.push(format!("role `{name}`")),
+            Err(name) => missing[*i].push(format!("role `{name}`")),
         }
     }
+    let missing: Vec<String> = missing
+        .iter()
+        .zip(&args.accounts)
+        .filter(|(m, _)| !m.is_empty())
+        .map(|(m, a)| format!("{} not found in account {}", m.join(", "), a.id))
+        .collect();
     if !missing.is_empty() {
         return Err(Error::Refused {
-            what: format!(
-                "{} not found in account {}",
-                missing.join(", "),
-                args.account
-            ),
+            what: missing.join("; "),
             hint: Some(
-                "check the names, and that the credentials (or `--assume-role`) are for that account; roles are named without their path".into(),
+                "check the names, that each follows the `--account` it is in, and that the credentials (or the role to assume) are for that account; roles are named without their path".into(),
             ),
         });
     }
     let input = Input {
         plan_name: args.name.clone(),
-        account: AccountIn {
-            key: args.account_key.clone(),
-            id: args.account.clone(),
-            assume_role: args.assume_role.clone(),
-            external_id: args.external_id.clone(),
-        },
+        accounts: args
+            .accounts
+            .iter()
+            .map(|a| AccountIn {
+                key: a.key.clone(),
+                id: a.id.clone(),
+                assume_role: a.assume_role.clone(),
+                external_id: a.external_id.clone(),
+                identity: Some(session.account(&a.id).identity()),
+            })
+            .collect(),
         buckets: bucket_ins,
         roles: role_ins,
         keys,
-        identity: Some(session.account(SESSION_KEY).identity()),
     };
     let imported = import::import(&input);
     write(args.out.as_deref(), &imported.text)?;
     report(args, &input, &imported, color)
+}
+
+/// `(account index, value)` for one per-account list, each value once per account.
+fn per_account(
+    args: &ImportSettings,
+    list: impl Fn(&ImportAccount) -> &Vec<String>,
+) -> Vec<(usize, String)> {
+    args.accounts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| dedup(list(a)).into_iter().map(move |v| (i, v)))
+        .collect()
 }
 
 /// The session's account errors in the words of `import`'s flags: the account's key there
@@ -109,7 +143,7 @@ fn in_flags(err: Error) -> Error {
         } => Error::Refused {
             what: format!("the credentials are for account {ambient}, not `--account {declared}`"),
             hint: Some(format!(
-                "run with credentials for account {declared}, or add `--assume-role arn:aws:iam::{declared}:role/NAME` (a role these credentials may assume)"
+                "run with credentials for account {declared}, or give a role these credentials may assume there: `--account {declared}:arn:aws:iam::{declared}:role/NAME` (or `--assume-role` after that `--account`)"
             )),
         },
         Error::AssumedWrongAccount {
@@ -119,9 +153,9 @@ fn in_flags(err: Error) -> Error {
             ..
         } => Error::Refused {
             what: format!(
-                "`--assume-role {role}` gave credentials for account {got}, not {declared} (`--account`)"
+                "the role `{role}` gave credentials for account {got}, not {declared} (`--account`)"
             ),
-            hint: Some("give `--assume-role` a role in the account of `--account`".into()),
+            hint: Some("give each `--account` a role in that account".into()),
         },
         other => other,
     }
@@ -129,13 +163,48 @@ fn in_flags(err: Error) -> Error {
 
 /// Refuses arguments that cannot name what they should, before any AWS call.
 fn check_args(args: &ImportSettings) -> Result<(), Error> {
-    if !is_account_id(&args.account) {
+    if let Some(m) = args.misplaced.first() {
         return Err(Error::Usage(format!(
-            "`--account {}` is not an AWS account id (12 digits)",
-            args.account
+            "{m}; each `--bucket`, `--role` and `--key` belongs to the `--account` before it"
         )));
     }
-    if let Some(k) = &args.account_key
+    let mut seen_ids: Vec<&str> = Vec::new();
+    let mut seen_keys: Vec<&str> = Vec::new();
+    for a in &args.accounts {
+        check_account(a)?;
+        if seen_ids.contains(&a.id.as_str()) {
+            return Err(Error::Usage(format!(
+                "`--account {}` is given twice; give all its resources after one `--account`",
+                a.id
+            )));
+        }
+        seen_ids.push(&a.id);
+        if let Some(k) = &a.key {
+            if seen_keys.contains(&k.as_str()) {
+                return Err(Error::Usage(format!(
+                    "`--account-key {k}` is given to two accounts; each needs its own key"
+                )));
+            }
+            seen_keys.push(k);
+        }
+    }
+    if let Some(out) = &args.out
+        && out.exists()
+    {
+        return Err(exists(out));
+    }
+    Ok(())
+}
+
+/// One `--account` and the flags that belong to it.
+fn check_account(a: &ImportAccount) -> Result<(), Error> {
+    if !is_account_id(&a.id) {
+        return Err(Error::Usage(format!(
+            "`--account {}` is not an AWS account id (12 digits, optionally followed by `:ROLE_ARN`)",
+            a.id
+        )));
+    }
+    if let Some(k) = &a.key
         && (k.is_empty()
             || !k
                 .chars()
@@ -145,43 +214,46 @@ fn check_args(args: &ImportSettings) -> Result<(), Error> {
             "`--account-key {k}` is not a plan-file key (letters, digits, `-` and `_`)"
         )));
     }
-    if let Some(arn) = &args.assume_role {
+    if let Some(arn) = &a.assume_role {
         match parse_iam_arn(arn) {
-            Some((id, kind, _)) if kind == "role" && id == args.account => {}
+            Some((id, kind, _)) if kind == "role" && id == a.id => {}
             _ => {
                 return Err(Error::Usage(format!(
                     "`--assume-role {arn}` is not a role in account {}",
-                    args.account
+                    a.id
                 )));
             }
         }
     }
-    for b in &args.buckets {
+    if let Some(x) = &a.external_id
+        && a.assume_role.is_none()
+    {
+        return Err(Error::Usage(format!(
+            "`--external-id {x}` needs a role to assume in account {} (`--account {}:ROLE_ARN` or `--assume-role`)",
+            a.id, a.id
+        )));
+    }
+    for b in &a.buckets {
         if !valid_bucket_name(b) {
             return Err(Error::Usage(format!(
                 "`{b}` is not a bucket name s3ward can manage (3 to 63 lower-case letters, digits, `.` and `-`)"
             )));
         }
     }
-    for r in &args.roles {
+    for r in &a.roles {
         if !valid_role_name(r) {
             return Err(Error::Usage(format!(
                 "`{r}` is not an IAM role name; give the name without the path"
             )));
         }
     }
-    for k in &args.keys {
-        if parse_key_arn(k).is_none_or(|(_, acct)| acct != args.account) {
+    for k in &a.keys {
+        if parse_key_arn(k).is_none_or(|(_, acct)| acct != a.id) {
             return Err(Error::Usage(format!(
                 "`--key {k}` is not the ARN of a KMS key in account {} (`arn:aws:kms:REGION:ACCOUNT:key/ID`)",
-                args.account
+                a.id
             )));
         }
-    }
-    if let Some(out) = &args.out
-        && out.exists()
-    {
-        return Err(exists(out));
     }
     Ok(())
 }
@@ -206,13 +278,18 @@ fn dedup(names: &[String]) -> Vec<String> {
 }
 
 /// `Ok(Err(name))`: the bucket does not exist.
-async fn read_bucket(session: &Session, name: &str) -> Result<Result<BucketIn, String>, Error> {
-    let Some(region) = s3::bucket_region(session, SESSION_KEY, name).await? else {
+async fn read_bucket(
+    session: &Session,
+    account: usize,
+    session_key: &str,
+    name: &str,
+) -> Result<Result<BucketIn, String>, Error> {
+    let Some(region) = s3::bucket_region(session, session_key, name).await? else {
         return Ok(Err(name.to_string()));
     };
     let live = s3::read(
         session,
-        SESSION_KEY,
+        session_key,
         &region,
         name,
         name,
@@ -223,10 +300,11 @@ async fn read_bucket(session: &Session, name: &str) -> Result<Result<BucketIn, S
         return Ok(Err(name.to_string()));
     }
     let mut live = live;
-    if let Some(e) = kms::read_encryption(session, SESSION_KEY, &region, name, name).await? {
+    if let Some(e) = kms::read_encryption(session, session_key, &region, name, name).await? {
         live.encryption = e;
     }
     Ok(Ok(BucketIn {
+        account,
         name: name.to_string(),
         region,
         live,
@@ -238,7 +316,7 @@ async fn read_key(session: &Session, account: &str, arn: &str) -> Result<KeyIn, 
     let region = parse_key_arn(arn).map_or("", |(r, _)| r).to_string();
     let key = Key {
         key: arn.to_string(),
-        account: SESSION_KEY.into(),
+        account: account.into(),
         account_id: account.to_string(),
         arn: arn.to_string(),
         region,
@@ -254,12 +332,18 @@ async fn read_key(session: &Session, account: &str, arn: &str) -> Result<KeyIn, 
 }
 
 /// `Ok(Err(name))`: the role does not exist.
-async fn read_role(session: &Session, name: &str) -> Result<Result<RoleIn, String>, Error> {
-    let live = iam::read(session, SESSION_KEY, name, name, &iam::RoleReads::all()).await?;
+async fn read_role(
+    session: &Session,
+    account: usize,
+    session_key: &str,
+    name: &str,
+) -> Result<Result<RoleIn, String>, Error> {
+    let live = iam::read(session, session_key, name, name, &iam::RoleReads::all()).await?;
     if !live.exists {
         return Ok(Err(name.to_string()));
     }
     Ok(Ok(RoleIn {
+        account,
         name: name.to_string(),
         live,
     }))
@@ -316,7 +400,11 @@ fn report(
         return Err(Error::InvalidPlan(Box::new(r)));
     }
     let summary = render::import::Summary {
-        account: &args.account,
+        accounts: &args
+            .accounts
+            .iter()
+            .map(|a| a.id.clone())
+            .collect::<Vec<_>>(),
         buckets: input.buckets.len(),
         roles: input.roles.len(),
         out,

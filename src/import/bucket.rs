@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use super::build::plan_tags;
 use super::model::BucketOut;
 use super::{BucketIn, grants};
-use crate::desired::{AclMode, Bucket, PolicyMode, PublicAccessBlock};
+use crate::desired::{AclMode, Bucket, PolicyMode, PublicAccessBlock, merge_sid_prefix, owns_sid};
 use crate::policy::Statement;
 use crate::policy::canonical::effective_version;
 use crate::policy::lint;
@@ -25,10 +25,51 @@ pub(super) fn policy_statements(b: &LiveBucket) -> &[Statement] {
     }
 }
 
+/// The grants of a bucket policy to write in `merge` mode, when that mode reproduces it:
+/// the policy holds statements this plan owns in `merge` mode (`owns_sid`: Sids `s3ward` +
+/// the plan's name, as a plan of that name in `merge` mode wrote them, and the older
+/// `s3ward` + a capital letter, which every merge plan claims) and every one of them is a
+/// grant. The other statements (a colleague's, another plan's) are then left as they are,
+/// which is less to manage than copying them into `extra_policy_statements` of an
+/// authoritative policy. `None`: write the policy authoritatively, as before: no statement of
+/// this plan's name (nothing says the bucket was shared; `--name` may not be the plan's), or
+/// one that `merge` would write again (edited by hand, an old Sid, a grantee this import
+/// cannot name).
+pub(super) fn merge_grants(
+    skeleton: &Bucket,
+    plan_name: &str,
+    statements: &[Statement],
+    names: &mut grants::Names,
+) -> Option<Vec<super::model::GrantOut>> {
+    let prefix = merge_sid_prefix(plan_name);
+    let owned: Vec<Statement> = statements
+        .iter()
+        .filter(|s| owns_sid(&prefix, s.sid()))
+        .cloned()
+        .collect();
+    if owned.is_empty() {
+        return None;
+    }
+    let merge = Bucket {
+        policy_mode: PolicyMode::Merge,
+        sid_prefix: prefix,
+        ..skeleton.clone()
+    };
+    // On a copy: the principals and accounts a failed attempt named must not leak.
+    let mut tried = names.clone();
+    let m = grants::match_bucket(&merge, &owned, &mut tried, &BTreeSet::new());
+    if !m.extras.is_empty() {
+        return None;
+    }
+    *names = tried;
+    Some(m.grants)
+}
+
 pub(super) fn bucket(
     b: &BucketIn,
     key: &str,
-    account_id: &str,
+    (account_key, account_id): (&str, &str),
+    plan_name: &str,
     settings_region: Option<&str>,
     names: &mut grants::Names,
     all_extras: bool,
@@ -57,7 +98,7 @@ pub(super) fn bucket(
     let skeleton = Bucket {
         key: key.to_string(),
         name: b.name.clone(),
-        account: names.main_key.clone(),
+        account: account_key.to_string(),
         account_id: account_id.to_string(),
         region: Some(b.region.clone()),
         create: true,
@@ -72,7 +113,13 @@ pub(super) fn bucket(
         grants: Vec::new(),
         models: Vec::new(),
     };
-    let (grants, extras, extras_comments) = if all_extras {
+    let merged = (!all_extras)
+        .then(|| merge_grants(&skeleton, plan_name, statements, names))
+        .flatten();
+    let merge = merged.is_some();
+    let (grants, extras, extras_comments) = if let Some(grants) = merged {
+        (grants, Vec::new(), Vec::new())
+    } else if all_extras {
         let why = if statements.iter().any(Statement::is_s3ward) {
             " (grants read from its s3ward statements did not write the same policy again)"
         } else {
@@ -145,6 +192,8 @@ pub(super) fn bucket(
         .unwrap_or_default();
     BucketOut {
         key: key.to_string(),
+        account: account_key.to_string(),
+        merge,
         name: b.name.clone(),
         region: (settings_region != Some(b.region.as_str())).then(|| b.region.clone()),
         ownership: skeleton.ownership,

@@ -45,7 +45,13 @@ pub(super) fn plan_tags(
 }
 
 pub(super) fn build(input: &Input, keys: &Keys, choices: &Choices) -> Plan {
-    let main_id = input.account.id.clone();
+    // Every imported account, by id: grants and trust name them by key.
+    let accounts_in: BTreeMap<String, String> = input
+        .accounts
+        .iter()
+        .zip(&keys.accounts)
+        .map(|(a, k)| (a.id.clone(), k.clone()))
+        .collect();
     let all_roles: BTreeMap<String, String> = input
         .roles
         .iter()
@@ -65,8 +71,7 @@ pub(super) fn build(input: &Input, keys: &Keys, choices: &Choices) -> Plan {
         .map(|(_, (r, k))| (r.live.arn.clone(), k.clone()))
         .collect();
     let mut names = grants::Names {
-        main_key: keys.account.clone(),
-        main_id: main_id.clone(),
+        accounts_in: accounts_in.clone(),
         roles: grantee_roles,
         ..Default::default()
     };
@@ -91,22 +96,28 @@ pub(super) fn build(input: &Input, keys: &Keys, choices: &Choices) -> Plan {
         buckets.push(bucket(
             b,
             key,
-            &main_id,
+            (&keys.accounts[b.account], &input.accounts[b.account].id),
+            &input.plan_name,
             region.as_deref(),
             &mut names,
             choices.all_extras.contains(&i),
         ));
     }
 
-    let trust_names = trust::TrustNames {
-        role_account: &main_id,
-        main_key: &keys.account,
-        main_id: &main_id,
-        roles: &all_roles,
-    };
     let mut roles = Vec::new();
     for (i, (r, key)) in input.roles.iter().zip(&keys.roles).enumerate() {
-        roles.push(role(r, key, &trust_names, choices.raw_trust.contains(&i)));
+        let trust_names = trust::TrustNames {
+            role_account: &input.accounts[r.account].id,
+            accounts: &accounts_in,
+            roles: &all_roles,
+        };
+        roles.push(role(
+            r,
+            key,
+            &keys.accounts[r.account],
+            &trust_names,
+            choices.raw_trust.contains(&i),
+        ));
     }
 
     let key_names = super::kms::key_names(input, &keys.buckets);
@@ -131,12 +142,17 @@ pub(super) fn build(input: &Input, keys: &Keys, choices: &Choices) -> Plan {
     Plan {
         name: input.plan_name.clone(),
         region: if buckets.is_empty() { None } else { region },
-        account: AccountOut {
-            key: keys.account.clone(),
-            id: main_id,
-            assume_role: input.account.assume_role.clone(),
-            external_id: input.account.external_id.clone(),
-        },
+        accounts: input
+            .accounts
+            .iter()
+            .zip(&keys.accounts)
+            .map(|(a, key)| AccountOut {
+                key: key.clone(),
+                id: a.id.clone(),
+                assume_role: a.assume_role.clone(),
+                external_id: a.external_id.clone(),
+            })
+            .collect(),
         other_accounts,
         principals,
         roles,

@@ -55,6 +55,8 @@ impl Kind {
 /// One reading of a grant's Sid stem (the Sid without its part).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SidName {
+    /// `s3ward`, or a plan's `merge` prefix (`s3wardmlmodels`).
+    pub prefix: String,
     pub access: Access,
     pub kind: Kind,
     /// The key in PascalCase; for `Arn`, 8 hex digits; for `Public`, empty.
@@ -67,7 +69,8 @@ impl SidName {
     /// The stem without the number: grants sharing it are numbered in plan-file order.
     pub fn base(&self) -> String {
         format!(
-            "s3ward{}{}{}",
+            "{}{}{}{}",
+            self.prefix,
             pascal(self.access.as_str()),
             self.kind.word(),
             self.word
@@ -106,7 +109,13 @@ pub fn is_word(s: &str) -> bool {
 /// (`Model2` is key `model2`, or the second grant to key `model`): all readings are returned,
 /// the unnumbered first.
 pub fn parse_stem(stem: &str) -> Vec<SidName> {
-    let Some(rest) = stem.strip_prefix("s3ward") else {
+    parse_stem_after("s3ward", stem)
+}
+
+/// [`parse_stem`] for statements under another Sid prefix (a plan's in `merge` mode,
+/// `s3wardmlmodels`).
+pub fn parse_stem_after(prefix: &str, stem: &str) -> Vec<SidName> {
+    let Some(rest) = stem.strip_prefix(prefix) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -120,6 +129,7 @@ pub fn parse_stem(stem: &str) -> Vec<SidName> {
             };
             let mut push = |word: &str, n: u32| {
                 out.push(SidName {
+                    prefix: prefix.to_string(),
                     access,
                     kind,
                     word: word.to_string(),
@@ -202,8 +212,8 @@ pub fn single_principal(st: &Statement) -> Option<String> {
 /// as grants need them).
 #[derive(Clone, Debug, Default)]
 pub struct Names {
-    pub main_key: String,
-    pub main_id: String,
+    /// The imported accounts: id → key.
+    pub accounts_in: BTreeMap<String, String>,
     /// Imported roles that may be grantees: ARN → key.
     pub roles: BTreeMap<String, String>,
     /// `[principals.KEY]`: key → ARN.
@@ -249,7 +259,7 @@ pub fn match_bucket(
         let Some((stem, _)) = st.sid().and_then(split_part) else {
             continue;
         };
-        if parse_stem(stem).is_empty() {
+        if parse_stem_after(&bucket.sid_prefix, stem).is_empty() {
             continue;
         }
         if !groups.contains_key(stem) {
@@ -265,7 +275,7 @@ pub fn match_bucket(
         let found = if demoted.contains(stem) {
             None
         } else {
-            parse_stem(stem)
+            parse_stem_after(&bucket.sid_prefix, stem)
                 .into_iter()
                 .find_map(|name| candidate(bucket, stem, name, &group, names))
                 .map(|c| Candidate { first: idx[0], ..c })
@@ -419,14 +429,16 @@ fn candidate(
             if kind != "root" {
                 return None;
             }
-            let key = if id == names.main_id {
-                if pascal(&names.main_key) != name.word {
+            let key = if let Some(key) = names.accounts_in.get(&id) {
+                if pascal(key) != name.word {
                     return None;
                 }
-                names.main_key.clone()
+                key.clone()
             } else {
                 let key = key_for_word(&name.word);
-                if key == names.main_key || names.accounts.get(&key).is_some_and(|i| *i != id) {
+                if names.accounts_in.values().any(|k| *k == key)
+                    || names.accounts.get(&key).is_some_and(|i| *i != id)
+                {
                     return None;
                 }
                 new_account = Some((key.clone(), id));

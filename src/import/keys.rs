@@ -10,12 +10,13 @@ use std::collections::BTreeMap;
 
 use super::bucket::policy_statements;
 use super::{Input, grants};
-use crate::desired::{Access, GRANTS_POLICY_NAME, pascal};
+use crate::desired::{Access, GRANTS_POLICY_NAME, merge_sid_prefix, pascal};
 use crate::names::account_root_arn;
 
 /// Keys, chosen once.
 pub(super) struct Keys {
-    pub(super) account: String,
+    /// One per `Input::accounts`.
+    pub(super) accounts: Vec<String>,
     pub(super) buckets: Vec<String>,
     pub(super) roles: Vec<String>,
 }
@@ -33,10 +34,26 @@ impl Keys {
 }
 
 pub(super) fn choose_keys(input: &Input) -> Keys {
-    let account = input.account.key.clone().unwrap_or_else(|| {
-        let root = account_root_arn(&input.account.id);
-        pick_key("main", &grantee_words(input, &root, grants::Kind::Account))
-    });
+    // `--account-key` as given (`app::import` refuses one given twice); the others around them.
+    let mut taken: Vec<String> = input
+        .accounts
+        .iter()
+        .filter_map(|a| a.key.clone())
+        .collect();
+    let mut accounts: Vec<String> = Vec::new();
+    for (i, a) in input.accounts.iter().enumerate() {
+        let key = a.key.clone().unwrap_or_else(|| {
+            let root = account_root_arn(&a.id);
+            let key = pick_key(
+                &default_account_key(i, &a.id),
+                &grantee_words(input, &root, grants::Kind::Account),
+            );
+            let key = unique_key(key, &taken);
+            taken.push(key.clone());
+            key
+        });
+        accounts.push(key);
+    }
 
     let mut roles = Vec::new();
     for r in &input.roles {
@@ -56,9 +73,21 @@ pub(super) fn choose_keys(input: &Input) -> Keys {
         ));
     }
     Keys {
-        account,
+        accounts,
         buckets,
         roles,
+    }
+}
+
+/// An account's key when neither `--account-key` nor s3ward's Sids name one: `main` for the
+/// first account, as when import took one, and `account-` + the last four digits of the id
+/// for the others (`account-2222`): short, stable from run to run, and telling which account
+/// it is without a lookup.
+pub(super) fn default_account_key(index: usize, id: &str) -> String {
+    if index == 0 {
+        "main".into()
+    } else {
+        format!("account-{}", &id[id.len().saturating_sub(4)..])
     }
 }
 
@@ -78,7 +107,12 @@ fn grantee_words(input: &Input, principal_arn: &str, kind: grants::Kind) -> BTre
         if grants::single_principal(st).as_deref() != Some(principal_arn) {
             continue;
         }
-        for n in grants::parse_stem(stem) {
+        // Authoritative Sids (`s3wardRead…`), or this plan's in `merge` mode.
+        let merge = merge_sid_prefix(&input.plan_name);
+        let readings = grants::parse_stem(stem)
+            .into_iter()
+            .chain(grants::parse_stem_after(&merge, stem));
+        for n in readings {
             if n.kind == kind {
                 *words.entry(n.word).or_default() += if n.n == 1 { 2 } else { 1 };
             }

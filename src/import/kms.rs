@@ -161,11 +161,18 @@ pub(super) fn undo(
     progress
 }
 
+/// The plan-file key of the account a key's ARN names (`--key` checks that it is an
+/// imported one).
+fn account_of<'a>(plan: &'a Plan, arn: &str) -> &'a str {
+    let id = parse_key_arn(arn).map(|(_, a)| a);
+    let found = plan.accounts.iter().find(|a| Some(a.id.as_str()) == id);
+    &found.unwrap_or(&plan.accounts[0]).key
+}
+
 /// The `[keys.KEY]` tables.
 pub(super) fn write_keys(
     out: &mut String,
     plan: &Plan,
-    account_key: &str,
     key: impl Fn(&str) -> String,
     string: impl Fn(&str) -> String,
     block: impl Fn(&str) -> String,
@@ -187,7 +194,7 @@ pub(super) fn write_keys(
             out,
             "[keys.{}]\naccount = {}\narn = {}",
             key(&k.key),
-            string(account_key),
+            string(account_of(plan, &k.arn)),
             string(&k.arn),
         );
         if let Some(raw) = &k.raw {

@@ -54,6 +54,7 @@ fn bucket_in() -> BucketIn {
       {"Sid":"s3wardReadPrincipalReaderBucket","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:role/reader"},"Action":"s3:GetBucketLocation","Resource":"arn:aws:s3:::acme-ml-models"},
       {"Sid":"s3wardReadPrincipalReaderObjects","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:role/reader"},"Action":["s3:GetObject","s3:GetObjectVersion"],"Resource":"arn:aws:s3:::acme-ml-models/*"}]}"#;
     BucketIn {
+        account: 0,
         name: "acme-ml-models".into(),
         region: "us-east-1".into(),
         live: crate::state::LiveBucket {
@@ -78,16 +79,16 @@ fn bucket_in() -> BucketIn {
 fn input(buckets: Vec<BucketIn>, keys: Vec<KeyIn>) -> Input {
     Input {
         plan_name: "ml-models".into(),
-        account: AccountIn {
+        accounts: vec![AccountIn {
             key: None,
             id: ACCOUNT.into(),
             assume_role: None,
             external_id: None,
-        },
+            identity: None,
+        }],
         buckets,
         roles: Vec::new(),
         keys,
-        identity: None,
     }
 }
 

@@ -10,8 +10,9 @@
 //! 1. Choose keys ([`keys`]). Keys are part of the statement ids s3ward wrote
 //!    (`s3wardReadRoleRayList`, `s3wardModelsReadList` in a role's `s3ward-grants`), so a
 //!    key is taken from those ids when they name the resource, else from its name.
-//! 2. Build the plan model ([`model`], built by [`build`]): buckets ([`bucket`], policy split
-//!    into grants and raw extras by [`grants`]), roles ([`role`], trust as typed entries or
+//! 2. Build the plan model ([`model`], built by [`build`]) for every account of the run:
+//!    buckets ([`bucket`], policy split into grants and raw extras by [`grants`], or only
+//!    grants in `merge` mode when that reproduces it), roles ([`role`], trust as typed entries or
 //!    raw by [`trust`]), accounts and principals that grants name.
 //! 3. Render it ([`toml_out`]), resolve the text with the real plan-file resolver, and diff
 //!    the result against the same live state with the real `diff` ([`verify`]). Whatever
@@ -52,26 +53,31 @@ use verify::{Choices, Verdict, explain, undo, verify};
 pub struct Input {
     /// `settings.name`.
     pub plan_name: String,
-    pub account: AccountIn,
+    /// The accounts, in command-line order (at least one); resources name theirs by index.
+    pub accounts: Vec<AccountIn>,
     pub buckets: Vec<BucketIn>,
     pub roles: Vec<RoleIn>,
-    /// `--key`: KMS keys to adopt (in this account).
+    /// `--key`: KMS keys to adopt (each in the account its ARN names).
     pub keys: Vec<KeyIn>,
-    /// Who `plan` will run as, when known: its self-lockout check is repeated here.
-    pub identity: Option<Identity>,
 }
 
 #[derive(Clone, Debug)]
 pub struct AccountIn {
-    /// `None`: taken from `account.KEY` grants when they name this account, else `main`.
+    /// `None`: taken from `account.KEY` grants when they name this account, else `main` for
+    /// the first account and `account-` + the id's last four digits for the others.
     pub key: Option<String>,
     pub id: String,
     pub assume_role: Option<String>,
     pub external_id: Option<String>,
+    /// Who `plan` will run as in this account, when known: its self-lockout check is
+    /// repeated here.
+    pub identity: Option<Identity>,
 }
 
 #[derive(Clone, Debug)]
 pub struct BucketIn {
+    /// Its account: an index into `Input::accounts`.
+    pub account: usize,
     pub name: String,
     pub region: String,
     /// Read with `BucketReads::ALL`.
@@ -80,6 +86,8 @@ pub struct BucketIn {
 
 #[derive(Clone, Debug)]
 pub struct RoleIn {
+    /// Its account: an index into `Input::accounts`.
+    pub account: usize,
     pub name: String,
     /// Read with `RoleReads::all()`.
     pub live: LiveRole,
@@ -196,5 +204,7 @@ use crate::{
 #[cfg(test)]
 use keys::{identity_sid_words, key_from_name, pick_key};
 
+#[cfg(test)]
+mod multi_tests;
 #[cfg(test)]
 mod tests;

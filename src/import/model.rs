@@ -16,7 +16,8 @@ use crate::state::AclGrant;
 pub struct Plan {
     pub name: String,
     pub region: Option<String>,
-    pub account: AccountOut,
+    /// The imported accounts, in command-line order.
+    pub accounts: Vec<AccountOut>,
     /// Other `[accounts.KEY]` that `account.KEY` grants name: key → id.
     pub other_accounts: BTreeMap<String, String>,
     /// `[principals.KEY]`: key → ARN.
@@ -40,6 +41,8 @@ pub struct AccountOut {
 #[derive(Clone, Debug)]
 pub struct RoleOut {
     pub key: String,
+    /// Its account's key.
+    pub account: String,
     pub name: String,
     pub arn: String,
     /// `None` for `/`.
@@ -96,6 +99,11 @@ pub enum TrustEntryOut {
 #[derive(Clone, Debug)]
 pub struct BucketOut {
     pub key: String,
+    /// Its account's key.
+    pub account: String,
+    /// `policy_mode = "merge"`: the grants are this plan's statements, and every other
+    /// statement is left as it is (then `extras` is empty).
+    pub merge: bool,
     pub name: String,
     /// `None`: the settings region.
     pub region: Option<String>,

@@ -13,6 +13,7 @@ use crate::state::Setting;
 pub(super) fn role(
     r: &RoleIn,
     key: &str,
+    account: &str,
     names: &trust::TrustNames<'_>,
     raw_trust: bool,
 ) -> RoleOut {
@@ -67,6 +68,7 @@ pub(super) fn role(
     };
     RoleOut {
         key: key.to_string(),
+        account: account.to_string(),
         name: r.name.clone(),
         arn: live.arn.clone(),
         path: (live.path != "/" && !live.path.is_empty()).then(|| live.path.clone()),

@@ -12,7 +12,7 @@ use crate::state::{LiveAcl, LiveDocument};
 const ACCOUNT: &str = "111111111111";
 const OWNER: &str = "owner-canonical-id";
 
-fn resolve(text: &str) -> Desired {
+pub(super) fn resolve(text: &str) -> Desired {
     plan_file::parse(
         Path::new("t.toml"),
         text,
@@ -24,12 +24,12 @@ fn resolve(text: &str) -> Desired {
     .desired
 }
 
-fn doc(json: &str) -> LiveDocument {
+pub(super) fn doc(json: &str) -> LiveDocument {
     LiveDocument::from_text(json)
 }
 
 /// The live state an apply of `desired` leaves (what `plan` would then find in sync).
-fn live_of(desired: &Desired) -> (Vec<BucketIn>, Vec<RoleIn>) {
+pub(super) fn live_of(desired: &Desired) -> (Vec<BucketIn>, Vec<RoleIn>) {
     let buckets = desired
         .buckets
         .values()
@@ -38,6 +38,7 @@ fn live_of(desired: &Desired) -> (Vec<BucketIn>, Vec<RoleIn>) {
             tags.insert("managed-by".into(), "s3ward".into());
             tags.insert(APPLIED_TAG.into(), "policy=0000".into());
             BucketIn {
+                account: 0,
                 name: b.name.clone(),
                 region: b.region.clone().unwrap_or_else(|| "us-east-1".into()),
                 live: LiveBucket {
@@ -80,6 +81,7 @@ fn live_of(desired: &Desired) -> (Vec<BucketIn>, Vec<RoleIn>) {
             tags.insert("s3ward:plan".into(), desired.name.clone());
             tags.insert(APPLIED_TAG.into(), "trust=0000".into());
             RoleIn {
+                account: 0,
                 name: r.name.clone(),
                 live: LiveRole {
                     exists: true,
@@ -102,21 +104,21 @@ fn live_of(desired: &Desired) -> (Vec<BucketIn>, Vec<RoleIn>) {
 fn input(buckets: Vec<BucketIn>, roles: Vec<RoleIn>) -> Input {
     Input {
         plan_name: "imported".into(),
-        account: AccountIn {
+        accounts: vec![AccountIn {
             key: None,
             id: ACCOUNT.into(),
             assume_role: None,
             external_id: None,
-        },
+            identity: None,
+        }],
         buckets,
         roles,
         keys: Vec::new(),
-        identity: None,
     }
 }
 
 /// Imports, and checks that the result resolves and has nothing left to change.
-fn import_clean(input: &Input) -> (Imported, Desired) {
+pub(super) fn import_clean(input: &Input) -> (Imported, Desired) {
     let imported = import(input);
     assert!(
         imported.invalid.is_none(),
@@ -387,6 +389,7 @@ fn a_role_whose_grants_span_buckets_not_imported_is_reported() {
 fn trust_policies_typed_entries_cannot_write_stay_raw() {
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:o/r:*"},"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}]}"#;
     let role = RoleIn {
+        account: 0,
         name: "gha".into(),
         live: LiveRole {
             exists: true,
@@ -430,6 +433,7 @@ fn trust_policies_typed_entries_cannot_write_stay_raw() {
 
 fn bare_bucket(name: &str, policy: Option<&str>) -> BucketIn {
     BucketIn {
+        account: 0,
         name: name.into(),
         region: "us-east-1".into(),
         live: LiveBucket {

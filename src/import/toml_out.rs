@@ -119,12 +119,12 @@ pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     header(&mut out, plan);
     accounts(&mut out, plan);
-    super::kms::write_keys(&mut out, plan, &plan.account.key, key, string, policy_block);
+    super::kms::write_keys(&mut out, plan, key, string, policy_block);
     for r in &plan.roles {
-        role(&mut out, r, &plan.account.key);
+        role(&mut out, r, &r.account);
     }
     for b in &plan.buckets {
-        bucket(&mut out, b, &plan.account.key);
+        bucket(&mut out, b, &b.account);
     }
     out
 }
@@ -147,8 +147,13 @@ fn header(out: &mut String, plan: &Plan) {
     comment(
         out,
         &format!(
-            "s3ward plan file written by `s3ward import` from account {}: {what}.",
-            plan.account.id
+            "s3ward plan file written by `s3ward import` from account{} {}: {what}.",
+            if plan.accounts.len() == 1 { "" } else { "s" },
+            plan.accounts
+                .iter()
+                .map(|a| a.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     );
     out.push_str("#\n");
@@ -158,7 +163,7 @@ fn header(out: &mut String, plan: &Plan) {
          Review it before committing it: every setting written here is managed from now on, and \
          a setting left out is left alone. Bucket policy statements that s3ward's own grants \
          would write are written back as `[[buckets.KEY.grants]]`; every other statement is kept \
-         verbatim in `extra_policy_statements`.",
+         verbatim in `extra_policy_statements`, or left alone in `merge` mode.",
     );
     if !plan.notes.is_empty() {
         out.push_str("#\n");
@@ -191,25 +196,34 @@ fn header(out: &mut String, plan: &Plan) {
 fn accounts(out: &mut String, plan: &Plan) {
     out.push_str(RULE);
     out.push('\n');
-    comment(
-        out,
-        if plan.account.assume_role.is_some() {
-            "The account the imported resources live in. s3ward assumes `assume_role` there."
+    let several = plan.accounts.len() > 1;
+    for a in &plan.accounts {
+        let what = if several {
+            "An account imported resources live in."
         } else {
-            "The account the imported resources live in. Without `assume_role`, s3ward must run \
-             with credentials of this account."
-        },
-    );
-    let a = &plan.account;
-    let _ = writeln!(out, "[accounts.{}]", key(&a.key));
-    let _ = writeln!(out, "id = {}", string(&a.id));
-    if let Some(r) = &a.assume_role {
-        let _ = writeln!(out, "assume_role = {}", string(r));
+            "The account the imported resources live in."
+        };
+        comment(
+            out,
+            &if a.assume_role.is_some() {
+                format!("{what} s3ward assumes `assume_role` there.")
+            } else {
+                format!(
+                    "{what} Without `assume_role`, s3ward must run with credentials of this \
+                     account."
+                )
+            },
+        );
+        let _ = writeln!(out, "[accounts.{}]", key(&a.key));
+        let _ = writeln!(out, "id = {}", string(&a.id));
+        if let Some(r) = &a.assume_role {
+            let _ = writeln!(out, "assume_role = {}", string(r));
+        }
+        if let Some(x) = &a.external_id {
+            let _ = writeln!(out, "external_id = {}", string(x));
+        }
+        out.push('\n');
     }
-    if let Some(x) = &a.external_id {
-        let _ = writeln!(out, "external_id = {}", string(x));
-    }
-    out.push('\n');
     if !plan.other_accounts.is_empty() {
         comment(
             out,
@@ -480,11 +494,21 @@ fn bucket(out: &mut String, b: &BucketOut, account_key: &str) {
         out.push_str("bucket_acl = \"unmanaged\"\n");
     }
     super::kms::write_encryption(out, b, string);
-    line(
-        out,
-        "policy_mode = \"authoritative\"",
-        "the whole policy: grants + extra_policy_statements",
-    );
+    if b.merge {
+        comment(
+            out,
+            "`merge`: s3ward owns only the statements its grants below write (their Sids start \
+             with `s3ward` and this plan's name); every other statement of the bucket policy is \
+             left as it is, unmanaged.",
+        );
+        out.push_str("policy_mode = \"merge\"\n");
+    } else {
+        line(
+            out,
+            "policy_mode = \"authoritative\"",
+            "the whole policy: grants + extra_policy_statements",
+        );
+    }
     if !b.tags.is_empty() {
         comment(
             out,

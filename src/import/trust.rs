@@ -19,8 +19,8 @@ use crate::policy::{Effect, PolicyDocument, Statement, equivalent};
 pub struct TrustNames<'a> {
     /// The account the role lives in (EKS providers are in it).
     pub role_account: &'a str,
-    pub main_key: &'a str,
-    pub main_id: &'a str,
+    /// Imported accounts: id → key.
+    pub accounts: &'a BTreeMap<String, String>,
     /// Imported roles: ARN → key.
     pub roles: &'a BTreeMap<String, String>,
 }
@@ -132,11 +132,7 @@ fn entry(st: &Statement, names: &TrustNames<'_>) -> Result<(TrustEntryOut, Trust
             };
             let out = match parse_iam_arn(value) {
                 Some((id, kind, _)) if kind == "root" => TrustEntryOut::Account {
-                    account: if id == names.main_id {
-                        names.main_key.to_string()
-                    } else {
-                        id
-                    },
+                    account: names.accounts.get(&id).cloned().unwrap_or(id),
                     external_id,
                 },
                 Some(_) => match names.roles.get(value) {
@@ -224,13 +220,8 @@ fn pod_identity(
         namespace,
         service_account,
         region,
-        account: (account != names.role_account).then(|| {
-            if account == names.main_id {
-                names.main_key.to_string()
-            } else {
-                account
-            }
-        }),
+        account: (account != names.role_account)
+            .then(|| names.accounts.get(&account).cloned().unwrap_or(account)),
     };
     Ok((out, resolved))
 }
@@ -265,10 +256,13 @@ mod tests {
     use super::*;
 
     fn names(roles: &BTreeMap<String, String>) -> TrustNames<'_> {
+        static ACCOUNTS: std::sync::LazyLock<BTreeMap<String, String>> =
+            std::sync::LazyLock::new(|| {
+                BTreeMap::from([("111111111111".to_string(), "main".to_string())])
+            });
         TrustNames {
             role_account: "111111111111",
-            main_key: "main",
-            main_id: "111111111111",
+            accounts: &ACCOUNTS,
             roles,
         }
     }

@@ -72,9 +72,10 @@ pub(super) fn verify(input: &Input, keys: &Keys, text: &str) -> Verdict {
     let ctx = Context {
         regions,
         identities: input
-            .identity
+            .accounts
             .iter()
-            .map(|i| (keys.account.clone(), i.clone()))
+            .zip(&keys.accounts)
+            .filter_map(|(a, key)| Some((key.clone(), a.identity.clone()?)))
             .collect(),
         allow_self_lockout: self_lockout,
     };
@@ -173,12 +174,10 @@ pub(super) fn explain(input: &Input, keys: &Keys, c: &Change) -> Note {
                         .join(", ")
                 )
             };
-            // `import` reads one account per run, and a bucket ARN does not say its account:
-            // the buckets may be in this account (add `--bucket`) or in another one (then
-            // they come from an import of that account, and the grants join one plan file).
-            let next = "Import those buckets with `--bucket` if they are in this account; if they are \
-                        in another account, import them from there and move their `[[grants]]` \
-                        into one plan file with this role";
+            // A bucket ARN does not say its account: the buckets may be in the role's
+            // account or in another one, and either can be read in the same run.
+            let next = "Import those buckets in the same run, each with `--bucket` after the \
+                        `--account` it is in (`--account ID[:ROLE_ARN] --bucket NAME`)";
             match c.action {
                 Action::Delete => format!(
                     "{shows}: no grant in the imported buckets names this role, but it has an \

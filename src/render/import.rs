@@ -15,14 +15,23 @@ use crate::plan_file::diagnostic::display_path;
 
 /// What an import did, for its summary.
 pub struct Summary<'a> {
-    /// The account id read from.
-    pub account: &'a str,
+    /// The account ids read from, in command-line order.
+    pub accounts: &'a [String],
     pub buckets: usize,
     pub roles: usize,
     /// Where the plan file went: `--out`, or stdout.
     pub out: Option<&'a Path>,
     pub notes: &'a [Note],
     pub needs_allow_self_lockout: bool,
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn listed(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 /// Where the plan file went: `` `plans/x.toml` ``, or `stdout`.
@@ -38,12 +47,13 @@ pub fn write_summary(w: &mut dyn Write, s: &Summary<'_>, color: bool) -> io::Res
     }
     writeln!(
         w,
-        "Imported {} bucket{} and {} role{} from account {} to {}.{}",
+        "Imported {} bucket{} and {} role{} from account{} {} to {}.{}",
         s.buckets,
         plural(s.buckets),
         s.roles,
         plural(s.roles),
-        s.account,
+        plural(s.accounts.len()),
+        listed(s.accounts),
         target(s.out),
         if s.notes.is_empty() {
             " `s3ward plan` with it should print `No changes.`".to_string()
@@ -87,7 +97,7 @@ mod tests {
     #[test]
     fn a_clean_import_says_plan_shows_no_changes() {
         let s = Summary {
-            account: "123456789012",
+            accounts: &["123456789012".to_string()],
             buckets: 1,
             roles: 2,
             out: None,
@@ -107,7 +117,7 @@ mod tests {
             message: "its ACL is not reproduced".into(),
         }];
         let s = Summary {
-            account: "123456789012",
+            accounts: &["123456789012".to_string()],
             buckets: 2,
             roles: 1,
             out: Some(Path::new("plans/imported.toml")),

@@ -122,6 +122,23 @@ fn import_account_key_that_is_not_a_key() {
     insta::assert_snapshot!(run.snapshot_text());
 }
 
+/// With several accounts, order decides which account a resource is in: one before any
+/// `--account` is refused in the words of the flags.
+#[test]
+fn import_resource_before_any_account() {
+    let run = crate::support::s3ward(&[
+        "import",
+        "--bucket",
+        "b-1",
+        "--account",
+        "111111111111",
+        "--role",
+        "r",
+    ])
+    .run();
+    insta::assert_snapshot!(run.snapshot_text());
+}
+
 #[test]
 fn import_assume_role_in_another_account() {
     let run = crate::support::s3ward(&[

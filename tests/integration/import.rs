@@ -295,6 +295,106 @@ access = "read"
     assert_round_trip(&dir, &text, &[]).await;
 }
 
+/// The cross-account shape in one run: a bucket in one account, in `merge` mode with a
+/// colleague's hand-written statement beside the plan's, granting read to a role of another
+/// account. Import of both accounts gives the grant back as `[[grants]]` to `role.KEY`, the
+/// policy in `merge` mode with the colleague's statement left alone, both accounts declared.
+#[tokio::test]
+async fn two_accounts_come_back_with_the_grant_between_them_in_merge_mode() {
+    const COMPUTE: &str = "222222222222";
+    let dir = PlanDir::new();
+    let bucket = unique("imp-xmodels");
+    let role = unique("imp-xray");
+    let storage_role = format!("arn:aws:iam::{STORAGE}:role/s3ward");
+    let compute_role = format!("arn:aws:iam::{COMPUTE}:role/s3ward");
+    let plan = format!(
+        r#"version = 1
+
+[settings]
+name = "ml-models"
+
+[accounts.storage]
+id = "{STORAGE}"
+assume_role = "{storage_role}"
+
+[accounts.compute]
+id = "{COMPUTE}"
+assume_role = "{compute_role}"
+
+[roles.ray]
+account = "compute"
+name = "{role}"
+trust = [{{ service = "ec2.amazonaws.com" }}]
+
+[buckets.models]
+account = "storage"
+name = "{bucket}"
+policy_mode = "merge"
+
+[[buckets.models.grants]]
+to = "role.ray"
+access = "read"
+prefixes = ["llama/"]
+"#
+    );
+    apply(&dir, &plan).await;
+    // A colleague adds a statement by hand.
+    let s3 = sdk(Some(STORAGE)).await.s3;
+    let live = s3
+        .get_bucket_policy()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("the policy apply wrote");
+    let mut doc: Value = serde_json::from_str(live.policy().unwrap()).unwrap();
+    doc["Statement"].as_array_mut().unwrap().push(json!({
+        "Sid": "ColleagueAuditRead",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::333333333333:root"},
+        "Action": "s3:GetObject",
+        "Resource": format!("arn:aws:s3:::{bucket}/audit/*"),
+    }));
+    put_policy(&s3, &bucket, &doc.to_string()).await;
+
+    let (run, text) = import(
+        &dir,
+        &[
+            "--name",
+            "ml-models",
+            "--account",
+            &format!("{STORAGE}:{storage_role}"),
+            "--bucket",
+            &bucket,
+            "--account",
+            &format!("{COMPUTE}:{compute_role}"),
+            "--role",
+            &role,
+        ],
+    )
+    .await;
+    assert!(
+        run.stderr
+            .contains("from accounts 111111111111 and 222222222222"),
+        "{run}"
+    );
+    for want in [
+        "policy_mode = \"merge\"",
+        "to = \"role.ray\"\naccess = \"read\"",
+        "[roles.ray]\naccount = \"account-2222\"",
+    ] {
+        assert!(text.contains(want), "no {want:?} in:\n{text}");
+    }
+    assert!(!text.contains("ColleagueAuditRead"), "{text}");
+    insta::assert_snapshot!(
+        "import_two_accounts_merge",
+        text.replace(&bucket, "[BUCKET]").replace(&role, "[ROLE]")
+    );
+    assert_round_trip(&dir, &text, &[]).await;
+    // The colleague's statement is still there, untouched by the import.
+    let live = s3.get_bucket_policy().bucket(&bucket).send().await.unwrap();
+    assert!(live.policy().unwrap().contains("ColleagueAuditRead"));
+}
+
 // --- 2. Odd statements stay raw ---------------------------------------------------------------
 
 #[tokio::test]
