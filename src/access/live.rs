@@ -100,27 +100,27 @@ pub fn problems(
     out
 }
 
-/// The managed policies whose documents [`problems`] needs: those attached to the roles
-/// that expectations name and declared by them (`permissions` grants exactly these; an
-/// undeclared attachment is a change the plan shows anyway), by ARN, with the account to
-/// read each in and the role's key.
-pub fn managed_to_read(desired: &Desired, live: &Live) -> BTreeMap<String, (String, String)> {
+/// The managed policies whose documents [`problems`] may need: those declared
+/// (`managed_policies`) by the roles that the `selected` expectations name, by ARN, with the
+/// account to read each in and the role's key. [`problems`] uses those of them that are
+/// attached in AWS (`permissions` grants exactly these; an undeclared attachment is a change
+/// the plan shows anyway). Known before reading AWS, so they are read while the rest is.
+pub fn managed_to_read(
+    desired: &Desired,
+    selected: impl Fn(&Address) -> bool,
+) -> BTreeMap<String, (String, String)> {
     let mut out = BTreeMap::new();
     for x in &desired.expectations {
+        if !selected(&Address::BucketExpect(x.bucket.clone(), x.index)) {
+            continue;
+        }
         let Some(k) = x.who.strip_prefix("role.") else {
             continue;
         };
-        let (Some(r), Some(lr)) = (desired.roles.get(k), live.roles.get(k)) else {
+        let Some(r) = desired.roles.get(k) else {
             continue;
         };
-        let declared = r.managed_policies.as_ref();
-        for arn in lr
-            .managed
-            .present()
-            .into_iter()
-            .flatten()
-            .filter(|a| declared.is_some_and(|d| d.contains(*a)))
-        {
+        for arn in r.managed_policies.iter().flatten() {
             out.entry(arn.clone())
                 .or_insert_with(|| (r.account.clone(), k.to_string()));
         }

@@ -154,15 +154,18 @@ pub async fn plan(
     selection: &Selection,
 ) -> Result<Planned, Error> {
     let connected = connect(global, desired, &selection.targets).await?;
-    let live = connected.read().await?;
+    let targets = &connected.targets;
+    let selected = |a: &Address| targets.is_empty() || targets.iter().any(|t| t.selects(a));
+    // The documents expectations need are named by the plan file: read beside the rest.
+    let (live, documents) = futures::join!(
+        connected.read(),
+        super::why::expectation_documents(&connected.session, &connected.desired, selected)
+    );
+    let (live, documents) = (live?, documents?);
     let mut change_set = connected.diff(&live, selection.allow_self_lockout);
     // Expectations against live (issue #17): shown with the changes, blocking nothing.
-    change_set.expectations =
-        super::why::live_expectations(&connected.session, &connected.desired, &live).await?;
-    let targets = &connected.targets;
-    change_set
-        .expectations
-        .retain(|p| targets.is_empty() || targets.iter().any(|t| t.selects(&p.address)));
+    change_set.expectations = crate::access::live::problems(&connected.desired, &live, &documents);
+    change_set.expectations.retain(|p| selected(&p.address));
     Ok(connected.planned(live, change_set))
 }
 

@@ -159,26 +159,29 @@ async fn read_live(global: &Settings, desired: &Desired, q: &mut Question) -> Re
     Ok(())
 }
 
-/// The expectations the live state does not meet, for `plan` and `drift`: no AWS call
-/// beyond what `plan` reads, except the documents of managed policies attached to the roles
-/// expectations name (each read once).
-pub(super) async fn live_expectations(
+/// The documents of the managed policies that expectations need, for `plan` and `drift`:
+/// those the roles they name declare (each read once, all at once). No AWS call when the
+/// selected expectations name no role with `managed_policies`. `plan` runs this beside its
+/// reads: the list comes from the plan file, so it adds no round trip.
+pub(super) async fn expectation_documents(
     session: &Session,
     desired: &Desired,
-    live: &live::Live,
-) -> Result<Vec<crate::change::Problem>, Error> {
-    if desired.expectations.is_empty() {
-        return Ok(Vec::new());
-    }
-    // One read per policy, in the account (and for the address) of a role it is attached to.
+    selected: impl Fn(&Address) -> bool,
+) -> Result<std::collections::BTreeMap<String, live::LiveDocument>, Error> {
+    // One read per policy, in the account (and for the address) of a role that declares it.
     let mut by_role: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
-    for (arn, at) in crate::access::live::managed_to_read(desired, live) {
+    for (arn, at) in crate::access::live::managed_to_read(desired, selected) {
         by_role.entry(at).or_default().push(arn);
     }
+    let reads = by_role
+        .into_iter()
+        .map(|((account, key), arns)| async move {
+            let address = Address::Role(key);
+            live::managed_policies::read(session, &account, &arns, &address).await
+        });
     let mut docs = std::collections::BTreeMap::new();
-    for ((account, key), arns) in by_role {
-        let address = Address::Role(key);
-        docs.extend(live::managed_policies::read(session, &account, &arns, &address).await?);
+    for got in futures::future::join_all(reads).await {
+        docs.extend(got?);
     }
-    Ok(crate::access::live::problems(desired, live, &docs))
+    Ok(docs)
 }

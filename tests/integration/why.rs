@@ -355,3 +355,52 @@ async fn drift_exits_2_at_the_expectation_that_live_state_breaks() {
     assert_eq!(v["expectations"][0]["address"], "bucket.models.expect[1]");
     assert_eq!(v["expectations"].as_array().unwrap().len(), 1, "{json}");
 }
+
+/// A managed policy the plan file declares (`managed_policies`) decides an expectation in
+/// `plan`: its document is read (beside the other reads, since the plan file names it) and
+/// its Deny breaks the promise that the role can read.
+#[tokio::test]
+async fn a_declared_managed_policy_that_denies_breaks_an_expectation_in_plan() {
+    let account = account();
+    let aws = sdk(Some(&account)).await;
+    let bucket = unique("exp-m");
+    let role = unique("exp-mr");
+    let created = ok(aws
+        .iam
+        .create_policy()
+        .policy_name(unique("exp-deny"))
+        .policy_document(
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{"Sid": "NoModels", "Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"}],
+            })
+            .to_string(),
+        )
+        .send()
+        .await);
+    let arn = created.policy().and_then(|p| p.arn()).unwrap().to_string();
+    let trust = "trust = [{ service = \"ec2.amazonaws.com\" }]\n";
+    let dir = PlanDir::new();
+    dir.write(
+        PLAN,
+        &reader_plan(
+            &account,
+            &role,
+            &bucket,
+            EXPECT_READER_READS_AND_CANNOT_WRITE,
+        )
+        .replace(trust, &format!("{trust}managed_policies = [\"{arn}\"]\n")),
+    );
+    apply(&dir, None).await;
+    let run = dir
+        .s3ward(&["plan", "--format", "json", PLAN])
+        .run_async()
+        .await;
+    assert_eq!(run.code, 0, "{run}");
+    let v = json_of(&run);
+    assert_eq!(v["changes"].as_array().map(Vec::len), Some(0), "{run}");
+    let broken = v["expectations"].as_array().expect("expectations");
+    assert_eq!(broken.len(), 1, "{run}");
+    assert_eq!(broken[0]["address"], "bucket.models.expect[0]", "{run}");
+    assert!(broken[0].to_string().contains("NoModels"), "{run}");
+}
