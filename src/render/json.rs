@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::applied::DriftKind;
+use crate::applied::{APPLIED_TAG, DriftKind};
 use crate::change::{Action, Address, ChangeSet, Problem, Summary, UnverifiedPrincipal};
 use crate::policy::StatementChange;
 
@@ -52,6 +52,26 @@ struct JsonPlan<'a> {
     /// Expectations the live state does not meet (`bucket.KEY.expect[N]`).
     #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
     expectations: &'a [Problem],
+    /// The `s3ward:applied` records apply writes (see `render::record_notes`).
+    records: Vec<JsonRecord>,
+}
+
+/// One `s3ward:applied` record apply writes: not a change, s3ward's own bookkeeping.
+#[derive(Serialize)]
+struct JsonRecord {
+    resource: String,
+    tag: &'static str,
+    value: String,
+}
+
+fn json_records(cs: &ChangeSet) -> Vec<JsonRecord> {
+    super::records_written(cs)
+        .map(|(r, record)| JsonRecord {
+            resource: r.to_string(),
+            tag: APPLIED_TAG,
+            value: record.tag_value(),
+        })
+        .collect()
 }
 
 /// Whether a change's `kind` is printed: a plan leaves it out, a drift report gives it
@@ -94,6 +114,7 @@ pub fn write_plan(w: &mut dyn Write, cs: &ChangeSet, plan_file: PlanFileRef<'_>)
         problems: &cs.problems,
         not_verified: &cs.unverified_principals,
         expectations: &cs.expectations,
+        records: json_records(cs),
     };
     serde_json::to_writer_pretty(&mut *w, &doc)?;
     writeln!(w)
