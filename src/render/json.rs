@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::applied::{APPLIED_TAG, DriftKind};
-use crate::change::{Action, Address, ChangeSet, Problem, Summary, UnverifiedPrincipal};
+use crate::change::{
+    Action, Address, ChangeSet, NotManaged, Problem, Summary, UnverifiedPrincipal,
+};
 use crate::policy::StatementChange;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -54,6 +56,8 @@ struct JsonPlan<'a> {
     expectations: &'a [Problem],
     /// The `s3ward:applied` records apply writes (see `render::record_notes`).
     records: Vec<JsonRecord>,
+    /// Live settings that grant access beyond the plan file.
+    not_managed: &'a [NotManaged],
 }
 
 /// One `s3ward:applied` record apply writes: not a change, s3ward's own bookkeeping.
@@ -115,6 +119,7 @@ pub fn write_plan(w: &mut dyn Write, cs: &ChangeSet, plan_file: PlanFileRef<'_>)
         not_verified: &cs.unverified_principals,
         expectations: &cs.expectations,
         records: json_records(cs),
+        not_managed: &cs.not_managed,
     };
     serde_json::to_writer_pretty(&mut *w, &doc)?;
     writeln!(w)
@@ -158,6 +163,8 @@ struct JsonDrift<'a> {
     /// Expectations the live state does not meet (`bucket.KEY.expect[N]`).
     #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
     expectations: &'a [Problem],
+    /// Live settings that grant access beyond the plan file; `in_sync` does not count them.
+    not_managed: &'a [NotManaged],
 }
 
 pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, ctx: DriftContext<'_>) -> io::Result<()> {
@@ -187,6 +194,7 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, ctx: DriftContext<'_>) -> 
         problems: &cs.problems,
         not_verified: &cs.unverified_principals,
         expectations: &cs.expectations,
+        not_managed: &cs.not_managed,
     };
     serde_json::to_writer_pretty(&mut *w, &doc)?;
     writeln!(w)

@@ -75,6 +75,7 @@ pub fn render(cs: &ChangeSet, opts: &Options) -> String {
     out.push_str(&not_verified(cs));
     if cs.changes.is_empty() {
         out.push_str(&records(cs));
+        out.push_str(&not_managed(cs));
         return out;
     }
     // The table, row by row while it fits.
@@ -129,7 +130,27 @@ pub fn render(cs: &ChangeSet, opts: &Options) -> String {
         out.push_str(&records);
     } else {
         out.push_str(&note(super::record_notes(cs).len(), "record notes", opts));
+        return out;
     }
+    let not_managed = not_managed(cs);
+    if out.len() + not_managed.len() <= opts.limit {
+        out.push_str(&not_managed);
+    } else {
+        out.push_str(&note(cs.not_managed.len(), "settings not managed", opts));
+    }
+    out
+}
+
+/// Live settings that grant access beyond the plan file, as a warning after the changes.
+fn not_managed(cs: &ChangeSet) -> String {
+    if cs.not_managed.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("> [!WARNING]\n> {}:\n", super::NOT_MANAGED_HEADING);
+    for n in &cs.not_managed {
+        out.push_str(&format!("> - {}\n", super::not_managed_line(n)));
+    }
+    out.push('\n');
     out
 }
 
@@ -264,5 +285,24 @@ mod tests {
         cs.changes.push(change(0));
         let with_changes = render(&cs, &Options::default());
         insta::assert_snapshot!(format!("{alone}\n---\n\n{with_changes}"));
+    }
+
+    #[test]
+    fn settings_not_managed_are_a_warning_after_the_changes() {
+        let mut cs = ChangeSet::default();
+        cs.changes.push(change(0));
+        cs.not_managed.push(crate::change::NotManaged {
+            resource: crate::change::Resource::Role("ray".into()),
+            kind: crate::change::NotManagedKind::ManagedPolicy,
+            name: "arn:aws:iam::aws:policy/AmazonS3FullAccess".into(),
+            detail: None,
+            key: "managed_policies".into(),
+        });
+        let out = render(&cs, &Options::default());
+        let tail = &out[out.find("</details>").expect("details")..];
+        assert!(
+            tail.contains("> [!WARNING]\n> Not managed: live settings that grant access beyond the plan file (s3ward leaves them alone):\n> - role.ray: managed policy `arn:aws:iam::aws:policy/AmazonS3FullAccess` is attached; to manage it, declare `managed_policies` in [roles.ray]\n"),
+            "{out}"
+        );
     }
 }

@@ -91,6 +91,40 @@ pub fn records_only_line(n: usize) -> String {
     )
 }
 
+/// The heading of the "Not managed" section (text and markdown).
+pub const NOT_MANAGED_HEADING: &str =
+    "Not managed: live settings that grant access beyond the plan file (s3ward leaves them alone)";
+
+/// One line of the "Not managed" section, without its bullet: `role.reader: managed policy
+/// `ARN` is attached; to manage it, declare `managed_policies` in [roles.reader]`.
+pub fn not_managed_line(n: &crate::change::NotManaged) -> String {
+    use crate::change::{NotManagedKind, Resource};
+    let what = match n.kind {
+        NotManagedKind::ManagedPolicy => format!("managed policy `{}` is attached", n.name),
+        NotManagedKind::InlinePolicy => format!("inline policy `{}` allows access", n.name),
+        NotManagedKind::BucketPolicyStatement => {
+            let name = if n.name.starts_with('[') {
+                format!("statement {}", n.name)
+            } else {
+                format!("statement \"{}\"", n.name)
+            };
+            match &n.detail {
+                Some(d) => format!("policy {name} allows {d}"),
+                None => format!("policy {name} allows access"),
+            }
+        }
+    };
+    let table = match &n.resource {
+        Resource::Bucket(k) => format!("[buckets.{k}]"),
+        Resource::Role(k) => format!("[roles.{k}]"),
+        Resource::Key(k) => format!("[keys.{k}]"),
+    };
+    format!(
+        "{}: {what}; to manage it, declare `{}` in {table}",
+        n.resource, n.key
+    )
+}
+
 /// `bucket.models.policy will be updated`.
 pub fn headline(c: &Change) -> String {
     format!("{} will be {}", c.address, c.action.past())

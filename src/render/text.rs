@@ -123,8 +123,26 @@ pub fn write_plan(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Resu
         }
     }
     write_record_notes(w, cs)?;
+    write_not_managed(w, cs, opts)?;
     write_findings(w, cs, opts)?;
     paint(w, opts.color, BOLD, &summary_line(cs, "above"))?;
+    writeln!(w)
+}
+
+/// Live settings that grant access beyond the plan file, each with the key that would
+/// manage it (see `diff::not_managed`).
+fn write_not_managed(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Result<()> {
+    if cs.not_managed.is_empty() {
+        return Ok(());
+    }
+    let (label, rest) = super::NOT_MANAGED_HEADING
+        .split_once(": ")
+        .expect("the heading has a label");
+    paint(w, opts.color, style::WARNING, label)?;
+    writeln!(w, ": {rest}:")?;
+    for n in &cs.not_managed {
+        writeln!(w, "  - {}", super::not_managed_line(n))?;
+    }
     writeln!(w)
 }
 
@@ -224,6 +242,7 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Res
             write_change_as(w, c, opts, &title)?;
         }
     }
+    write_not_managed(w, cs, opts)?;
     write_findings(w, cs, opts)?;
     if !cs.problems.is_empty() {
         paint(w, opts.color, BOLD, &summary_line(cs, "above"))?;
