@@ -104,6 +104,8 @@ pub struct DriftSettings {
 pub struct CheckSettings {
     pub plan: PathBuf,
     pub format: ReportFormat,
+    /// `--all-objects`: `Some(--max-objects)`, the most objects looked at per bucket.
+    pub all_objects: Option<usize>,
 }
 
 /// `k8s PLAN`.
@@ -252,6 +254,9 @@ impl Settings {
                 (None, plan) => Command::Check(CheckSettings {
                     plan: plan.expect("clap requires PLAN without --local"),
                     format: report_format(a.format),
+                    all_objects: a
+                        .all_objects
+                        .then(|| usize::try_from(a.max_objects).unwrap_or(usize::MAX)),
                 }),
             },
             cli::Command::Import(a) => Command::Import(ImportSettings {
