@@ -170,6 +170,9 @@ pub struct PermissionsArgs {
     /// The command the policy is for (plan and drift read; apply reads and writes; check lists model directories).
     #[arg(long = "for", value_enum, default_value_t = PermissionsFor::Plan, value_name = "COMMAND")]
     pub purpose: PermissionsFor,
+    /// With --for check: for `check --all-objects` (every bucket, listed whole).
+    #[arg(long)]
+    pub all_objects: bool,
 }
 
 #[derive(Debug, Args)]

@@ -142,6 +142,8 @@ pub struct ImportSettings {
 pub struct PermissionsSettings {
     pub plan: PathBuf,
     pub purpose: Purpose,
+    /// `--all-objects` was given (it only goes with `--for check`).
+    pub all_objects: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -276,8 +278,10 @@ impl Settings {
                     cli::PermissionsFor::Plan => Purpose::Plan,
                     cli::PermissionsFor::Apply => Purpose::Apply,
                     cli::PermissionsFor::Drift => Purpose::Drift,
+                    cli::PermissionsFor::Check if a.all_objects => Purpose::CheckAllObjects,
                     cli::PermissionsFor::Check => Purpose::Check,
                 },
+                all_objects: a.all_objects,
             }),
             cli::Command::K8s(a) => Command::K8s(K8sSettings {
                 plan: a.plan,
