@@ -227,6 +227,33 @@ pub struct UnverifiedPrincipal {
     pub reason: String,
 }
 
+/// A live setting that grants access beyond the plan file and that s3ward does not manage
+/// (the plan file leaves it alone by design): listed by `plan` and `drift` so that a nightly
+/// check is not blind to it, with the plan-file key that would manage it. Never a change,
+/// never a problem: exit codes do not count it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotManaged {
+    /// The bucket or role it is on.
+    pub resource: Resource,
+    pub kind: NotManagedKind,
+    /// The policy ARN (`managed_policy`), the policy name (`inline_policy`), the statement's
+    /// Sid or `[N]`, its index, when it has none (`bucket_policy_statement`).
+    pub name: String,
+    /// For a statement: whom it allows what (`AWS arn:aws:iam::333333333333:root: s3:GetObject`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The key of the resource's plan-file table that would manage it.
+    pub key: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotManagedKind {
+    ManagedPolicy,
+    InlinePolicy,
+    BucketPolicyStatement,
+}
+
 /// Everything `plan` computed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChangeSet {
@@ -252,6 +279,11 @@ pub struct ChangeSet {
     /// Principals found at plan time: apply does not suspect them when AWS refuses one.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub verified_principals: std::collections::BTreeSet<String>,
+    /// Live settings that grant access beyond the plan file. Not saved: apply never acts on
+    /// them, and one attached by hand between `plan --out` and `apply --saved` must not
+    /// make the saved plan "not match its plan file".
+    #[serde(skip)]
+    pub not_managed: Vec<NotManaged>,
 }
 
 impl ChangeSet {
@@ -287,6 +319,8 @@ impl ChangeSet {
         let keep_named = |p: &Problem| targets.iter().any(|t| t.resource() == p.address.resource());
         self.problems.retain(keep_named);
         self.warnings.retain(keep_named);
+        self.not_managed
+            .retain(|n| targets.iter().any(|t| t.resource() == n.resource));
         self.unverified_principals.retain_mut(|u| {
             u.named_by
                 .retain(|a| targets.iter().any(|t| t.resource() == a.resource()));

@@ -233,6 +233,9 @@ pub struct PermissionsArgs {
     /// The command the policy is for (plan and drift read; apply reads and writes; check lists model directories).
     #[arg(long = "for", value_enum, default_value_t = PermissionsFor::Plan, value_name = "COMMAND")]
     pub purpose: PermissionsFor,
+    /// With --for check: for `check --all-objects` (every bucket, listed whole).
+    #[arg(long)]
+    pub all_objects: bool,
 }
 
 #[derive(Debug, Args)]
@@ -266,6 +269,12 @@ pub struct CheckArgs {
     /// With --plan: the model directory, as `BUCKETKEY:PREFIX`.
     #[arg(long, value_name = "BUCKETKEY:PREFIX", requires = "local_plan")]
     pub model: Option<String>,
+    /// Also scan every object of the plan file's buckets (not only the model directories) for objects another account owns.
+    #[arg(long, conflicts_with = "local")]
+    pub all_objects: bool,
+    /// With --all-objects: look at no more than N objects per bucket.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000, requires = "all_objects", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_objects: u64,
     /// Output format (stdout).
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,

@@ -26,6 +26,8 @@ pub enum Purpose {
     Apply,
     Drift,
     Check,
+    /// `check --all-objects`: also lists whole buckets, every bucket of the plan file.
+    CheckAllObjects,
 }
 
 impl Purpose {
@@ -35,7 +37,13 @@ impl Purpose {
             Purpose::Apply => "apply",
             Purpose::Drift => "drift",
             Purpose::Check => "check",
+            Purpose::CheckAllObjects => "check --all-objects",
         }
+    }
+
+    /// `check`, with or without `--all-objects`.
+    pub fn is_check(self) -> bool {
+        matches!(self, Purpose::Check | Purpose::CheckAllObjects)
     }
 }
 
@@ -99,9 +107,9 @@ pub enum When {
 impl When {
     fn made_by(self, purpose: Purpose) -> bool {
         match self {
-            When::Read => purpose != Purpose::Check,
+            When::Read => !purpose.is_check(),
             When::Write => purpose == Purpose::Apply,
-            When::Check => purpose == Purpose::Check,
+            When::Check => purpose.is_check(),
             When::Connect => true,
         }
     }
@@ -230,16 +238,18 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
             out
         }
     };
-    // `check` connects only the accounts of buckets with model directories.
+    // `check` connects only the accounts of buckets with model directories (with
+    // `--all-objects`, of any bucket).
+    let all_objects = purpose == Purpose::CheckAllObjects;
     let wanted: Vec<_> = desired
         .accounts
         .values()
         .filter(|a| {
-            purpose != Purpose::Check
+            !purpose.is_check()
                 || desired
                     .buckets
                     .values()
-                    .any(|b| b.account == a.key && !b.models.is_empty())
+                    .any(|b| b.account == a.key && (all_objects || !b.models.is_empty()))
         })
         .collect();
     let mut accounts = Vec::new();
@@ -372,8 +382,12 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
             &only(write)(On::PassedRole),
             &passed,
         );
-        // `check` reads only buckets with model directories, and lists only those.
-        let checked: Vec<_> = buckets.iter().filter(|b| !b.models.is_empty()).collect();
+        // `check` reads only buckets with model directories, and lists only those; with
+        // `--all-objects`, every bucket, listed whole (no `s3:prefix` condition).
+        let checked: Vec<_> = buckets
+            .iter()
+            .filter(|b| all_objects || !b.models.is_empty())
+            .collect();
         let check_on = only(When::Check);
         let listing: Vec<&str> = check_on(On::Bucket)
             .into_iter()
@@ -381,19 +395,29 @@ pub fn policies(desired: &Desired, purpose: Purpose) -> Policies {
             .collect();
         let checked_arns: Vec<String> = checked.iter().map(|b| b.arn()).collect();
         s.add("CheckBuckets", None, &listing, &checked_arns);
-        for (i, b) in checked.iter().enumerate() {
-            let prefixes: Vec<String> = b.models.iter().map(|m| format!("{}*", m.prefix)).collect();
-            let list = json!({ "StringLike": { "s3:prefix": prefixes } });
+        if all_objects {
             let lists: Vec<&str> = check_on(On::Bucket)
                 .into_iter()
                 .filter(|a| *a == "s3:ListBucket")
                 .collect();
-            s.add(
-                &format!("ListModels{}", i + 1),
-                Some(list),
-                &lists,
-                &[b.arn()],
-            );
+            s.add("ListWholeBuckets", None, &lists, &checked_arns);
+        }
+        for (i, b) in checked.iter().filter(|b| !b.models.is_empty()).enumerate() {
+            if !all_objects {
+                let prefixes: Vec<String> =
+                    b.models.iter().map(|m| format!("{}*", m.prefix)).collect();
+                let list = json!({ "StringLike": { "s3:prefix": prefixes } });
+                let lists: Vec<&str> = check_on(On::Bucket)
+                    .into_iter()
+                    .filter(|a| *a == "s3:ListBucket")
+                    .collect();
+                s.add(
+                    &format!("ListModels{}", i + 1),
+                    Some(list),
+                    &lists,
+                    &[b.arn()],
+                );
+            }
             let objects: Vec<String> = b
                 .models
                 .iter()
@@ -571,7 +595,12 @@ mod tests {
 
     #[test]
     fn read_purposes_need_no_write() {
-        for p in [Purpose::Plan, Purpose::Drift, Purpose::Check] {
+        for p in [
+            Purpose::Plan,
+            Purpose::Drift,
+            Purpose::Check,
+            Purpose::CheckAllObjects,
+        ] {
             for on in [
                 On::Bucket,
                 On::Role,
@@ -645,6 +674,53 @@ trust = [{ pod_identity = { cluster = "ml-prod", namespace = "ml", service_accou
         assert!(find(&plan, "ReadPodIdentity").is_some());
         assert!(
             find(&plan, "WritePodIdentity").is_none() && find(&plan, "PassRolesToEks").is_none()
+        );
+    }
+
+    /// `check --all-objects` lists every bucket of the plan file whole: `s3:ListBucket`
+    /// without the `s3:prefix` condition, on the buckets without model directories too;
+    /// plain `check` keeps to the model directories' prefixes.
+    #[test]
+    fn check_all_objects_lists_every_bucket_whole() {
+        let text = r#"version = 1
+[accounts.main]
+id = "111111111111"
+[buckets.models]
+account = "main"
+name = "acme-models"
+[[buckets.models.models]]
+prefix = "llama/"
+[buckets.scratch]
+account = "main"
+name = "acme-scratch"
+"#;
+        let d = crate::plan_file::parse(std::path::Path::new("p.toml"), text, Default::default())
+            .unwrap()
+            .desired;
+        let statements = |purpose| -> Vec<Value> {
+            policies(&d, purpose).accounts[0].document["Statement"]
+                .as_array()
+                .unwrap()
+                .clone()
+        };
+        let find = |all: &[Value], sid: &str| all.iter().find(|s| s["Sid"] == sid).cloned();
+        let both = json!(["arn:aws:s3:::acme-models", "arn:aws:s3:::acme-scratch"]);
+
+        let whole = statements(Purpose::CheckAllObjects);
+        let list = find(&whole, "ListWholeBuckets").expect("a whole listing");
+        assert_eq!(list["Resource"], both);
+        assert_eq!(list["Action"], json!(["s3:ListBucket"]));
+        assert!(list.get("Condition").is_none(), "{list}");
+        assert_eq!(find(&whole, "CheckBuckets").unwrap()["Resource"], both);
+        assert!(find(&whole, "ReadModels").is_some(), "{whole:?}");
+        assert!(find(&whole, "ListModels1").is_none(), "{whole:?}");
+
+        let models_only = statements(Purpose::Check);
+        assert!(find(&models_only, "ListWholeBuckets").is_none());
+        assert!(find(&models_only, "ListModels1").is_some());
+        assert_eq!(
+            find(&models_only, "CheckBuckets").unwrap()["Resource"],
+            json!(["arn:aws:s3:::acme-models"])
         );
     }
 }

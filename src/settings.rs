@@ -107,6 +107,8 @@ pub struct DriftSettings {
 pub struct CheckSettings {
     pub plan: PathBuf,
     pub format: ReportFormat,
+    /// `--all-objects`: `Some(--max-objects)`, the most objects looked at per bucket.
+    pub all_objects: Option<usize>,
 }
 
 /// `k8s PLAN`.
@@ -130,6 +132,8 @@ pub struct CheckLocalSettings {
 pub struct PermissionsSettings {
     pub plan: PathBuf,
     pub purpose: Purpose,
+    /// `--all-objects` was given (it only goes with `--for check`).
+    pub all_objects: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -242,6 +246,9 @@ impl Settings {
                 (None, plan) => Command::Check(CheckSettings {
                     plan: plan.expect("clap requires PLAN without --local"),
                     format: report_format(a.format),
+                    all_objects: a
+                        .all_objects
+                        .then(|| usize::try_from(a.max_objects).unwrap_or(usize::MAX)),
                 }),
             },
             cli::Command::Import(a) => Command::Import(import::group(a)),
@@ -251,8 +258,10 @@ impl Settings {
                     cli::PermissionsFor::Plan => Purpose::Plan,
                     cli::PermissionsFor::Apply => Purpose::Apply,
                     cli::PermissionsFor::Drift => Purpose::Drift,
+                    cli::PermissionsFor::Check if a.all_objects => Purpose::CheckAllObjects,
                     cli::PermissionsFor::Check => Purpose::Check,
                 },
+                all_objects: a.all_objects,
             }),
             cli::Command::K8s(a) => Command::K8s(K8sSettings {
                 plan: a.plan,

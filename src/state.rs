@@ -141,6 +141,11 @@ pub struct LiveRole {
     pub trust: Option<LiveDocument>,
     /// Attached managed policy ARNs.
     pub managed: Setting<BTreeSet<String>>,
+    /// Attached managed policy ARNs when the plan file does not declare `managed_policies`
+    /// (then `managed` is `NotRead`): not managed, read only to list them as granting
+    /// access beyond the plan file. Kept apart from `managed` so that neither the diff nor a
+    /// saved plan's fingerprints see them.
+    pub attached_unmanaged: BTreeSet<String>,
     /// Inline policies read, by name.
     pub inline: BTreeMap<String, LiveDocument>,
     /// Whether `inline` is every inline policy of the role (listed), or only those asked for.
@@ -158,6 +163,7 @@ impl LiveRole {
             tags: BTreeMap::new(),
             trust: None,
             managed: Setting::Absent,
+            attached_unmanaged: BTreeSet::new(),
             inline: BTreeMap::new(),
             inline_complete: true,
         }

@@ -11,7 +11,8 @@ use std::sync::atomic::AtomicUsize;
 
 use super::plan::{load, log_stats};
 use crate::aws::Aws;
-use crate::check::read::{BucketFindings, check_bucket};
+use crate::check::ScanOutcome;
+use crate::check::read::{BucketFindings, check_bucket, scan_bucket};
 use crate::error::{Error, Exit};
 use crate::live::Session;
 use crate::plan_file::diagnostic::display_path;
@@ -28,22 +29,40 @@ pub async fn run(global: &Settings, args: &CheckSettings) -> Result<Exit, Error>
         .values()
         .filter(|b| !b.models.is_empty())
         .collect();
+    // `--all-objects` scans every bucket of the plan file, model directories or not.
+    let whole: Vec<_> = match args.all_objects {
+        Some(_) => desired.buckets.values().collect(),
+        None => Vec::new(),
+    };
     let aws = Aws::connect(&global.aws).await;
-    let mut accounts: Vec<String> = buckets.iter().map(|b| b.account.clone()).collect();
+    let mut accounts: Vec<String> = buckets
+        .iter()
+        .chain(&whole)
+        .map(|b| b.account.clone())
+        .collect();
     accounts.sort();
     accounts.dedup();
     let session = Session::connect(aws, &desired, Some(&accounts)).await?;
 
     let listed = Arc::new(AtomicUsize::new(0));
-    let ticker = super::progress::Ticker::start(
-        "{spinner} listing model files: {pos} objects {elapsed}",
-        None,
-        listed.clone(),
-    );
-    let results = futures::future::join_all(
-        buckets
-            .iter()
-            .map(|b| check_bucket(&session, b, listed.clone())),
+    let template = if whole.is_empty() {
+        "{spinner} listing model files: {pos} objects {elapsed}"
+    } else {
+        "{spinner} listing objects (--all-objects): {pos} objects {elapsed}"
+    };
+    let ticker = super::progress::Ticker::start(template, None, listed.clone());
+    let max = args.all_objects.unwrap_or(0);
+    let (results, scans) = futures::future::join(
+        futures::future::join_all(
+            buckets
+                .iter()
+                .map(|b| check_bucket(&session, b, listed.clone())),
+        ),
+        futures::future::join_all(
+            whole
+                .iter()
+                .map(|b| scan_bucket(&session, b, max, listed.clone())),
+        ),
     )
     .await;
     ticker.stop().await;
@@ -68,22 +87,45 @@ pub async fn run(global: &Settings, args: &CheckSettings) -> Result<Exit, Error>
             ownership_pending: b.enforces_ownership() && !ownership_enforced,
         });
     }
-    if models.is_empty() {
+    let scans = scans.into_iter().collect::<Result<Vec<_>, _>>()?;
+    if args.all_objects.is_some() {
+        // The whole-bucket listings see what the model directories' saw, and more; one
+        // list, each object once.
+        foreign.extend(scans.iter().flat_map(|s| s.foreign.iter().cloned()));
+        foreign.sort_by(|a, b| (&a.bucket_key, &a.key).cmp(&(&b.bucket_key, &b.key)));
+        foreign.dedup_by(|a, b| a.bucket_key == b.bucket_key && a.key == b.key);
+    }
+    if models.is_empty() && args.all_objects.is_none() {
         eprintln!(
             "warning: `{}` declares no model directories (`[[buckets.KEY.models]]`); nothing to check",
             display_path(&args.plan)
         );
     }
-    let ownership_pending: Vec<String> = bucket_notes
+    let mut ownership_pending: Vec<String> = buckets
         .iter()
-        .zip(&buckets)
-        .filter(|(n, _)| n.ownership_pending)
-        .map(|(_, b)| b.key.clone())
+        .chain(&whole)
+        .filter(|b| b.enforces_ownership())
+        .filter(|b| {
+            let enforced = |k: &str| {
+                bucket_notes
+                    .iter()
+                    .zip(&buckets)
+                    .any(|(n, nb)| nb.key == k && n.ownership_enforced)
+                    || scans
+                        .iter()
+                        .any(|s| s.bucket_key == k && s.outcome == ScanOutcome::OwnershipEnforced)
+            };
+            !enforced(&b.key)
+        })
+        .map(|b| b.key.clone())
         .collect();
+    ownership_pending.sort();
+    ownership_pending.dedup();
     let findings = Findings {
         models: &models,
         foreign: &foreign,
         ownership_pending: &ownership_pending,
+        scans: args.all_objects.map(|_| scans.as_slice()),
     };
     let mut out = super::stdout();
     let written = match args.format {

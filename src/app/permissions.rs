@@ -1,4 +1,4 @@
-//! `s3ward permissions PLAN [--for plan|apply|drift|check]`: load the plan file, build the
+//! `s3ward permissions PLAN [--for plan|apply|drift|check [--all-objects]]`: load the plan file, build the
 //! policies (`crate::permissions`), print them (`render::permissions`). Offline: no AWS
 //! call, no runtime. Exit 0, or 1 when the plan file is invalid.
 
@@ -9,6 +9,12 @@ use crate::error::{Error, Exit};
 use crate::settings::{PermissionsSettings, Settings};
 
 pub fn run(global: &Settings, args: &PermissionsSettings) -> Result<Exit, Error> {
+    if args.all_objects && !args.purpose.is_check() {
+        return Err(Error::Usage(format!(
+            "`--all-objects` is for `--for check` (the calls of `check --all-objects`), not `--for {}`",
+            args.purpose.as_str()
+        )));
+    }
     // Nothing is written here: a Deny that would lock s3ward out is for plan and apply to refuse.
     let desired = load(&args.plan, true, global.color_err)?;
     let policies = crate::permissions::policies(&desired, args.purpose);

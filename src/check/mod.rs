@@ -248,6 +248,32 @@ pub struct ForeignObject {
     pub owner: String,
 }
 
+/// What `check --all-objects` found in one whole bucket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BucketScan {
+    pub bucket_key: String,
+    pub bucket: String,
+    pub outcome: ScanOutcome,
+    /// Objects whose owners were looked at.
+    pub scanned: usize,
+    pub foreign: Vec<ForeignObject>,
+}
+
+/// How far a whole-bucket scan went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanOutcome {
+    /// Every object of the bucket was looked at.
+    Whole,
+    /// Stopped at `--max-objects`: the bucket holds at least `at_least` objects.
+    Cut { at_least: usize },
+    /// Not listed: the bucket enforces ownership, so it owns every object.
+    OwnershipEnforced,
+    /// Not listed: its ACL names no owner to compare with.
+    OwnerUnknown,
+    /// Not listed: the bucket does not exist.
+    NoBucket,
+}
+
 /// Objects whose owner is not `bucket_owner`.
 pub fn foreign_owned(
     bucket_key: &str,

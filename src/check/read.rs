@@ -19,7 +19,10 @@ use futures::StreamExt;
 
 use super::local::FIRST_READ;
 use super::safetensors::{self, Header};
-use super::{ForeignObject, INDEX, ModelReport, Object, Problem, foreign_owned, judge, wholeness};
+use super::{
+    BucketScan, ForeignObject, INDEX, ModelReport, Object, Problem, ScanOutcome, foreign_owned,
+    judge, wholeness,
+};
 use crate::aws::{AwsError, Op, RetryPolicy};
 use crate::desired::{Bucket, ModelDir};
 use crate::error::Error;
@@ -50,40 +53,13 @@ pub async fn check_bucket(
     let addr = crate::change::Address::Bucket(b.key.clone()).to_string();
     let fail = |e: AwsError| Error::aws(addr.clone(), e);
 
-    // Does the bucket enforce ownership? If not, whose is it?
-    let ownership = aws
-        .call(
-            Op::s3("GetBucketOwnershipControls", name),
-            RetryPolicy::STANDARD,
-            || s3.get_bucket_ownership_controls().bucket(name).send(),
-        )
-        .await;
-    let enforced = match ownership {
-        Ok(o) => o
-            .ownership_controls()
-            .and_then(|c| c.rules().first())
-            .is_some_and(|r| r.object_ownership().as_str() == "BucketOwnerEnforced"),
-        Err(e) if e.code_is("OwnershipControlsNotFoundError") => false,
-        Err(e) if e.code_is("NoSuchBucket") => {
-            return Ok(BucketFindings {
-                models: b.models.iter().map(|m| missing_bucket(b, m)).collect(),
-                foreign: Vec::new(),
-                ownership_enforced: false,
-                owners_checked: false,
-            });
-        }
-        Err(e) => return Err(fail(e)),
-    };
-    let bucket_owner = if enforced {
-        None
-    } else {
-        let acl = aws
-            .call(Op::s3("GetBucketAcl", name), RetryPolicy::STANDARD, || {
-                s3.get_bucket_acl().bucket(name).send()
-            })
-            .await
-            .map_err(fail)?;
-        acl.owner().and_then(|o| o.id()).map(str::to_string)
+    let Some((enforced, bucket_owner)) = ownership(session, &s3, name).await.map_err(fail)? else {
+        return Ok(BucketFindings {
+            models: b.models.iter().map(|m| missing_bucket(b, m)).collect(),
+            foreign: Vec::new(),
+            ownership_enforced: false,
+            owners_checked: false,
+        });
     };
 
     let dirs = futures::future::join_all(b.models.iter().map(|m| {
@@ -169,6 +145,125 @@ pub async fn check_bucket(
         ownership_enforced: enforced,
         owners_checked: bucket_owner.is_some(),
     })
+}
+
+/// Does the bucket enforce ownership, and if not, whose is it (from its ACL)? `None`: the
+/// bucket does not exist.
+async fn ownership(
+    session: &Session,
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+) -> Result<Option<(bool, Option<String>)>, AwsError> {
+    let aws = &session.aws;
+    let controls = aws
+        .call(
+            Op::s3("GetBucketOwnershipControls", name),
+            RetryPolicy::STANDARD,
+            || s3.get_bucket_ownership_controls().bucket(name).send(),
+        )
+        .await;
+    let enforced = match controls {
+        Ok(o) => o
+            .ownership_controls()
+            .and_then(|c| c.rules().first())
+            .is_some_and(|r| r.object_ownership().as_str() == "BucketOwnerEnforced"),
+        Err(e) if e.code_is("OwnershipControlsNotFoundError") => false,
+        Err(e) if e.code_is("NoSuchBucket") => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if enforced {
+        return Ok(Some((true, None)));
+    }
+    let acl = aws
+        .call(Op::s3("GetBucketAcl", name), RetryPolicy::STANDARD, || {
+            s3.get_bucket_acl().bucket(name).send()
+        })
+        .await?;
+    Ok(Some((
+        false,
+        acl.owner().and_then(|o| o.id()).map(str::to_string),
+    )))
+}
+
+/// `check --all-objects`: lists the whole bucket with owners (ListObjectsV2 with FetchOwner,
+/// 1,000 a page) and finds the objects another account owns, looking at no more than `max`
+/// objects. Not listed under BucketOwnerEnforced (the bucket owns every object), nor when
+/// the bucket does not exist. `listed` counts objects as they are listed.
+pub async fn scan_bucket(
+    session: &Session,
+    b: &Bucket,
+    max: usize,
+    listed: Arc<AtomicUsize>,
+) -> Result<BucketScan, Error> {
+    let aws = &session.aws;
+    let s3 = session.s3(&b.account, &session.bucket_region(b));
+    let name = b.name.as_str();
+    let addr = crate::change::Address::Bucket(b.key.clone()).to_string();
+    let fail = |e: AwsError| Error::aws(addr.clone(), e);
+    let mut scan = BucketScan {
+        bucket_key: b.key.clone(),
+        bucket: b.name.clone(),
+        outcome: ScanOutcome::Whole,
+        scanned: 0,
+        foreign: Vec::new(),
+    };
+    let owner = match ownership(session, &s3, name).await.map_err(fail)? {
+        None => {
+            scan.outcome = ScanOutcome::NoBucket;
+            return Ok(scan);
+        }
+        Some((true, _)) => {
+            scan.outcome = ScanOutcome::OwnershipEnforced;
+            return Ok(scan);
+        }
+        Some((false, None)) => {
+            scan.outcome = ScanOutcome::OwnerUnknown;
+            return Ok(scan);
+        }
+        Some((false, Some(owner))) => owner,
+    };
+    let mut objects = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = aws
+            .call(Op::s3("ListObjectsV2", name), RetryPolicy::STANDARD, || {
+                s3.list_objects_v2()
+                    .bucket(name)
+                    .fetch_owner(true)
+                    .set_continuation_token(token.clone())
+                    .send()
+            })
+            .await
+            .map_err(fail)?;
+        let contents = page.contents();
+        let room = max - objects.len();
+        for o in contents.iter().take(room) {
+            objects.push(Object {
+                name: o.key().unwrap_or_default().to_string(),
+                size: o.size().unwrap_or(0),
+                owner: o.owner().and_then(|w| w.id()).map(str::to_string),
+            });
+        }
+        listed.fetch_add(contents.len().min(room), Ordering::Relaxed);
+        let more =
+            matches!(page.is_truncated(), Some(true)) && page.next_continuation_token().is_some();
+        if contents.len() > room || (more && objects.len() >= max) {
+            // Cut: what is known to exist is what was listed, and one more when the
+            // listing goes on.
+            let seen = (max - room) + contents.len();
+            scan.outcome = ScanOutcome::Cut {
+                at_least: seen + usize::from(more),
+            };
+            break;
+        }
+        match (more, page.next_continuation_token()) {
+            (true, Some(t)) => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    scan.scanned = objects.len();
+    scan.foreign = foreign_owned(&b.key, name, "", &owner, &objects);
+    Ok(scan)
 }
 
 fn missing_bucket(b: &Bucket, m: &ModelDir) -> ModelReport {

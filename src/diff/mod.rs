@@ -15,6 +15,7 @@
 mod bucket;
 mod bucket_policy;
 mod key;
+mod not_managed;
 mod pod_identity;
 mod principals;
 mod role;
@@ -68,6 +69,7 @@ pub fn diff(desired: &Desired, live: &Live, ctx: &Context) -> ChangeSet {
     key::managed_outside_keys(desired, live, &mut cs);
     own_role_changes(desired, ctx, &mut cs);
     principals::check(desired, live, &mut cs);
+    not_managed::list(desired, live, &mut cs);
     cs.sort();
     cs
 }

@@ -95,6 +95,7 @@ pub(super) fn in_sync(d: &Desired) -> Live {
                 max_session_duration: r.max_session_duration,
                 tags,
                 trust: Some(doc(&r.trust)),
+                attached_unmanaged: BTreeSet::new(),
                 managed: r
                     .managed_policies
                     .clone()
@@ -877,4 +878,105 @@ fn inline_policy_size_counts_live_policies_that_stay() {
             .problems
             .is_empty()
     );
+}
+
+/// What the plan file leaves alone but that grants access is listed as not managed, with
+/// the key that would manage it: attachments and inline policies a role does not declare,
+/// Allow statements s3ward does not own in a merge-mode bucket policy. A declared
+/// (exclusive) list makes the same attachment a change instead; a Deny grants nothing.
+#[test]
+fn undeclared_access_on_managed_resources_is_listed_as_not_managed() {
+    use crate::change::NotManagedKind;
+    let text = PLAN
+        .replace(
+            "managed_policies = [\"arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy\"]\n",
+            "",
+        )
+        .replace(
+            "block_public_access = true\n",
+            "block_public_access = true\npolicy_mode = \"merge\"\n",
+        );
+    let d = desired(&text);
+    let mut live = in_sync(&d);
+    let full = "arn:aws:iam::aws:policy/AmazonS3FullAccess";
+    let ray = live.roles.get_mut("ray").unwrap();
+    ray.attached_unmanaged.insert(full.into());
+    let allow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+    let deny = allow.replace("Allow", "Deny");
+    ray.inline
+        .insert("hand-made".into(), LiveDocument::from_text(allow));
+    ray.inline
+        .insert("only-denies".into(), LiveDocument::from_text(&deny));
+    let b = live.buckets.get_mut("models").unwrap();
+    let mut policy: serde_json::Value =
+        serde_json::from_str(&b.policy.present().unwrap().text).unwrap();
+    let statements = policy["Statement"].as_array_mut().unwrap();
+    statements.push(serde_json::json!({"Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::333333333333:root"},
+        "Action": ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:DeleteObject"],
+        "Resource": "arn:aws:s3:::acme-models/*"}));
+    statements.push(
+        serde_json::json!({"Sid": "TheirDeny", "Effect": "Deny", "Principal": "*",
+        "Action": "s3:*", "Resource": "arn:aws:s3:::acme-models/*"}),
+    );
+    b.policy = Setting::Present(LiveDocument::from_text(&policy.to_string()));
+
+    let cs = diff(&d, &live, &Context::default());
+    assert!(cs.is_empty(), "{:?}", addresses(&cs));
+    let listed: Vec<(String, NotManagedKind, &str, Option<&str>, &str)> = cs
+        .not_managed
+        .iter()
+        .map(|n| {
+            (
+                n.resource.to_string(),
+                n.kind,
+                n.name.as_str(),
+                n.detail.as_deref(),
+                n.key.as_str(),
+            )
+        })
+        .collect();
+    let index = format!("[{}]", statements_len(&policy) - 2);
+    assert_eq!(
+        listed,
+        [
+            (
+                "bucket.models".to_string(),
+                NotManagedKind::BucketPolicyStatement,
+                index.as_str(),
+                Some(
+                    "AWS arn:aws:iam::333333333333:root: s3:GetObject, s3:ListBucket, s3:PutObject and 1 more"
+                ),
+                "extra_policy_statements"
+            ),
+            (
+                "role.ray".to_string(),
+                NotManagedKind::ManagedPolicy,
+                full,
+                None,
+                "managed_policies"
+            ),
+            (
+                "role.ray".to_string(),
+                NotManagedKind::InlinePolicy,
+                "hand-made",
+                None,
+                "inline_policies"
+            ),
+        ]
+    );
+
+    // Declared (exclusive): the attachment is s3ward's to detach, a change.
+    let d = desired(PLAN);
+    let mut live = in_sync(&d);
+    if let Setting::Present(m) = &mut live.roles.get_mut("ray").unwrap().managed {
+        m.insert(full.into());
+    }
+    let cs = diff(&d, &live, &Context::default());
+    assert!(cs.not_managed.is_empty(), "{:?}", cs.not_managed);
+    assert_eq!(cs.changes.len(), 1, "{:?}", addresses(&cs));
+}
+
+fn statements_len(policy: &serde_json::Value) -> usize {
+    policy["Statement"].as_array().unwrap().len()
 }

@@ -47,8 +47,20 @@ impl RoleReads {
 /// them, as the bulk listing (`iam_bulk.rs`, which has neither) does: both paths then give
 /// the same data, so a saved plan made on one is not stale on the other (a plan role allowed
 /// the listing, an apply role that falls back to per-role reads).
+///
+/// The attached managed policies are listed also when the plan file does not declare
+/// `managed_policies` (one ListAttachedRolePolicies): not to manage them, but so that `plan`
+/// and `drift` can say that they grant access beyond the plan file (`attached_unmanaged`).
 pub async fn read_role(session: &Session, r: &Role) -> Result<LiveRole, Error> {
-    let mut live = read(session, &r.account, &r.name, &r.key, &RoleReads::managed(r)).await?;
+    let declared = RoleReads::managed(r);
+    let reads = RoleReads {
+        managed: true,
+        ..declared.clone()
+    };
+    let mut live = read(session, &r.account, &r.name, &r.key, &reads).await?;
+    if !declared.managed {
+        unmanaged_attachments(&mut live);
+    }
     if r.description.is_none() && r.max_session_duration.is_none() {
         live.description = None;
         live.max_session_duration = None;
@@ -194,9 +206,17 @@ pub async fn read(
             .assume_role_policy_document()
             .map(LiveDocument::from_text),
         managed: attached,
+        attached_unmanaged: BTreeSet::new(),
         inline,
         inline_complete: list_inline,
     })
+}
+
+/// Moves the attachments read into `attached_unmanaged`, leaving `managed` not read, as for
+/// a plan file that does not declare `managed_policies`.
+pub(super) fn unmanaged_attachments(live: &mut LiveRole) {
+    let read = std::mem::replace(&mut live.managed, Setting::NotRead);
+    live.attached_unmanaged = read.present().cloned().unwrap_or_default();
 }
 
 /// A missing role, with only the settings that were asked for marked as read (so that a

@@ -235,6 +235,12 @@ pub async fn read_role(session: &Session, listing: &Listing, r: &Role) -> Result
         } else {
             Setting::NotRead
         },
+        // The listing has them anyway: not managed, but listed as granting access.
+        attached_unmanaged: if reads.managed {
+            Default::default()
+        } else {
+            listed.attached.clone()
+        },
         inline: listed
             .inline
             .iter()

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::json::PlanFileRef;
 use super::style::plural;
-use crate::check::{ForeignObject, ModelReport};
+use crate::check::{BucketScan, ForeignObject, ModelReport, ScanOutcome};
 
 /// What `s3ward check` found.
 #[derive(Clone, Copy)]
@@ -21,6 +21,8 @@ pub struct Findings<'a> {
     /// Keys of the buckets whose plan file already sets `object_ownership =
     /// "BucketOwnerEnforced"`, which AWS does not enforce yet: the fix is pending an apply.
     pub ownership_pending: &'a [String],
+    /// With `--all-objects`: how far each whole bucket was scanned.
+    pub scans: Option<&'a [BucketScan]>,
 }
 
 impl Findings<'_> {
@@ -29,9 +31,20 @@ impl Findings<'_> {
         self.models.iter().filter(|m| m.complete()).count()
     }
 
-    /// Every model directory complete, and no object owned by another account.
+    /// Every model directory complete, no object owned by another account, and with
+    /// `--all-objects` every bucket scanned whole: a scan cut at `--max-objects` did not
+    /// look everywhere, so it cannot pass.
     pub fn ok(&self) -> bool {
-        self.complete() == self.models.len() && self.foreign.is_empty()
+        self.complete() == self.models.len() && self.foreign.is_empty() && self.cut() == 0
+    }
+
+    /// Buckets whose scan stopped at `--max-objects`.
+    pub fn cut(&self) -> usize {
+        self.scans
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| matches!(s.outcome, ScanOutcome::Cut { .. }))
+            .count()
     }
 }
 
@@ -59,6 +72,7 @@ pub fn write_json(w: &mut dyn Write, f: Findings<'_>, ctx: JsonContext<'_>) -> i
         buckets: ctx.buckets,
         models: f.models.iter().map(json_model).collect(),
         foreign_owned: f.foreign,
+        all_objects: f.scans.map(|s| s.iter().map(json_scan).collect()),
     };
     serde_json::to_writer_pretty(&mut *w, &doc).map_err(io::Error::from)?;
     writeln!(w)
@@ -75,6 +89,72 @@ struct JsonCheck<'a> {
     buckets: &'a [BucketNote],
     models: Vec<JsonModel<'a>>,
     foreign_owned: &'a [ForeignObject],
+    /// With `--all-objects` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    all_objects: Option<Vec<JsonScan>>,
+}
+
+#[derive(Serialize)]
+struct JsonScan {
+    address: String,
+    bucket: String,
+    /// `whole`, `cut`, `ownership_enforced`, `owner_unknown`, `no_bucket`.
+    outcome: &'static str,
+    scanned: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at_least: Option<usize>,
+    foreign_owned: usize,
+}
+
+fn json_scan(s: &BucketScan) -> JsonScan {
+    let (outcome, at_least) = match s.outcome {
+        ScanOutcome::Whole => ("whole", None),
+        ScanOutcome::Cut { at_least } => ("cut", Some(at_least)),
+        ScanOutcome::OwnershipEnforced => ("ownership_enforced", None),
+        ScanOutcome::OwnerUnknown => ("owner_unknown", None),
+        ScanOutcome::NoBucket => ("no_bucket", None),
+    };
+    JsonScan {
+        address: crate::change::Address::Bucket(s.bucket_key.clone()).to_string(),
+        bucket: s.bucket.clone(),
+        outcome,
+        scanned: s.scanned,
+        at_least,
+        foreign_owned: s.foreign.len(),
+    }
+}
+
+/// One line per bucket of `--all-objects`: how far it was scanned, never more than it was.
+fn scan_line(s: &BucketScan) -> String {
+    let place = format!(
+        "{} s3://{}",
+        crate::change::Address::Bucket(s.bucket_key.clone()),
+        s.bucket
+    );
+    let found = format!("{} owned by another account", s.foreign.len());
+    match s.outcome {
+        ScanOutcome::Whole => format!(
+            "{}{place}: all {} object{} scanned; {found}",
+            if s.foreign.is_empty() {
+                "ok    "
+            } else {
+                "FAIL  "
+            },
+            s.scanned,
+            plural(s.scanned)
+        ),
+        ScanOutcome::Cut { at_least } => format!(
+            "CUT   {place}: scanned {} of at least {at_least} objects; {found} among them; raise --max-objects",
+            s.scanned
+        ),
+        ScanOutcome::OwnershipEnforced => format!(
+            "skip  {place}: BucketOwnerEnforced: the bucket owns every object, whoever uploaded it"
+        ),
+        ScanOutcome::OwnerUnknown => {
+            format!("skip  {place}: its ACL names no owner to compare object owners with")
+        }
+        ScanOutcome::NoBucket => format!("skip  {place}: the bucket does not exist"),
+    }
 }
 
 #[derive(Serialize)]
@@ -156,6 +236,7 @@ pub fn write_text(w: &mut dyn Write, f: Findings<'_>) -> io::Result<()> {
         models,
         foreign,
         ownership_pending,
+        scans,
     } = f;
     for m in models {
         let place = format!(
@@ -183,6 +264,16 @@ pub fn write_text(w: &mut dyn Write, f: Findings<'_>) -> io::Result<()> {
             for p in &m.problems {
                 writeln!(w, "        - {p}")?;
             }
+        }
+    }
+    if let Some(scans) = scans {
+        writeln!(
+            w,
+            "{}Whole buckets (--all-objects):",
+            if models.is_empty() { "" } else { "\n" }
+        )?;
+        for s in scans {
+            writeln!(w, "{}", scan_line(s))?;
         }
     }
     if !foreign.is_empty() {
@@ -236,12 +327,30 @@ pub fn write_text(w: &mut dyn Write, f: Findings<'_>) -> io::Result<()> {
     let complete = f.complete();
     writeln!(
         w,
-        "\nCheck: {complete} of {} model director{} complete; {} object{} owned by another account.",
+        "\nCheck: {complete} of {} model director{} complete; {} object{} owned by another account{}.",
         models.len(),
         if models.len() == 1 { "y" } else { "ies" },
         foreign.len(),
-        plural(foreign.len())
+        plural(foreign.len()),
+        scans.map(|s| scans_summary(s, f.cut())).unwrap_or_default()
     )
+}
+
+/// `, in 2 whole buckets` or, when some scan was cut, what it did not look at.
+fn scans_summary(scans: &[BucketScan], cut: usize) -> String {
+    let whole = scans
+        .iter()
+        .filter(|s| s.outcome == ScanOutcome::Whole)
+        .count();
+    let mut out = format!(
+        " (--all-objects: {whole} bucket{} scanned whole",
+        plural(whole)
+    );
+    if cut > 0 {
+        out.push_str(&format!("; {cut} cut at --max-objects, not scanned whole"));
+    }
+    out.push(')');
+    out
 }
 
 #[cfg(test)]
@@ -271,6 +380,7 @@ mod tests {
             models: &models,
             foreign: &[],
             ownership_pending: &[],
+            scans: None,
         };
         let mut out = Vec::new();
         write_text(&mut out, f).unwrap();
@@ -302,9 +412,39 @@ mod tests {
             models: &[],
             foreign: &foreign,
             ownership_pending: &["models".to_string()],
+            scans: None,
         };
         let mut out = Vec::new();
         write_text(&mut out, f).unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    }
+
+    /// `--all-objects`: a line per bucket that says how far it was scanned; a cut scan says
+    /// how many it looked at of how many at least, and cannot pass.
+    #[test]
+    fn whole_bucket_scans_say_how_far_they_went() {
+        let scan = |key: &str, outcome, scanned, foreign: Vec<ForeignObject>| BucketScan {
+            bucket_key: key.into(),
+            bucket: format!("{key}-bucket"),
+            outcome,
+            scanned,
+            foreign,
+        };
+        let scans = [
+            scan("models", ScanOutcome::Whole, 1200, vec![foreign("models")]),
+            scan("big", ScanOutcome::Cut { at_least: 1001 }, 1000, vec![]),
+            scan("enforced", ScanOutcome::OwnershipEnforced, 0, vec![]),
+        ];
+        let foreign = [foreign("models")];
+        let f = Findings {
+            models: &[],
+            foreign: &foreign,
+            ownership_pending: &[],
+            scans: Some(&scans),
+        };
+        let mut out = Vec::new();
+        write_text(&mut out, f).unwrap();
+        assert!(!f.ok());
         insta::assert_snapshot!(String::from_utf8(out).unwrap());
     }
 }

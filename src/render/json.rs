@@ -9,8 +9,10 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::applied::DriftKind;
-use crate::change::{Action, Address, ChangeSet, Problem, Summary, UnverifiedPrincipal};
+use crate::applied::{APPLIED_TAG, DriftKind};
+use crate::change::{
+    Action, Address, ChangeSet, NotManaged, Problem, Summary, UnverifiedPrincipal,
+};
 use crate::policy::StatementChange;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -52,6 +54,28 @@ struct JsonPlan<'a> {
     /// Expectations the live state does not meet (`bucket.KEY.expect[N]`).
     #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
     expectations: &'a [Problem],
+    /// The `s3ward:applied` records apply writes (see `render::record_notes`).
+    records: Vec<JsonRecord>,
+    /// Live settings that grant access beyond the plan file.
+    not_managed: &'a [NotManaged],
+}
+
+/// One `s3ward:applied` record apply writes: not a change, s3ward's own bookkeeping.
+#[derive(Serialize)]
+struct JsonRecord {
+    resource: String,
+    tag: &'static str,
+    value: String,
+}
+
+fn json_records(cs: &ChangeSet) -> Vec<JsonRecord> {
+    super::records_written(cs)
+        .map(|(r, record)| JsonRecord {
+            resource: r.to_string(),
+            tag: APPLIED_TAG,
+            value: record.tag_value(),
+        })
+        .collect()
 }
 
 /// Whether a change's `kind` is printed: a plan leaves it out, a drift report gives it
@@ -94,6 +118,8 @@ pub fn write_plan(w: &mut dyn Write, cs: &ChangeSet, plan_file: PlanFileRef<'_>)
         problems: &cs.problems,
         not_verified: &cs.unverified_principals,
         expectations: &cs.expectations,
+        records: json_records(cs),
+        not_managed: &cs.not_managed,
     };
     serde_json::to_writer_pretty(&mut *w, &doc)?;
     writeln!(w)
@@ -137,6 +163,8 @@ struct JsonDrift<'a> {
     /// Expectations the live state does not meet (`bucket.KEY.expect[N]`).
     #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
     expectations: &'a [Problem],
+    /// Live settings that grant access beyond the plan file; `in_sync` does not count them.
+    not_managed: &'a [NotManaged],
 }
 
 pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, ctx: DriftContext<'_>) -> io::Result<()> {
@@ -166,6 +194,7 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, ctx: DriftContext<'_>) -> 
         problems: &cs.problems,
         not_verified: &cs.unverified_principals,
         expectations: &cs.expectations,
+        not_managed: &cs.not_managed,
     };
     serde_json::to_writer_pretty(&mut *w, &doc)?;
     writeln!(w)

@@ -11,6 +11,7 @@
 use std::io::{self, Write};
 
 use super::{body, short_description};
+use crate::applied::APPLIED_TAG;
 use crate::change::ChangeSet;
 
 /// GitHub's limit on a comment body.
@@ -73,6 +74,8 @@ pub fn render(cs: &ChangeSet, opts: &Options) -> String {
     }
     out.push_str(&not_verified(cs));
     if cs.changes.is_empty() {
+        out.push_str(&records(cs));
+        out.push_str(&not_managed(cs));
         return out;
     }
     // The table, row by row while it fits.
@@ -120,7 +123,57 @@ pub fn render(cs: &ChangeSet, opts: &Options) -> String {
     }
     if cut > 0 {
         out.push_str(&note(cut, "change details", opts));
+        return out;
     }
+    let records = records(cs);
+    if out.len() + records.len() <= opts.limit {
+        out.push_str(&records);
+    } else {
+        out.push_str(&note(super::record_notes(cs).len(), "record notes", opts));
+        return out;
+    }
+    let not_managed = not_managed(cs);
+    if out.len() + not_managed.len() <= opts.limit {
+        out.push_str(&not_managed);
+    } else {
+        out.push_str(&note(cs.not_managed.len(), "settings not managed", opts));
+    }
+    out
+}
+
+/// Live settings that grant access beyond the plan file, as a warning after the changes.
+fn not_managed(cs: &ChangeSet) -> String {
+    if cs.not_managed.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("> [!WARNING]\n> {}:\n", super::NOT_MANAGED_HEADING);
+    for n in &cs.not_managed {
+        out.push_str(&format!("> - {}\n", super::not_managed_line(n)));
+    }
+    out.push('\n');
+    out
+}
+
+/// The `s3ward:applied` records apply writes, one line each (after the changes), led by a
+/// sentence when they are all it would write.
+fn records(cs: &ChangeSet) -> String {
+    let notes = super::record_notes(cs);
+    if notes.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let tag = format!("`{APPLIED_TAG}`");
+    let notes: Vec<String> = notes.iter().map(|n| n.replace(APPLIED_TAG, &tag)).collect();
+    if cs.changes.is_empty() {
+        out.push_str(&format!(
+            "{}\n\n",
+            super::records_only_line(notes.len()).replace(APPLIED_TAG, &tag)
+        ));
+    }
+    for n in &notes {
+        out.push_str(&format!("- note: {n}\n"));
+    }
+    out.push('\n');
     out
 }
 
@@ -220,5 +273,36 @@ mod tests {
             assert!(out.contains("[!NOTE]"), "{n}");
             assert!(out.contains(&format!("**Plan: {n} to create")));
         }
+    }
+
+    #[test]
+    fn applied_records_are_noted_after_the_changes_or_alone() {
+        let mut cs = ChangeSet::default();
+        let record = crate::applied::AppliedRecord::default();
+        cs.applied
+            .insert(crate::change::Resource::Bucket("models".into()), record);
+        let alone = render(&cs, &Options::default());
+        cs.changes.push(change(0));
+        let with_changes = render(&cs, &Options::default());
+        insta::assert_snapshot!(format!("{alone}\n---\n\n{with_changes}"));
+    }
+
+    #[test]
+    fn settings_not_managed_are_a_warning_after_the_changes() {
+        let mut cs = ChangeSet::default();
+        cs.changes.push(change(0));
+        cs.not_managed.push(crate::change::NotManaged {
+            resource: crate::change::Resource::Role("ray".into()),
+            kind: crate::change::NotManagedKind::ManagedPolicy,
+            name: "arn:aws:iam::aws:policy/AmazonS3FullAccess".into(),
+            detail: None,
+            key: "managed_policies".into(),
+        });
+        let out = render(&cs, &Options::default());
+        let tail = &out[out.find("</details>").expect("details")..];
+        assert!(
+            tail.contains("> [!WARNING]\n> Not managed: live settings that grant access beyond the plan file (s3ward leaves them alone):\n> - role.ray: managed policy `arn:aws:iam::aws:policy/AmazonS3FullAccess` is attached; to manage it, declare `managed_policies` in [roles.ray]\n"),
+            "{out}"
+        );
     }
 }

@@ -27,6 +27,7 @@ pub mod why;
 use serde_json::Value;
 
 use self::style::plural;
+use crate::applied::APPLIED_TAG;
 use crate::change::{Action, Address, Change};
 use crate::policy::StatementChange;
 use crate::policy::diff::unified;
@@ -62,6 +63,66 @@ fn line(sign: Sign, text: impl Into<String>) -> Line {
         sign,
         text: text.into(),
     }
+}
+
+/// The `s3ward:applied` records apply writes: none while the change set has problems (then
+/// apply writes nothing at all).
+pub fn records_written(
+    cs: &crate::change::ChangeSet,
+) -> impl Iterator<Item = (&crate::change::Resource, &crate::applied::AppliedRecord)> {
+    cs.applied.iter().filter(|_| cs.problems.is_empty())
+}
+
+/// The one-line notes of the `s3ward:applied` records apply writes, one per resource:
+/// `bucket.models: records the applied state (tag s3ward:applied)`. Not a diff: the record is
+/// s3ward's bookkeeping (see `applied`), but nothing apply writes is left unsaid.
+pub fn record_notes(cs: &crate::change::ChangeSet) -> Vec<String> {
+    records_written(cs)
+        .map(|(r, _)| format!("{r}: records the applied state (tag {APPLIED_TAG})"))
+        .collect()
+}
+
+/// The sentence above the record notes when they are all apply would write: the summary
+/// line still says `No changes.` (nothing about access changes), so this says what remains.
+pub fn records_only_line(n: usize) -> String {
+    format!(
+        "No changes to access. `apply` would only record the applied state of {n} resource{} (tag {APPLIED_TAG}):",
+        plural(n)
+    )
+}
+
+/// The heading of the "Not managed" section (text and markdown).
+pub const NOT_MANAGED_HEADING: &str =
+    "Not managed: live settings that grant access beyond the plan file (s3ward leaves them alone)";
+
+/// One line of the "Not managed" section, without its bullet: `role.reader: managed policy
+/// `ARN` is attached; to manage it, declare `managed_policies` in [roles.reader]`.
+pub fn not_managed_line(n: &crate::change::NotManaged) -> String {
+    use crate::change::{NotManagedKind, Resource};
+    let what = match n.kind {
+        NotManagedKind::ManagedPolicy => format!("managed policy `{}` is attached", n.name),
+        NotManagedKind::InlinePolicy => format!("inline policy `{}` allows access", n.name),
+        NotManagedKind::BucketPolicyStatement => {
+            let name = if n.name.starts_with('[') {
+                format!("statement {}", n.name)
+            } else {
+                format!("statement \"{}\"", n.name)
+            };
+            match &n.detail {
+                Some(d) => format!("policy {name} allows {d}"),
+                None => format!("policy {name} allows access"),
+            }
+        }
+    };
+    let table = match &n.resource {
+        Resource::Bucket(k) => format!("[buckets.{k}]"),
+        Resource::Role(k) => format!("[roles.{k}]"),
+        Resource::Key(k) => format!("[keys.{k}]"),
+    };
+    format!(
+        "{}: {what}; to manage it, declare `{}` in {table}",
+        n.resource, n.key
+    )
 }
 
 /// `bucket.models.policy will be updated`.

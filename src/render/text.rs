@@ -122,9 +122,43 @@ pub fn write_plan(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Resu
             write_change(w, c, opts)?;
         }
     }
+    write_record_notes(w, cs)?;
+    write_not_managed(w, cs, opts)?;
     write_findings(w, cs, opts)?;
     paint(w, opts.color, BOLD, &summary_line(cs, "above"))?;
     writeln!(w)
+}
+
+/// Live settings that grant access beyond the plan file, each with the key that would
+/// manage it (see `diff::not_managed`).
+fn write_not_managed(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Result<()> {
+    if cs.not_managed.is_empty() {
+        return Ok(());
+    }
+    let (label, rest) = super::NOT_MANAGED_HEADING
+        .split_once(": ")
+        .expect("the heading has a label");
+    paint(w, opts.color, style::WARNING, label)?;
+    writeln!(w, ": {rest}:")?;
+    for n in &cs.not_managed {
+        writeln!(w, "  - {}", super::not_managed_line(n))?;
+    }
+    writeln!(w)
+}
+
+/// One line per `s3ward:applied` record apply writes (see [`super::record_notes`]).
+fn write_record_notes(w: &mut dyn Write, cs: &ChangeSet) -> io::Result<()> {
+    let notes = super::record_notes(cs);
+    if cs.changes.is_empty() && !notes.is_empty() {
+        writeln!(w, "{}\n", super::records_only_line(notes.len()))?;
+    }
+    for n in &notes {
+        writeln!(w, "  note: {n}")?;
+    }
+    if !notes.is_empty() {
+        writeln!(w)?;
+    }
+    Ok(())
 }
 
 /// The plan's last line: `Plan: …` or `No changes.`, unless the change set has problems —
@@ -208,6 +242,7 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Res
             write_change_as(w, c, opts, &title)?;
         }
     }
+    write_not_managed(w, cs, opts)?;
     write_findings(w, cs, opts)?;
     if !cs.problems.is_empty() {
         paint(w, opts.color, BOLD, &summary_line(cs, "above"))?;
@@ -231,4 +266,73 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Res
         )?;
     }
     writeln!(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::applied::AppliedRecord;
+    use crate::change::{Address, Resource, Write};
+
+    fn record(setting: &str) -> AppliedRecord {
+        AppliedRecord {
+            digests: BTreeMap::from([(setting.to_string(), "1a2b3c4d".to_string())]),
+            previous: BTreeMap::new(),
+        }
+    }
+
+    fn plan_text(cs: &ChangeSet) -> String {
+        let mut out = Vec::new();
+        write_plan(&mut out, cs, &Options { color: false }).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Every resource whose record apply writes gets one line under the changes, also an
+    /// in-sync one whose record is missing.
+    #[test]
+    fn the_plan_notes_each_applied_record_under_the_changes() {
+        let mut cs = ChangeSet::default();
+        let mut c = Change::new(
+            Address::BucketOwnership("models".into()),
+            Action::Update,
+            Write::ResetBucketAcl {
+                bucket: "acme-models".into(),
+            },
+        );
+        c.before = Some("ObjectWriter".into());
+        c.after = Some("BucketOwnerEnforced".into());
+        cs.changes.push(c);
+        cs.applied
+            .insert(Resource::Bucket("models".into()), record("ownership"));
+        cs.applied
+            .insert(Resource::Role("ray".into()), record("trust"));
+        insta::assert_snapshot!(plan_text(&cs));
+    }
+
+    /// With only records to write, the summary stays `No changes.` (access matches the plan
+    /// file) and the line above it says what apply would still write.
+    #[test]
+    fn records_alone_are_said_above_no_changes() {
+        let mut cs = ChangeSet::default();
+        cs.applied
+            .insert(Resource::Bucket("models".into()), record("acl"));
+        insta::assert_snapshot!(plan_text(&cs));
+    }
+
+    /// While there are problems nothing is applied, not even a record: no note.
+    #[test]
+    fn no_record_notes_while_problems_block_the_apply() {
+        let mut cs = ChangeSet::default();
+        cs.applied
+            .insert(Resource::Bucket("models".into()), record("acl"));
+        cs.problems.push(Problem {
+            address: Address::Bucket("models".into()),
+            message: "something is wrong".into(),
+            hint: None,
+            place: None,
+        });
+        assert!(!plan_text(&cs).contains("note:"));
+    }
 }

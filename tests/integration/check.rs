@@ -534,6 +534,65 @@ async fn a_missing_bucket_is_a_problem() {
 
 // --- Object ownership ---------------------------------------------------------------------
 
+/// `--all-objects` scans whole buckets: a foreign-owned checkpoint outside every model
+/// directory, which the model-directory check never sees, is reported with the fix;
+/// `--max-objects` cuts the scan and says how far it went (exit 2: never a pass it did not
+/// earn); a bucket that enforces ownership is skipped, with the reason.
+#[tokio::test]
+async fn all_objects_scans_whole_buckets_within_max_objects() {
+    let s3 = sdk(None).await.s3;
+    let b = new_bucket(&s3, "check-all").await;
+    upload(&s3, &b, sharded_model("llama/", 1)).await;
+    upload(
+        &s3,
+        &b,
+        vec![
+            ("checkpoints/step-100.pt".into(), b"x".to_vec()),
+            ("checkpoints/step-200.pt".into(), b"y".to_vec()),
+        ],
+    )
+    .await;
+    moto().set_object_owner(&b, "checkpoints/step-200.pt", FOREIGN_OWNER_ID, "trainer");
+    let enforced = new_bucket(&s3, "check-all-enforced").await;
+    set_ownership(&s3, &enforced, ObjectOwnership::BucketOwnerEnforced).await;
+    let c = Check::new(format!(
+        "{}\n[buckets.scratch]\naccount = \"main\"\nname = \"{enforced}\"\n",
+        plan_text(&b, "", &[("llama/", None)])
+    ));
+    let run = c.run(&[]).await;
+    assert_eq!(run.code, 0, "only the model directory is looked at: {run}");
+
+    let check = |args: &[&str]| {
+        let mut all = vec!["check", PLAN];
+        all.extend_from_slice(args);
+        c.dir
+            .s3ward(&all)
+            .filter(&enforced, "[ENFORCED]")
+            .filter(&b, "[BUCKET]")
+            .run_async()
+    };
+    let run = check(&["--all-objects"]).await;
+    assert_eq!(run.code, 2, "{run}");
+    insta::assert_snapshot!("all_objects_whole", run.snapshot_text());
+
+    let run = check(&["--all-objects", "--max-objects", "2"]).await;
+    assert_eq!(run.code, 2, "{run}");
+    insta::assert_snapshot!("all_objects_cut", run.snapshot_text());
+
+    let run = check(&["--all-objects", "--format", "json"]).await;
+    let report = json_of(&run);
+    assert_eq!(report["all_objects"][0]["outcome"], "whole", "{run}");
+    assert_eq!(report["all_objects"][0]["foreign_owned"], 1, "{run}");
+    assert_eq!(
+        report["all_objects"][1]["outcome"], "ownership_enforced",
+        "{run}"
+    );
+    assert_eq!(
+        report["foreign_owned"][0]["key"], "checkpoints/step-200.pt",
+        "{run}"
+    );
+}
+
 #[tokio::test]
 async fn foreign_owned_objects_are_reported_until_ownership_is_enforced() {
     let s3 = sdk(None).await.s3;

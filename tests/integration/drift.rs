@@ -18,8 +18,8 @@ use tempfile::TempDir;
 use crate::support::cli::Cmd;
 use crate::support::fixtures::{
     FOREIGN_OWNER_ID, PLAN, account, apply, assert_only_reads, attach_policy, bucket_tags,
-    grant_read_acl, json_of, last_line, live_policy, put_policy, replace, role_tags,
-    set_bucket_tags, set_ownership, set_public_access_block, sha256_hex,
+    grant_read_acl, json_of, last_line, live_policy, put_policy, put_role_policy, replace,
+    role_tags, set_bucket_tags, set_ownership, set_public_access_block, sha256_hex,
 };
 use crate::support::json_doc;
 use crate::support::plans::{S3_READ_ONLY, main_account};
@@ -568,6 +568,77 @@ prefixes = ["evals/"]
     );
 }
 
+// --- 4b. Not managed, but granting access --------------------------------------------------
+
+const S3_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonS3FullAccess";
+
+/// The base plan file without `managed_policies` and with the bucket policy in `merge` mode:
+/// attachments, other inline policies and foreign statements are left alone by design.
+fn unmanaged_lists(w: &World) -> String {
+    let text = replace(&w.plan_text(""), "managed_policies = []\n", "");
+    replace(
+        &text,
+        "block_public_access = true\n",
+        "block_public_access = true\npolicy_mode = \"merge\"\n",
+    )
+}
+
+/// Grants outside what the plan file manages, as a colleague would add them by hand.
+async fn grant_access_by_hand(w: &World) {
+    attach_policy(&w.aws.iam, &w.role, S3_FULL_ACCESS).await;
+    let everything = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+    put_role_policy(&w.aws.iam, &w.role, "hand-made", everything).await;
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"}]}"#;
+    put_role_policy(&w.aws.iam, &w.role, "only-denies", deny).await;
+    w.add_policy_statement().await;
+}
+
+/// Someone attaches `AmazonS3FullAccess` to a managed role by hand (and adds an inline
+/// policy, and a bucket policy statement in merge mode): the plan file does not manage
+/// them, so drift still exits 0, but it lists each with the key that would manage it. A
+/// policy that only denies grants nothing and is not listed.
+#[tokio::test]
+async fn access_granted_by_hand_beside_the_plan_file_is_listed_as_not_managed() {
+    let w = World::new("drift-unmanaged").await;
+    w.dir.write(PLAN, &unmanaged_lists(&w));
+    apply(&w.dir, None).await;
+    grant_access_by_hand(&w).await;
+
+    let run = w.drift(&[]).await;
+    assert_eq!(run.code, 0, "{run}");
+    insta::assert_snapshot!(run.snapshot_text());
+
+    let (run, report) = w.drift_json().await;
+    assert_eq!(report["in_sync"], true, "{run}");
+    assert_eq!(
+        report["not_managed"][0],
+        json!({"resource": "bucket.models", "kind": "bucket_policy_statement", "name": "ConsoleEdit",
+               "detail": "AWS arn:aws:iam::999999999999:root: s3:GetObject", "key": "extra_policy_statements"}),
+        "{run}"
+    );
+    assert_eq!(
+        report["not_managed"][1],
+        json!({"resource": "role.reader", "kind": "managed_policy", "name": S3_FULL_ACCESS, "key": "managed_policies"}),
+        "{run}"
+    );
+    assert_eq!(report["not_managed"][2]["name"], "hand-made", "{run}");
+    assert_eq!(
+        report["not_managed"].as_array().map(Vec::len),
+        Some(3),
+        "{run}"
+    );
+
+    // `plan` says the same after its (empty) changes.
+    let plan = w.dir.s3ward(&["plan", PLAN]).run_async().await;
+    assert_eq!(last_line(&plan.stdout), "No changes.", "{plan}");
+    assert!(
+        plan.stdout.contains(&format!(
+            "role.reader: managed policy `{S3_FULL_ACCESS}` is attached; to manage it, declare `managed_policies` in [roles.reader]"
+        )),
+        "{plan}"
+    );
+}
+
 // --- 5. The JSON report --------------------------------------------------------------------
 
 /// Checks a report against `docs/drift.md` (types, `always` presence, no field that is not
@@ -612,6 +683,10 @@ prefixes = ["uploads/"]
         "description = \"reads models\"",
         "description = \"reads models\"\npath = \"/ml/\"",
     );
+    // Something granting access that the plan file does not manage.
+    attach_policy(&w.aws.iam, &w.role, S3_FULL_ACCESS).await;
+    let text = replace(&text, "managed_policies = []\n", "");
+    w.dir.write(PLAN, &text);
 
     let (run, report) = w.drift_json().await;
     assert_eq!(run.code, 2, "{run}");
@@ -625,6 +700,7 @@ prefixes = ["uploads/"]
         ]),
         "{run}"
     );
+    assert_eq!(report["not_managed"][0]["key"], "managed_policies", "{run}");
     let mut seen = check_documented(&report, &fields);
     assert_eq!(report["format_version"], 1);
     assert_eq!(report["s3ward_version"], env!("CARGO_PKG_VERSION"));
@@ -691,6 +767,13 @@ prefixes = ["uploads/"]
     assert_eq!(run.code, 1, "{run}");
     seen.extend(check_documented(&report, &fields));
     assert_eq!(report["problems"][0]["address"], "bucket.gone", "{run}");
+
+    // In merge mode, the hand-added statement (and those of the plan file's old Sids) are
+    // listed as not managed, each with whom it allows what.
+    w.dir.write(PLAN, &unmanaged_lists(&w));
+    let (run, report) = w.drift_json().await;
+    assert!(report["not_managed"][0]["detail"].is_string(), "{run}");
+    seen.extend(check_documented(&report, &fields));
 
     let documented: BTreeSet<String> = fields.iter().map(|(p, ..)| p.clone()).collect();
     let missing: Vec<&String> = documented.difference(&seen).collect();

@@ -188,6 +188,25 @@ fn permissions_for_the_example_plan_file() {
             .run();
         insta::assert_snapshot!(format!("permissions_{purpose}"), run.snapshot_text());
     }
+    // `check --all-objects` lists whole buckets: no prefix condition.
+    let all = |purpose: &str| {
+        s3ward(&[
+            "permissions",
+            "plans/ml-models.toml",
+            "--for",
+            purpose,
+            "--all-objects",
+        ])
+        .current_dir(root)
+        .run()
+    };
+    let run = all("check");
+    assert_eq!(run.code, 0, "{run}");
+    insta::assert_snapshot!("permissions_check_all_objects", run.snapshot_text());
+    insta::assert_snapshot!(
+        "permissions_all_objects_for_plan",
+        all("plan").snapshot_text()
+    );
     // `plan` is the default.
     let default = s3ward(&["permissions", "plans/ml-models.toml"])
         .current_dir(root)
