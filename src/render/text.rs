@@ -251,6 +251,14 @@ pub fn write_drift(w: &mut dyn Write, cs: &ChangeSet, opts: &Options) -> io::Res
         let s = if n == 1 { "" } else { "s" };
         let text = format!("{n} expectation{s} not met, though AWS matches the plan file.");
         paint(w, opts.color, BOLD, &text)?;
+    } else if cs.changes.is_empty() && !cs.not_managed.is_empty() {
+        // True of what the plan file manages, and said so: the list above is access too.
+        let n = cs.not_managed.len();
+        let s = if n == 1 { "" } else { "s" };
+        let text = format!(
+            "In sync: AWS matches the plan file, which does not manage the {n} setting{s} above."
+        );
+        paint(w, opts.color, BOLD, &text)?;
     } else if cs.changes.is_empty() {
         paint(w, opts.color, BOLD, "In sync: AWS matches the plan file.")?;
     } else {
