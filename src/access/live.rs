@@ -28,6 +28,10 @@ pub fn problems(
     // and only then (at 1,000 buckets they are a fifth of plan's memory).
     let spans = std::cell::OnceCell::new();
     let no_spans = super::sources::Sources::default();
+    // A role's policies are built once, however many expectations name it (its
+    // `s3ward-grants` holds statements for every bucket it may read). A bucket's facts are
+    // built per expectation and dropped: kept, they would hold a copy of every policy.
+    let mut identities: BTreeMap<String, Option<Identity>> = BTreeMap::new();
     for x in &desired.expectations {
         let (Some(b), Some(lb)) = (desired.buckets.get(&x.bucket), live.buckets.get(&x.bucket))
         else {
@@ -39,60 +43,32 @@ pub fn problems(
         let Ok((who, role_key)) = caller(desired, &x.who) else {
             continue;
         };
-        let identity = match &role_key {
-            Some(k) => match live.roles.get(k) {
-                Some(r) if r.exists => {
-                    let mut docs: Vec<_> = r
-                        .inline
-                        .iter()
-                        .filter_map(|(n, d)| {
-                            d.doc
-                                .as_ref()
-                                .ok()
-                                .map(|d| live_policy(&format!("inline policy {n}"), d))
-                        })
-                        .collect();
-                    for arn in r.managed.present().into_iter().flatten() {
-                        if let Some(Ok(d)) = managed.get(arn).map(|d| d.doc.as_ref()) {
-                            docs.push(live_policy(&format!("managed policy {arn}"), d));
-                        }
-                    }
-                    Identity::Known(docs)
+        let identity = match role_key.as_deref() {
+            Some(k) => {
+                let known = identities
+                    .entry(k.to_string())
+                    .or_insert_with(|| role_identity(live, k, managed));
+                match known {
+                    Some(identity) => identity,
+                    None => continue,
                 }
-                _ => continue,
-            },
-            None => Identity::NotKnown,
+            }
+            None => &Identity::NotKnown,
         };
-        let facts = BucketFacts {
-            account: b.account_id.clone(),
-            policy: lb
-                .policy
-                .present()
-                .and_then(|d| d.doc.as_ref().ok())
-                .map(|d| live_policy("bucket policy", d)),
-            enforces_ownership: match &lb.ownership {
-                Setting::Present(o) => Some(*o == ObjectOwnership::BucketOwnerEnforced),
-                Setting::Absent => Some(false),
-                Setting::NotRead => None,
-            },
-            public_access_block: match &lb.public_access_block {
-                Setting::Present(p) => Some(*p),
-                Setting::Absent => Some(PublicAccessBlock::all(false)),
-                Setting::NotRead => None,
-            },
-            object_owner: None,
+        let facts = bucket_facts(b, lb);
+        // Where the entry is: found by scanning the plan file's text, so only for a failure.
+        let place = || {
+            x.span
+                .as_ref()
+                .map(|s| Place::at(&desired.source.path, &desired.source.text, s.start))
         };
-        let place = x
-            .span
-            .as_ref()
-            .map(|s| Place::at(&desired.source.path, &desired.source.text, s.start));
         let mut said: Vec<String> = Vec::new();
         let src = match b.encryption.as_ref().and_then(Encryption::plan_key) {
             Some(_) => spans.get_or_init(|| super::sources::Sources::read(&desired.source.text)),
             None => &no_spans,
         };
         let key = live_key_side(desired, src, live, b);
-        for f in check(x, &b.name, &who, &identity, &facts, &key) {
+        for f in check(x, &b.name, &who, identity, &facts, &key) {
             if said.contains(&f.probe.want) {
                 continue;
             }
@@ -101,11 +77,60 @@ pub fn problems(
                 address: Address::BucketExpect(x.bucket.clone(), x.index),
                 message: format!("in AWS, {}", f.message(&x.who)),
                 hint: None,
-                place: place.clone(),
+                place: place(),
             });
         }
     }
     out
+}
+
+/// The policies of the plan's role `key` as AWS holds them (inline, and the managed ones
+/// read); `None` when the role does not exist or was not read.
+fn role_identity(
+    live: &Live,
+    key: &str,
+    managed: &BTreeMap<String, LiveDocument>,
+) -> Option<Identity> {
+    let r = live.roles.get(key).filter(|r| r.exists)?;
+    let mut docs: Vec<_> = r
+        .inline
+        .iter()
+        .filter_map(|(n, d)| {
+            d.doc
+                .as_ref()
+                .ok()
+                .map(|d| live_policy(&format!("inline policy {n}"), d))
+        })
+        .collect();
+    for arn in r.managed.present().into_iter().flatten() {
+        if let Some(Ok(d)) = managed.get(arn).map(|d| d.doc.as_ref()) {
+            docs.push(live_policy(&format!("managed policy {arn}"), d));
+        }
+    }
+    Some(Identity::Known(docs))
+}
+
+/// What decides on the bucket's side, as AWS holds it.
+fn bucket_facts(b: &crate::desired::Bucket, lb: &crate::state::LiveBucket) -> BucketFacts {
+    BucketFacts {
+        account: b.account_id.clone(),
+        policy: lb
+            .policy
+            .present()
+            .and_then(|d| d.doc.as_ref().ok())
+            .map(|d| live_policy("bucket policy", d)),
+        enforces_ownership: match &lb.ownership {
+            Setting::Present(o) => Some(*o == ObjectOwnership::BucketOwnerEnforced),
+            Setting::Absent => Some(false),
+            Setting::NotRead => None,
+        },
+        public_access_block: match &lb.public_access_block {
+            Setting::Present(p) => Some(*p),
+            Setting::Absent => Some(PublicAccessBlock::all(false)),
+            Setting::NotRead => None,
+        },
+        object_owner: None,
+    }
 }
 
 /// The managed policies whose documents [`problems`] may need: those declared

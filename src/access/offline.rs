@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use super::decide::{BucketFacts, Identity, Policy, Sourced};
+use super::decide::{BucketFacts, Identity, Policy};
 use super::request::{Caller, Request};
 use super::sources::Sources;
 use crate::desired::{Bucket, Desired, Grantee, ObjectOwnership};
@@ -239,15 +239,5 @@ pub fn role_policies(desired: &Desired, src: &Sources, key: &str) -> Vec<Policy>
 
 /// Statements with no plan-file source, for documents read from AWS.
 pub fn live_policy(name: &str, doc: &PolicyDocument) -> Policy {
-    Policy {
-        statements: doc
-            .statements
-            .iter()
-            .map(|s| Sourced {
-                statement: s.clone(),
-                source: None,
-            })
-            .collect(),
-        ..Policy::of(name, doc, |_| None)
-    }
+    Policy::of(name, doc, |_| None)
 }
