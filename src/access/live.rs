@@ -92,6 +92,15 @@ fn role_identity(
     managed: &BTreeMap<String, LiveDocument>,
 ) -> Option<Identity> {
     let r = live.roles.get(key).filter(|r| r.exists)?;
+    Some(Identity::Known(role_policies(r, managed)))
+}
+
+/// A role's inline policies and the attached managed policies whose documents `managed`
+/// holds (by ARN), as AWS holds them, for evaluation.
+pub fn role_policies(
+    r: &crate::state::LiveRole,
+    managed: &BTreeMap<String, LiveDocument>,
+) -> Vec<super::decide::Policy> {
     let mut docs: Vec<_> = r
         .inline
         .iter()
@@ -107,7 +116,7 @@ fn role_identity(
             docs.push(live_policy(&format!("managed policy {arn}"), d));
         }
     }
-    Some(Identity::Known(docs))
+    docs
 }
 
 /// What decides on the bucket's side, as AWS holds it.

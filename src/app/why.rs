@@ -127,16 +127,6 @@ async fn read_live(global: &Settings, desired: &Desired, q: &mut Question) -> Re
             &live::iam::RoleReads::all(),
         )
         .await?;
-        let mut policies: Vec<_> = lr
-            .inline
-            .iter()
-            .filter_map(|(n, d)| {
-                d.doc
-                    .as_ref()
-                    .ok()
-                    .map(|d| live_policy(&format!("inline policy {n}"), d))
-            })
-            .collect();
         let arns: Vec<String> = lr
             .managed
             .present()
@@ -147,12 +137,7 @@ async fn read_live(global: &Settings, desired: &Desired, q: &mut Question) -> Re
         let docs =
             live::managed_policies::read(&session, &r.account, &arns, &Address::Role(key.clone()))
                 .await?;
-        policies.extend(docs.iter().filter_map(|(arn, d)| {
-            d.doc
-                .as_ref()
-                .ok()
-                .map(|d| live_policy(&format!("managed policy {arn}"), d))
-        }));
+        let policies = crate::access::live::role_policies(&lr, &docs);
         q.identity = Identity::Known(policies);
         q.unread.clear();
     }
