@@ -212,6 +212,24 @@ prefixes = ["llama/"]
     )
 }
 
+/// A customer managed policy (not attached) whose statement `NoModels` denies
+/// `s3:GetObject` everywhere; its ARN.
+async fn deny_models_policy(iam: &aws_sdk_iam::Client, stem: &str) -> String {
+    let created = ok(iam
+        .create_policy()
+        .policy_name(unique(stem))
+        .policy_document(
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{"Sid": "NoModels", "Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"}],
+            })
+            .to_string(),
+        )
+        .send()
+        .await);
+    created.policy().and_then(|p| p.arn()).unwrap().to_string()
+}
+
 const EXPECT_READER_READS_AND_CANNOT_WRITE: &str = r#"[[buckets.models.expect]]
 who = "role.reader"
 can = ["read"]
@@ -276,20 +294,7 @@ async fn live_answers_follow_changes_made_outside_s3ward() {
     policy["Statement"].as_array_mut().unwrap().pop();
     put_policy(&aws.s3, &bucket, &policy.to_string()).await;
     assert_eq!(why(true).await.code, 0);
-    let created = ok(aws
-        .iam
-        .create_policy()
-        .policy_name(unique("why-deny"))
-        .policy_document(
-            json!({
-                "Version": "2012-10-17",
-                "Statement": [{"Sid": "NoModels", "Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"}],
-            })
-            .to_string(),
-        )
-        .send()
-        .await);
-    let arn = created.policy().and_then(|p| p.arn()).unwrap().to_string();
+    let arn = deny_models_policy(&aws.iam, "why-deny").await;
     attach_policy(&aws.iam, &role, &arn).await;
     let run = why(true).await;
     assert_eq!(run.code, 2, "{run}");
@@ -365,20 +370,7 @@ async fn a_declared_managed_policy_that_denies_breaks_an_expectation_in_plan() {
     let aws = sdk(Some(&account)).await;
     let bucket = unique("exp-m");
     let role = unique("exp-mr");
-    let created = ok(aws
-        .iam
-        .create_policy()
-        .policy_name(unique("exp-deny"))
-        .policy_document(
-            json!({
-                "Version": "2012-10-17",
-                "Statement": [{"Sid": "NoModels", "Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"}],
-            })
-            .to_string(),
-        )
-        .send()
-        .await);
-    let arn = created.policy().and_then(|p| p.arn()).unwrap().to_string();
+    let arn = deny_models_policy(&aws.iam, "exp-deny").await;
     let trust = "trust = [{ service = \"ec2.amazonaws.com\" }]\n";
     let dir = PlanDir::new();
     dir.write(
